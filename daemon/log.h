@@ -1,0 +1,50 @@
+/*
+ * log.h: the one logging family of netsvcd (after OpenBSD's log.c).
+ * log_warn appends strerror(errno), log_warnx does not; both keep errno.
+ * Under systemd (stderr is the journal) lines carry <N> priority prefixes,
+ * elsewhere a timestamp.  Safe to call from any thread.
+ */
+#ifndef NETSVCD_LOG_H
+#define NETSVCD_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERR = 3,
+	LOG_LEVEL_WARNING = 4,
+	LOG_LEVEL_NOTICE = 5,
+	LOG_LEVEL_INFO = 6,
+	LOG_LEVEL_DEBUG = 7,
+};
+
+void	log_init(int level);
+void	log_setlevel(int level);
+int	log_getlevel(void);
+int	log_level_parse(const char *name);	/* -1 when unknown */
+const char *log_level_name(int level);
+
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_emit(int level, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
+
+/* For main() during startup only. */
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * A rate limit for log lines: log_ratelimit() returns the number of events
+ * to report (>0) at most once per second, 0 when this event is only counted.
+ */
+struct log_rate {
+	long		last;		/* second of the last report */
+	unsigned long	suppressed;	/* events since then */
+};
+unsigned long	log_ratelimit(struct log_rate *);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * service.h: the contract between the netsvcd host (daemon/) and its
+ * service modules (services/).  A service is one const struct service;
+ * everything a service may call on the host is declared below.  Service
+ * files include this header, proto.h and log.h, and nothing of libevent,
+ * inih, systemd or daemon/netsvcd.h.
+ *
+ * Threading: with several workers, callbacks for different connections
+ * may run at the same time in different threads.  Per-instance data set
+ * up at config time is read-only afterwards; per-thread caches use
+ * _Thread_local.
+ */
+#ifndef NETSVCD_SERVICE_H
+#define NETSVCD_SERVICE_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct conn;		/* one TCP connection (opaque) */
+struct dgram;		/* one received datagram, with its sender (opaque) */
+struct svc_conf;	/* one configured instance, at config time (opaque) */
+
+#define SERVICE_TCP	0x1
+#define SERVICE_UDP	0x2
+
+/* conf_key return values. */
+#define SERVICE_KEY_OK		0
+#define SERVICE_KEY_ERROR	(-1)	/* *cause says why */
+#define SERVICE_KEY_UNKNOWN	1	/* not a key of this service */
+
+/* Longest message/quote/line any service keeps (banner, qotd, daytime). */
+#define SERVICE_MAX_MESSAGE	65536
+
+struct service {
+	const char	*name;		/* value of "service =" in the INI */
+	int		 protocols;	/* SERVICE_TCP | SERVICE_UDP */
+	const char *const *keys;	/* NULL-terminated service keys, or NULL */
+
+	/*
+	 * Config time: no sockets, no event base.  All optional.
+	 * conf_key sees each service key in file order; conf_check runs once
+	 * after all keys (read files here, so -t reports them); conf_free
+	 * releases whatever conf_key/conf_check allocated.  conf_describe
+	 * writes " key=value" pairs for the -t listing.
+	 */
+	int		(*conf_key)(struct svc_conf *, const char *key,
+			    const char *value, char **cause);
+	int		(*conf_check)(struct svc_conf *, char **cause);
+	void		(*conf_free)(struct svc_conf *);
+	void		(*conf_describe)(struct svc_conf *, char *buf,
+			    size_t len);
+
+	/*
+	 * TCP, one connection at a time.  tcp_accept runs first.  tcp_read
+	 * gets each chunk read from the peer (NULL: input is discarded).
+	 * A service with tcp_write_ready streams: the host calls it whenever
+	 * the socket can take more and the host's own output buffer is
+	 * empty.  On EOF from the peer the host stops reading, flushes what
+	 * is pending and closes.  tcp_close runs once, last, on every path;
+	 * it frees what conn_set_data() holds.
+	 */
+	void		(*tcp_accept)(struct conn *);
+	void		(*tcp_read)(struct conn *, const void *buf, size_t len);
+	void		(*tcp_write_ready)(struct conn *);
+	void		(*tcp_close)(struct conn *);
+
+	/* UDP: one call per datagram; reply (at most once) with dgram_reply. */
+	void		(*udp_datagram)(struct dgram *, const void *buf,
+			    size_t len);
+};
+
+/* Host API for services (implemented in daemon/, faked in tests/unit). */
+
+/*
+ * Queue len bytes for the peer: written at once when the socket takes them,
+ * the rest kept in the host's buffer.  The host stops reading from a peer
+ * whose pending output passes the instance's buffer_limit.  Returns 0, or -1
+ * when the connection is closing or memory ran out (the host then closes it).
+ */
+int		 conn_write(struct conn *, const void *, size_t);
+
+/*
+ * Write what the socket takes right now, buffering nothing; returns the
+ * number of bytes taken (0 when it would block).  For streaming services
+ * whose data stays valid (chargen's pattern).
+ */
+size_t		 conn_write_some(struct conn *, const void *, size_t);
+
+size_t		 conn_pending(struct conn *);	/* bytes buffered, not sent */
+void		 conn_close(struct conn *);	/* close once output drains */
+void		*conn_data(struct conn *);
+void		 conn_set_data(struct conn *, void *);
+const void	*conn_conf(struct conn *);	/* svc_conf_data of its instance */
+const char	*conn_peer(struct conn *);	/* "127.0.0.1:4242", "[::1]:4242" */
+
+/* Send one reply datagram to the sender.  Returns 0 or -1. */
+int		 dgram_reply(struct dgram *, const void *, size_t);
+const void	*dgram_conf(struct dgram *);
+const char	*dgram_peer(struct dgram *);
+
+void		*svc_conf_data(struct svc_conf *);
+void		 svc_conf_set_data(struct svc_conf *, void *);
+const char	*svc_conf_name(struct svc_conf *);	/* instance name */
+/*
+ * Resolve a file name from the config: absolute names stay as they are,
+ * relative ones are taken from the config file's directory.  Returns 0, or
+ * -1 when the result does not fit in len.
+ */
+int		 svc_conf_path(struct svc_conf *, const char *name, char *buf,
+		    size_t len);
+
+/* services/registry.c */
+extern const struct service *const services[];
+const struct service *service_find(const char *name);
+
+#endif
