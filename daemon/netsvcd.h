@@ -107,4 +107,128 @@ void		 config_print(const struct config *, FILE *);	/* for -t */
 void		 config_errors_free(struct config_errors *);
 const char *const *config_key_names(void);	/* [daemon] + common keys */
 
+/* ---- runtime types ---- */
+
+struct event_base;
+struct event;
+
+/* Counters of one instance; atomics so that several workers can share them. */
+struct instance_stats {
+	atomic_ulong		 accepted;
+	atomic_ulong		 refused_limit;	/* max_connections */
+	atomic_ulong		 timed_out;
+	atomic_ulong		 bytes_in;
+	atomic_ulong		 bytes_out;
+	atomic_ulong		 dgrams_in;
+	atomic_ulong		 dgrams_out;
+	atomic_ulong		 dgrams_dropped;
+};
+
+/*
+ * A running instance: one config section with its counters.  Connections
+ * hold a reference, so an instance outlives the config generation that
+ * made it until its last connection is gone.
+ */
+struct instance {
+	TAILQ_ENTRY(instance)	 entry;
+	struct daemon		*d;
+	struct instance_conf	*ic;		/* holds a config reference */
+	atomic_uint		 nconns;
+	struct instance_stats	 stats;
+	struct log_rate		 refuse_log;
+	int			 refs;
+};
+TAILQ_HEAD(instances, instance);
+
+/* One bound socket of an instance. */
+struct listener {
+	LIST_ENTRY(listener)	 entry;
+	struct daemon		*d;
+	struct instance		*inst;
+	struct endpoint		 ep;		/* with the real port */
+	int			 fd;
+	struct event		*ev;
+};
+LIST_HEAD(listeners, listener);
+
+/*
+ * A worker owns one event_base and everything that runs on it: the
+ * connections it accepted and the scratch buffers of its hot paths.
+ */
+struct worker {
+	struct daemon		*d;
+	struct event_base	*base;
+	unsigned char		*rbuf;		/* TCP read scratch, RBUF_SIZE */
+	struct dgram_batch	*batch;		/* UDP scratch, on first use */
+	LIST_HEAD(, conn)	 conns;
+	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
+	struct event		*reaper;
+};
+
+#define RBUF_SIZE	65536
+
+struct daemon {
+	struct config		*conf;
+	struct worker		 w;
+	struct instances	 instances;
+	struct listeners	 listeners;
+	atomic_uint		 nconns;
+	int			 stopping;
+	int			 reserve_fd;	/* spare descriptor for EMFILE */
+	struct event		*ev_sig[4];
+	struct event		*ev_shutdown;
+	struct event		*ev_resume;	/* re-enable accept after EMFILE */
+	struct log_rate		 emfile_log;
+	struct log_rate		 global_log;
+};
+
+/* ---- reactor.c ---- */
+struct daemon	*daemon_new(struct config *);	/* takes the reference */
+int		 daemon_start(struct daemon *);
+int		 daemon_run(struct daemon *);
+void		 daemon_free(struct daemon *);
+void		 daemon_stop(struct daemon *);
+void		 daemon_conn_gone(struct daemon *);
+void		 daemon_status_dump(struct daemon *);
+
+/* ---- instance.c ---- */
+struct instance	*instance_new(struct daemon *, struct instance_conf *);
+void		 instance_ref(struct instance *);
+void		 instance_unref(struct instance *);
+int		 instance_admit(struct instance *);	/* 0, or -1: refused */
+void		 instance_release(struct instance *);
+
+/* ---- listener.c ---- */
+int		 listener_open(struct daemon *, struct instance *,
+		    const struct endpoint *, char **cause);
+void		 listener_close(struct listener *);
+void		 listener_close_all(struct daemon *);
+void		 listener_pause_all(struct daemon *, int ms);
+void		 listener_resume_all(struct daemon *);
+
+/* ---- conn.c ---- */
+enum conn_state {
+	CONN_OPEN,		/* reading and writing */
+	CONN_DRAINING,		/* no more reading: flush, then close */
+	CONN_CLOSED,		/* socket closed, waiting for the reaper */
+};
+const char	*conn_state_name(enum conn_state);
+int		 conn_start(struct worker *, struct instance *, int fd,
+		    const struct sockaddr *, socklen_t);
+void		 conn_close_all(struct worker *);
+void		 conn_reap(struct worker *);
+
+/* ---- dgram.c ---- */
+void		 dgram_on_read(int fd, short what, void *arg);
+void		 dgram_batch_free(struct dgram_batch *);
+
+/* ---- systemd.c ---- */
+void		 systemd_ready(const char *status);
+void		 systemd_status(const char *status);
+void		 systemd_reloading(void);
+void		 systemd_stopping(void);
+
+/* ---- util ---- */
+void		 sockaddr_format(const struct sockaddr *, char *, size_t);
+
 #endif

@@ -1,0 +1,478 @@
+/*
+ * conn.c: one TCP connection, and the host side of the service API.
+ *
+ * The data path is the one of a plain epoll server: read() into the
+ * worker's scratch buffer, hand the bytes to the service, and write()
+ * its output straight to the socket.  Only output the socket does not take
+ * at once is copied into a per-connection buffer, allocated on demand and
+ * freed once drained, so an idle connection costs this struct and nothing
+ * more.  Past buffer_limit pending bytes the connection stops reading, which
+ * bounds memory for peers that send but never read.
+ *
+ * Lifetime: conn_abort() closes the socket and moves the conn to the
+ * worker's dead list; the memory is freed by the worker's reaper event,
+ * after the callback that is running returns, so no callback (host or
+ * service) ever touches freed memory.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "netsvcd.h"
+
+struct outbuf {
+	unsigned char	*data;
+	size_t		 off;		/* first unsent byte */
+	size_t		 len;		/* end of data */
+	size_t		 cap;
+};
+
+struct conn {
+	LIST_ENTRY(conn)	 entry;
+	struct worker		*w;
+	struct instance		*inst;
+	const struct service	*svc;
+	int			 fd;
+	enum conn_state		 state;
+	int			 reading;	/* rev is armed */
+	int			 writing;	/* wev is armed */
+	struct event		 rev;
+	struct event		 wev;
+	struct event		 timer;		/* idle timeout, lazily re-armed */
+	struct outbuf		 out;
+	void			*data;		/* the service's */
+	uint64_t		 last_active;	/* monotonic ms */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 peer;
+};
+
+static void	conn_on_read(evutil_socket_t, short, void *);
+static void	conn_on_write(evutil_socket_t, short, void *);
+static void	conn_on_timer(evutil_socket_t, short, void *);
+static void	conn_abort(struct conn *);
+static void	conn_set_state(struct conn *, enum conn_state);
+static void	conn_want_read(struct conn *, int);
+static void	conn_want_write(struct conn *, int);
+static int	conn_flush(struct conn *);
+static int	conn_buffer(struct conn *, const void *, size_t);
+static uint64_t	now_ms(void);
+
+const char *
+conn_state_name(enum conn_state s)
+{
+	switch (s) {
+	case CONN_OPEN:
+		return "open";
+	case CONN_DRAINING:
+		return "draining";
+	case CONN_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+/* Coarse monotonic milliseconds: cheap enough for every read. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* States only move forward: open -> draining -> closed. */
+static void
+conn_set_state(struct conn *c, enum conn_state s)
+{
+	assert(s > c->state);
+	log_debug("%s: %s: %s -> %s", c->inst->ic->name, conn_peer(c),
+	    conn_state_name(c->state), conn_state_name(s));
+	c->state = s;
+}
+
+/* Arm a timer event for ms milliseconds. */
+static void
+timer_arm(struct event *ev, uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(ev, &tv);
+}
+
+/*
+ * Take ownership of an accepted, non-blocking socket whose instance has
+ * already admitted it (instance_admit).  Returns 0, or -1 with the socket
+ * closed and the admission released.
+ */
+int
+conn_start(struct worker *w, struct instance *inst, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s: connection", inst->ic->name);
+		close(fd);
+		instance_release(inst);
+		return -1;
+	}
+	c->w = w;
+	c->inst = inst;
+	c->svc = inst->ic->service;
+	c->fd = fd;
+	c->state = CONN_OPEN;
+	c->last_active = now_ms();
+	if (salen <= sizeof(c->peer))
+		memcpy(&c->peer, sa, salen);
+	instance_ref(inst);
+	event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, conn_on_read,
+	    c);
+	event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST,
+	    conn_on_write, c);
+	evtimer_assign(&c->timer, w->base, conn_on_timer, c);
+	LIST_INSERT_HEAD(&w->conns, c, entry);
+
+	if (inst->ic->idle_timeout_ms != 0)
+		timer_arm(&c->timer, inst->ic->idle_timeout_ms);
+	conn_want_read(c, 1);
+	if (c->svc->tcp_accept != NULL)
+		c->svc->tcp_accept(c);
+	if (c->state == CONN_OPEN && c->svc->tcp_write_ready != NULL)
+		conn_want_write(c, 1);
+	return 0;
+}
+
+static void
+conn_want_read(struct conn *c, int on)
+{
+	if (on == c->reading)
+		return;
+	c->reading = on;
+	if (on)
+		event_add(&c->rev, NULL);
+	else
+		event_del(&c->rev);
+}
+
+static void
+conn_want_write(struct conn *c, int on)
+{
+	if (on == c->writing)
+		return;
+	c->writing = on;
+	if (on)
+		event_add(&c->wev, NULL);
+	else
+		event_del(&c->wev);
+}
+
+/*
+ * Close the socket now, whatever is pending, and queue the conn for the
+ * reaper.  Safe to call from any callback, more than once.
+ */
+static void
+conn_abort(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	conn_set_state(c, CONN_CLOSED);
+	event_del(&c->rev);
+	event_del(&c->wev);
+	event_del(&c->timer);
+	close(c->fd);
+	c->fd = -1;
+	free(c->out.data);
+	memset(&c->out, 0, sizeof(c->out));
+	if (c->svc->tcp_close != NULL)
+		c->svc->tcp_close(c);
+	LIST_REMOVE(c, entry);
+	LIST_INSERT_HEAD(&w->dead, c, entry);
+	event_active(w->reaper, EV_TIMEOUT, 0);
+}
+
+/* Free every conn closed since the last run (the worker's reaper event). */
+void
+conn_reap(struct worker *w)
+{
+	struct conn	*c;
+	struct instance	*inst;
+
+	while ((c = LIST_FIRST(&w->dead)) != NULL) {
+		LIST_REMOVE(c, entry);
+		inst = c->inst;
+		free(c);
+		instance_release(inst);
+		instance_unref(inst);
+	}
+}
+
+/* Close every connection of the worker at once (end of shutdown). */
+void
+conn_close_all(struct worker *w)
+{
+	struct conn	*c;
+
+	while ((c = LIST_FIRST(&w->conns)) != NULL)
+		conn_abort(c);
+}
+
+/*
+ * Input is ready: one read per wakeup (level-triggered, so the loop comes
+ * back), as a plain epoll server does.
+ */
+static void
+conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	UNUSED(what);
+	n = recv(fd, c->w->rbuf, RBUF_SIZE, 0);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_debug("%s: %s: read: %s", c->inst->ic->name, conn_peer(c),
+		    strerror(errno));
+		conn_abort(c);
+		return;
+	}
+	if (n == 0) {
+		/* Peer half-closed: flush what is pending, then close. */
+		conn_want_read(c, 0);
+		if (c->state == CONN_OPEN)
+			conn_set_state(c, CONN_DRAINING);
+		if (c->out.len == c->out.off)
+			conn_abort(c);
+		return;
+	}
+	c->last_active = now_ms();
+	atomic_fetch_add_explicit(&c->inst->stats.bytes_in, (unsigned long)n,
+	    memory_order_relaxed);
+	if (c->state != CONN_OPEN || c->svc->tcp_read == NULL)
+		return;
+	c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
+	if (c->state == CONN_OPEN &&
+	    c->out.len - c->out.off >= c->inst->ic->buffer_limit)
+		conn_want_read(c, 0);	/* backpressure until drained */
+}
+
+/*
+ * The socket can take more: flush the buffer, then resume reading or ask a
+ * streaming service for more.
+ */
+static void
+conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	UNUSED(fd);
+	UNUSED(what);
+	if (conn_flush(c) == -1) {
+		conn_abort(c);
+		return;
+	}
+	if (c->out.len != c->out.off) {
+		if (c->state == CONN_OPEN && !c->reading &&
+		    c->out.len - c->out.off <= c->inst->ic->buffer_limit / 2)
+			conn_want_read(c, 1);
+		return;
+	}
+	if (c->state == CONN_DRAINING) {
+		conn_abort(c);
+		return;
+	}
+	conn_want_read(c, 1);
+	if (c->svc->tcp_write_ready != NULL)
+		c->svc->tcp_write_ready(c);
+	else
+		conn_want_write(c, 0);
+}
+
+/* The idle timer: close only if nothing moved for a whole idle_timeout. */
+static void
+conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	uint64_t	 idle = c->inst->ic->idle_timeout_ms, since;
+
+	UNUSED(fd);
+	UNUSED(what);
+	since = now_ms() - c->last_active;
+	if (since < idle) {
+		timer_arm(&c->timer, idle - since);
+		return;
+	}
+	log_debug("%s: %s: idle timeout", c->inst->ic->name, conn_peer(c));
+	atomic_fetch_add_explicit(&c->inst->stats.timed_out, 1,
+	    memory_order_relaxed);
+	conn_abort(c);
+}
+
+/* Write buffered output; 0 (possibly with some left) or -1 on error. */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->out.off < c->out.len) {
+		n = send(c->fd, c->out.data + c->out.off,
+		    c->out.len - c->out.off, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		c->out.off += (size_t)n;
+		c->last_active = now_ms();
+		atomic_fetch_add_explicit(&c->inst->stats.bytes_out,
+		    (unsigned long)n, memory_order_relaxed);
+	}
+	/* Drained: give the memory back, idle connections hold none. */
+	free(c->out.data);
+	memset(&c->out, 0, sizeof(c->out));
+	return 0;
+}
+
+/* Append to the output buffer, compacting or growing it as needed. */
+static int
+conn_buffer(struct conn *c, const void *buf, size_t len)
+{
+	struct outbuf	*o = &c->out;
+	unsigned char	*p;
+	size_t		 need, cap;
+
+	if (o->off > 0 && o->len + len > o->cap) {
+		memmove(o->data, o->data + o->off, o->len - o->off);
+		o->len -= o->off;
+		o->off = 0;
+	}
+	need = o->len + len;
+	if (need > o->cap) {
+		cap = o->cap == 0 ? 4096 : o->cap;
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(o->data, cap)) == NULL)
+			return -1;
+		o->data = p;
+		o->cap = cap;
+	}
+	memcpy(o->data + o->len, buf, len);
+	o->len += len;
+	return 0;
+}
+
+/* Service API: see service.h. */
+int
+conn_write(struct conn *c, const void *buf, size_t len)
+{
+	size_t	n;
+
+	if (c->state == CONN_CLOSED)
+		return -1;
+	n = 0;
+	if (c->out.len == c->out.off)
+		n = conn_write_some(c, buf, len);
+	if (c->state == CONN_CLOSED)
+		return -1;
+	if (n == len)
+		return 0;
+	if (conn_buffer(c, (const unsigned char *)buf + n, len - n) == -1) {
+		log_warn("%s: %s: output buffer", c->inst->ic->name,
+		    conn_peer(c));
+		conn_abort(c);
+		return -1;
+	}
+	conn_want_write(c, 1);
+	return 0;
+}
+
+/* Service API: see service.h. */
+size_t
+conn_write_some(struct conn *c, const void *buf, size_t len)
+{
+	ssize_t	n;
+
+	if (c->state == CONN_CLOSED || len == 0)
+		return 0;
+	do {
+		n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_debug("%s: %s: write: %s", c->inst->ic->name,
+			    conn_peer(c), strerror(errno));
+			conn_abort(c);
+		}
+		return 0;
+	}
+	c->last_active = now_ms();
+	atomic_fetch_add_explicit(&c->inst->stats.bytes_out, (unsigned long)n,
+	    memory_order_relaxed);
+	return (size_t)n;
+}
+
+size_t
+conn_pending(struct conn *c)
+{
+	return c->out.len - c->out.off;
+}
+
+/* Service API: stop reading, flush, then close. */
+void
+conn_close(struct conn *c)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	conn_set_state(c, CONN_DRAINING);
+	conn_want_read(c, 0);
+	if (c->out.len == c->out.off)
+		conn_abort(c);
+}
+
+void *
+conn_data(struct conn *c)
+{
+	return c->data;
+}
+
+void
+conn_set_data(struct conn *c, void *data)
+{
+	c->data = data;
+}
+
+const void *
+conn_conf(struct conn *c)
+{
+	return c->inst->ic->svc.data;
+}
+
+/* The peer as text, in a per-thread buffer valid until the next call. */
+const char *
+conn_peer(struct conn *c)
+{
+	static _Thread_local char	buf[64];
+
+	sockaddr_format(&c->peer.sa, buf, sizeof(buf));
+	return buf;
+}

@@ -1,0 +1,251 @@
+/*
+ * dgram.c: UDP.  Datagrams are read in batches with recvmmsg(2) and the
+ * replies sent in one sendmmsg(2), at most DGRAM_ROUNDS batches per wakeup
+ * so that TCP is not starved.  A reply is built in the slot its request
+ * came in (echo replies are not even copied), so a worker needs one set of
+ * slot buffers, allocated the first time it serves UDP.
+ *
+ * Before a service sees a datagram, the source is checked: replies never go
+ * to port 0, to privileged ports (where the other small services live: the
+ * echo <-> chargen loop of CERT CA-1996-01), or to broadcast, multicast or
+ * unspecified addresses.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "netsvcd.h"
+
+#define DGRAM_BATCH	32
+#define DGRAM_ROUNDS	2
+#define DGRAM_SLOT	65536		/* holds any UDP payload */
+#define DGRAM_MAX_REPLY	65507		/* largest IPv4 UDP payload */
+
+struct dgram {
+	struct listener		*l;
+	struct mmsghdr		*reply;		/* this datagram's reply slot */
+	unsigned char		*slot;
+	const struct sockaddr	*peer;
+	int			 replied;
+};
+
+struct dgram_batch {
+	struct mmsghdr		 msg[DGRAM_BATCH];
+	struct mmsghdr		 out[DGRAM_BATCH];
+	struct iovec		 iov[DGRAM_BATCH];
+	struct iovec		 oiov[DGRAM_BATCH];
+	struct sockaddr_storage	 addr[DGRAM_BATCH];
+	unsigned char		*slots;		/* DGRAM_BATCH * DGRAM_SLOT */
+};
+
+static struct dgram_batch	*dgram_batch_get(struct worker *);
+static int			 dgram_source_ok(const struct sockaddr *);
+static void			 dgram_drop(struct listener *, unsigned long);
+
+/* The worker's batch buffers, made on first use. */
+static struct dgram_batch *
+dgram_batch_get(struct worker *w)
+{
+	struct dgram_batch	*b;
+
+	if (w->batch != NULL)
+		return w->batch;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	/* Untouched pages cost no memory; small datagrams touch one each. */
+	if ((b->slots = malloc((size_t)DGRAM_BATCH * DGRAM_SLOT)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	w->batch = b;
+	return b;
+}
+
+void
+dgram_batch_free(struct dgram_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->slots);
+	free(b);
+}
+
+/* May a reply go to this source?  See the comment at the top. */
+static int
+dgram_source_ok(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	in_addr_t			 a;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		a = ntohl(sin->sin_addr.s_addr);
+		if (ntohs(sin->sin_port) < 1024)
+			return 0;
+		if (a == INADDR_ANY || a == INADDR_BROADCAST ||
+		    IN_MULTICAST(a))
+			return 0;
+		return 1;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (ntohs(sin6->sin6_port) < 1024)
+			return 0;
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) ||
+		    IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr))
+			return 0;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(&a, &sin6->sin6_addr.s6_addr[12], sizeof(a));
+			a = ntohl(a);
+			if (a == INADDR_ANY || a == INADDR_BROADCAST ||
+			    IN_MULTICAST(a))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static void
+dgram_drop(struct listener *l, unsigned long n)
+{
+	atomic_fetch_add_explicit(&l->inst->stats.dgrams_dropped, n,
+	    memory_order_relaxed);
+}
+
+/* Run one batch; returns the number of datagrams read (0: nothing left). */
+static int
+dgram_round(struct listener *l, struct dgram_batch *b)
+{
+	const struct service	*svc = l->inst->ic->service;
+	struct dgram		 dg;
+	int			 i, j, n, nout, sent;
+
+	for (i = 0; i < DGRAM_BATCH; i++) {
+		b->iov[i].iov_base = b->slots + (size_t)i * DGRAM_SLOT;
+		b->iov[i].iov_len = DGRAM_SLOT;
+		memset(&b->msg[i].msg_hdr, 0, sizeof(b->msg[i].msg_hdr));
+		b->msg[i].msg_hdr.msg_name = &b->addr[i];
+		b->msg[i].msg_hdr.msg_namelen = sizeof(b->addr[i]);
+		b->msg[i].msg_hdr.msg_iov = &b->iov[i];
+		b->msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(l->fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0) {
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			log_warn("%s: recvmmsg", l->ep.text);
+		return 0;
+	}
+	atomic_fetch_add_explicit(&l->inst->stats.dgrams_in,
+	    (unsigned long)n, memory_order_relaxed);
+	nout = 0;
+	for (i = 0; i < n; i++) {
+		dg.l = l;
+		dg.slot = b->iov[i].iov_base;
+		dg.peer = (const struct sockaddr *)&b->addr[i];
+		dg.reply = &b->out[nout];
+		dg.replied = 0;
+		atomic_fetch_add_explicit(&l->inst->stats.bytes_in,
+		    b->msg[i].msg_len, memory_order_relaxed);
+		if (svc->udp_datagram == NULL || !dgram_source_ok(dg.peer) ||
+		    (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+			dgram_drop(l, 1);
+			continue;
+		}
+		svc->udp_datagram(&dg, dg.slot, b->msg[i].msg_len);
+		if (dg.replied)
+			nout++;
+	}
+	sent = 0;
+	while (sent < nout) {
+		i = sendmmsg(l->fd, b->out + sent, (unsigned int)(nout - sent),
+		    MSG_DONTWAIT);
+		if (i == -1) {
+			if (errno == EINTR)
+				continue;
+			/* A full socket buffer: UDP may lose, count it. */
+			dgram_drop(l, (unsigned long)(nout - sent));
+			break;
+		}
+		for (j = sent; j < sent + i; j++)
+			atomic_fetch_add_explicit(&l->inst->stats.bytes_out,
+			    b->out[j].msg_len, memory_order_relaxed);
+		atomic_fetch_add_explicit(&l->inst->stats.dgrams_out,
+		    (unsigned long)i, memory_order_relaxed);
+		sent += i;
+	}
+	return n;
+}
+
+/* The UDP socket is readable: serve a bounded number of batches. */
+void
+dgram_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener		*l = arg;
+	struct dgram_batch	*b;
+	int			 round;
+
+	UNUSED(fd);
+	UNUSED(what);
+	if ((b = dgram_batch_get(&l->d->w)) == NULL) {
+		log_warn("%s: UDP buffers", l->ep.text);
+		return;
+	}
+	for (round = 0; round < DGRAM_ROUNDS; round++) {
+		if (dgram_round(l, b) < DGRAM_BATCH)
+			break;
+	}
+}
+
+/*
+ * Service API: queue the reply in this datagram's slot (memmove: the
+ * service may pass a pointer into the request itself, as echo does).
+ */
+int
+dgram_reply(struct dgram *dg, const void *buf, size_t len)
+{
+	struct mmsghdr	*m = dg->reply;
+	struct iovec	*iov;
+
+	if (dg->replied)
+		return -1;
+	if (len > DGRAM_MAX_REPLY)
+		len = DGRAM_MAX_REPLY;
+	if (buf != dg->slot)
+		memmove(dg->slot, buf, len);
+	iov = &dg->l->d->w.batch->oiov[m - dg->l->d->w.batch->out];
+	iov->iov_base = dg->slot;
+	iov->iov_len = len;
+	memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
+	m->msg_hdr.msg_name = (void *)(uintptr_t)dg->peer;
+	m->msg_hdr.msg_namelen = dg->peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	m->msg_hdr.msg_iov = iov;
+	m->msg_hdr.msg_iovlen = 1;
+	dg->replied = 1;
+	return 0;
+}
+
+const void *
+dgram_conf(struct dgram *dg)
+{
+	return dg->l->inst->ic->svc.data;
+}
+
+/* The sender as text, in a per-thread buffer valid until the next call. */
+const char *
+dgram_peer(struct dgram *dg)
+{
+	static _Thread_local char	buf[64];
+
+	sockaddr_format(dg->peer, buf, sizeof(buf));
+	return buf;
+}

@@ -1,0 +1,318 @@
+/*
+ * reactor.c: the daemon object, its event loop and its life: start (bind
+ * every endpoint, then tell systemd), signals as libevent events, and a
+ * graceful stop that lets connections finish up to shutdown_timeout.
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "netsvcd.h"
+
+enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_COUNT };
+
+static void	daemon_on_signal(evutil_socket_t, short, void *);
+static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
+static void	daemon_on_resume(evutil_socket_t, short, void *);
+static void	daemon_on_reap(evutil_socket_t, short, void *);
+static void	daemon_raise_nofile(void);
+static void	daemon_report(struct daemon *, const char *);
+
+/* Format an address as "1.2.3.4:5" or "[::1]:5". */
+void
+sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	char				 host[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		break;
+	default:
+		snprintf(buf, len, "(family %d)", sa->sa_family);
+		break;
+	}
+}
+
+/* Use every descriptor the hard limit allows (as inetd's bump_nofile). */
+static void
+daemon_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
+/* Make the daemon for a validated config; takes over the reference. */
+struct daemon *
+daemon_new(struct config *conf)
+{
+	static const int	 signo[SIG_COUNT] = {
+		[SIG_TERM] = SIGTERM, [SIG_INT] = SIGINT,
+		[SIG_HUP] = SIGHUP, [SIG_USR1] = SIGUSR1,
+	};
+	struct daemon		*d;
+	int			 i;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->conf = conf;
+	d->reserve_fd = -1;
+	TAILQ_INIT(&d->instances);
+	LIST_INIT(&d->listeners);
+	LIST_INIT(&d->w.conns);
+	LIST_INIT(&d->w.dead);
+	d->w.d = d;
+	if ((d->w.base = event_base_new()) == NULL ||
+	    (d->w.rbuf = malloc(RBUF_SIZE)) == NULL ||
+	    (d->w.reaper = event_new(d->w.base, -1, 0, daemon_on_reap,
+	    &d->w)) == NULL ||
+	    (d->ev_shutdown = evtimer_new(d->w.base, daemon_on_shutdown_timer,
+	    d)) == NULL ||
+	    (d->ev_resume = evtimer_new(d->w.base, daemon_on_resume,
+	    d)) == NULL)
+		goto fail;
+	for (i = 0; i < SIG_COUNT; i++) {
+		d->ev_sig[i] = evsignal_new(d->w.base, signo[i],
+		    daemon_on_signal, d);
+		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL) == -1)
+			goto fail;
+	}
+	return d;
+fail:
+	daemon_free(d);
+	return NULL;
+}
+
+/*
+ * Bind every endpoint of every enabled instance.  All or nothing: on the
+ * first failure, logs it and returns -1 (the caller exits).
+ */
+int
+daemon_start(struct daemon *d)
+{
+	struct instance_conf	*ic;
+	struct instance		*inst;
+	char			*cause;
+	size_t			 i;
+
+	daemon_raise_nofile();
+	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	TAILQ_FOREACH(ic, &d->conf->instances, entry) {
+		if (!ic->enabled) {
+			log_info("instance %s is disabled", ic->name);
+			continue;
+		}
+		if ((inst = instance_new(d, ic)) == NULL) {
+			log_warn("instance %s", ic->name);
+			return -1;
+		}
+		for (i = 0; i < ic->nendpoints; i++) {
+			if (listener_open(d, inst, &ic->endpoints[i],
+			    &cause) == -1) {
+				log_warnx("instance %s: cannot listen on %s",
+				    ic->name, cause ? cause : "(no memory)");
+				free(cause);
+				instance_unref(inst);
+				return -1;
+			}
+		}
+		instance_unref(inst);	/* its listeners hold it now */
+	}
+	daemon_report(d, NULL);
+	return 0;
+}
+
+/* Tell the log and systemd that we are serving. */
+static void
+daemon_report(struct daemon *d, const char *prefix)
+{
+	struct listener	*l;
+	char		 status[128];
+	int		 nl = 0;
+
+	LIST_FOREACH(l, &d->listeners, entry)
+		nl++;
+	snprintf(status, sizeof(status), "%s%d endpoint%s, %u connection%s",
+	    prefix ? prefix : "", nl, nl == 1 ? "" : "s",
+	    atomic_load(&d->nconns), atomic_load(&d->nconns) == 1 ? "" : "s");
+	log_notice("netsvcd %s ready: %s", NETSVCD_VERSION, status);
+	systemd_ready(status);
+}
+
+/* Run the loop until stopped.  Returns 0. */
+int
+daemon_run(struct daemon *d)
+{
+	event_base_dispatch(d->w.base);
+	return 0;
+}
+
+/*
+ * Graceful stop: close the listeners, let connections finish, and end the
+ * loop when the last one is gone or shutdown_timeout passes.
+ */
+void
+daemon_stop(struct daemon *d)
+{
+	uint64_t	ms = d->conf->daemon.shutdown_timeout_ms;
+	unsigned int	n = atomic_load(&d->nconns);
+	struct timeval	tv;
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	systemd_stopping();
+	listener_close_all(d);
+	event_del(d->ev_resume);
+	if (n == 0) {
+		log_notice("stopping");
+		event_base_loopbreak(d->w.base);
+		return;
+	}
+	log_notice("stopping: waiting up to %llu ms for %u connection%s",
+	    (unsigned long long)ms, n, n == 1 ? "" : "s");
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(d->ev_shutdown, &tv);
+}
+
+/* A connection is gone: the last one ends a graceful stop. */
+void
+daemon_conn_gone(struct daemon *d)
+{
+	if (d->stopping && atomic_load(&d->nconns) == 0)
+		event_base_loopbreak(d->w.base);
+}
+
+static void
+daemon_on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	UNUSED(fd);
+	UNUSED(what);
+	log_notice("shutdown_timeout: closing %u connection%s",
+	    atomic_load(&d->nconns), atomic_load(&d->nconns) == 1 ? "" : "s");
+	conn_close_all(&d->w);
+	event_base_loopbreak(d->w.base);
+}
+
+static void
+daemon_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	listener_resume_all(arg);
+}
+
+static void
+daemon_on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	conn_reap(arg);
+}
+
+/* Signals arrive here as ordinary events, never in a handler. */
+static void
+daemon_on_signal(evutil_socket_t signo, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	UNUSED(what);
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_notice("%s received", strsignal((int)signo));
+		daemon_stop(d);
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP received: reload is not supported yet, "
+		    "restart to apply a new configuration");
+		break;
+	case SIGUSR1:
+		daemon_status_dump(d);
+		break;
+	}
+}
+
+/* Write one line per instance with its counters (SIGUSR1). */
+void
+daemon_status_dump(struct daemon *d)
+{
+	struct instance		*inst;
+	struct instance_stats	*s;
+
+	log_notice("status: %u open connection%s", atomic_load(&d->nconns),
+	    atomic_load(&d->nconns) == 1 ? "" : "s");
+	TAILQ_FOREACH(inst, &d->instances, entry) {
+		s = &inst->stats;
+		log_notice("status: %s (%s): open %u accepted %lu refused %lu "
+		    "timed_out %lu bytes_in %lu bytes_out %lu dgrams_in %lu "
+		    "dgrams_out %lu dropped %lu", inst->ic->name,
+		    inst->ic->service->name, atomic_load(&inst->nconns),
+		    atomic_load(&s->accepted), atomic_load(&s->refused_limit),
+		    atomic_load(&s->timed_out), atomic_load(&s->bytes_in),
+		    atomic_load(&s->bytes_out), atomic_load(&s->dgrams_in),
+		    atomic_load(&s->dgrams_out),
+		    atomic_load(&s->dgrams_dropped));
+	}
+}
+
+/* Free everything, so that valgrind and LeakSanitizer see a clean exit. */
+void
+daemon_free(struct daemon *d)
+{
+	int	i;
+
+	if (d == NULL)
+		return;
+	listener_close_all(d);
+	conn_close_all(&d->w);
+	conn_reap(&d->w);
+	for (i = 0; i < SIG_COUNT; i++) {
+		if (d->ev_sig[i] != NULL)
+			event_free(d->ev_sig[i]);
+	}
+	if (d->ev_shutdown != NULL)
+		event_free(d->ev_shutdown);
+	if (d->ev_resume != NULL)
+		event_free(d->ev_resume);
+	if (d->w.reaper != NULL)
+		event_free(d->w.reaper);
+	if (d->w.base != NULL)
+		event_base_free(d->w.base);
+	dgram_batch_free(d->w.batch);
+	free(d->w.rbuf);
+	if (d->reserve_fd != -1)
+		close(d->reserve_fd);
+	if (d->conf != NULL)
+		config_unref(d->conf);
+	free(d);
+}
