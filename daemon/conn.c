@@ -264,7 +264,7 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->last_active = now_ms();
-	atomic_fetch_add_explicit(&c->inst->stats.bytes_in, (unsigned long)n,
+	atomic_fetch_add_explicit(&c->inst->stats->bytes_in, (unsigned long)n,
 	    memory_order_relaxed);
 	if (c->state != CONN_OPEN || c->svc->tcp_read == NULL)
 		return;
@@ -321,7 +321,7 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	log_debug("%s: %s: idle timeout", c->inst->ic->name, conn_peer(c));
-	atomic_fetch_add_explicit(&c->inst->stats.timed_out, 1,
+	atomic_fetch_add_explicit(&c->inst->stats->timed_out, 1,
 	    memory_order_relaxed);
 	conn_abort(c);
 }
@@ -344,7 +344,7 @@ conn_flush(struct conn *c)
 		}
 		c->out.off += (size_t)n;
 		c->last_active = now_ms();
-		atomic_fetch_add_explicit(&c->inst->stats.bytes_out,
+		atomic_fetch_add_explicit(&c->inst->stats->bytes_out,
 		    (unsigned long)n, memory_order_relaxed);
 	}
 	/* Drained: give the memory back, idle connections hold none. */
@@ -426,7 +426,7 @@ conn_write_some(struct conn *c, const void *buf, size_t len)
 		return 0;
 	}
 	c->last_active = now_ms();
-	atomic_fetch_add_explicit(&c->inst->stats.bytes_out, (unsigned long)n,
+	atomic_fetch_add_explicit(&c->inst->stats->bytes_out, (unsigned long)n,
 	    memory_order_relaxed);
 	return (size_t)n;
 }

@@ -116,7 +116,7 @@ dgram_source_ok(const struct sockaddr *sa)
 static void
 dgram_drop(struct listener *l, unsigned long n)
 {
-	atomic_fetch_add_explicit(&l->inst->stats.dgrams_dropped, n,
+	atomic_fetch_add_explicit(&l->inst->stats->dgrams_dropped, n,
 	    memory_order_relaxed);
 }
 
@@ -144,7 +144,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			log_warn("%s: recvmmsg", l->ep.text);
 		return 0;
 	}
-	atomic_fetch_add_explicit(&l->inst->stats.dgrams_in,
+	atomic_fetch_add_explicit(&l->inst->stats->dgrams_in,
 	    (unsigned long)n, memory_order_relaxed);
 	nout = 0;
 	for (i = 0; i < n; i++) {
@@ -153,7 +153,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		dg.peer = (const struct sockaddr *)&b->addr[i];
 		dg.reply = &b->out[nout];
 		dg.replied = 0;
-		atomic_fetch_add_explicit(&l->inst->stats.bytes_in,
+		atomic_fetch_add_explicit(&l->inst->stats->bytes_in,
 		    b->msg[i].msg_len, memory_order_relaxed);
 		if (svc->udp_datagram == NULL || !dgram_source_ok(dg.peer) ||
 		    (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
@@ -176,9 +176,9 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			break;
 		}
 		for (j = sent; j < sent + i; j++)
-			atomic_fetch_add_explicit(&l->inst->stats.bytes_out,
+			atomic_fetch_add_explicit(&l->inst->stats->bytes_out,
 			    b->out[j].msg_len, memory_order_relaxed);
-		atomic_fetch_add_explicit(&l->inst->stats.dgrams_out,
+		atomic_fetch_add_explicit(&l->inst->stats->dgrams_out,
 		    (unsigned long)i, memory_order_relaxed);
 		sent += i;
 	}

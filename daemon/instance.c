@@ -5,23 +5,48 @@
  * always finishes under the settings it started with.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "netsvcd.h"
 
-/* Make the running side of one configured instance. */
+/*
+ * Make the running side of one configured instance, sharing the counters
+ * of its predecessor when a reload keeps the name (stats may be NULL).
+ */
 struct instance *
-instance_new(struct daemon *d, struct instance_conf *ic)
+instance_new(struct daemon *d, struct instance_conf *ic,
+    struct instance_stats *stats)
 {
 	struct instance	*inst;
 
 	if ((inst = calloc(1, sizeof(*inst))) == NULL)
 		return NULL;
+	if (stats == NULL && (stats = calloc(1, sizeof(*stats))) == NULL) {
+		free(inst);
+		return NULL;
+	}
+	stats->refs++;
+	inst->stats = stats;
 	inst->d = d;
 	inst->ic = ic;
 	inst->refs = 1;
+	inst->state = INSTANCE_STAGED;
 	config_ref(ic->conf);
 	TAILQ_INSERT_TAIL(&d->instances, inst, entry);
 	return inst;
+}
+
+/* The instance of the current generation with this name, or NULL. */
+struct instance *
+instance_find(struct daemon *d, const char *name)
+{
+	struct instance	*inst;
+
+	TAILQ_FOREACH(inst, &d->instances, entry) {
+		if (inst->state == INSTANCE_CURRENT && strcmp(inst->ic->name, name) == 0)
+			return inst;
+	}
+	return NULL;
 }
 
 void
@@ -37,6 +62,8 @@ instance_unref(struct instance *inst)
 	if (--inst->refs > 0)
 		return;
 	TAILQ_REMOVE(&inst->d->instances, inst, entry);
+	if (--inst->stats->refs == 0)
+		free(inst->stats);
 	config_unref(inst->ic->conf);
 	free(inst);
 }
@@ -65,7 +92,7 @@ instance_admit(struct instance *inst)
 
 	if (atomic_fetch_add(&d->nconns, 1) >= d->conf->daemon.max_connections) {
 		atomic_fetch_sub(&d->nconns, 1);
-		atomic_fetch_add(&inst->stats.refused_limit, 1);
+		atomic_fetch_add(&inst->stats->refused_limit, 1);
 		instance_log_refusal(inst,
 		    "global max_connections reached");
 		return -1;
@@ -73,11 +100,11 @@ instance_admit(struct instance *inst)
 	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0) {
 		atomic_fetch_sub(&inst->nconns, 1);
 		atomic_fetch_sub(&d->nconns, 1);
-		atomic_fetch_add(&inst->stats.refused_limit, 1);
+		atomic_fetch_add(&inst->stats->refused_limit, 1);
 		instance_log_refusal(inst, "max_connections reached");
 		return -1;
 	}
-	atomic_fetch_add_explicit(&inst->stats.accepted, 1,
+	atomic_fetch_add_explicit(&inst->stats->accepted, 1,
 	    memory_order_relaxed);
 	return 0;
 }

@@ -25,6 +25,7 @@ static void	listener_on_accept(evutil_socket_t, short, void *);
 static int	listener_socket(const struct endpoint *, unsigned int backlog,
 		    char **cause);
 static void	listener_emfile(struct listener *);
+static int	listener_take_passed(struct daemon *, const struct endpoint *);
 
 /* Create, bind and (for TCP) listen; returns the fd or -1 with *cause. */
 static int
@@ -55,31 +56,86 @@ fail:
 	return -1;
 }
 
+/* The endpoint's port in host order. */
+unsigned int
+endpoint_port(const struct endpoint *ep)
+{
+	if (ep->addr.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&ep->addr)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&ep->addr)->sin_port);
+}
+
 /*
- * Bind one endpoint of an instance and start serving it.  Logs the real
- * address (the kernel's port when 0 was configured).  Returns 0 or -1 with
- * *cause set.
+ * Take a socket passed by systemd that serves this endpoint: same type,
+ * family, address and port (port 0 never matches).  Returns the fd or -1.
  */
-int
-listener_open(struct daemon *d, struct instance *inst,
+static int
+listener_take_passed(struct daemon *d, const struct endpoint *ep)
+{
+	struct endpoint	 got;
+	socklen_t	 len;
+	size_t		 i;
+	int		 type, want;
+
+	want = ep->proto == SERVICE_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	for (i = 0; i < d->npassed; i++) {
+		if (d->passed_fds[i] == -1)
+			continue;
+		len = sizeof(type);
+		if (getsockopt(d->passed_fds[i], SOL_SOCKET, SO_TYPE, &type,
+		    &len) == -1 || type != want)
+			continue;
+		memset(&got, 0, sizeof(got));
+		got.proto = ep->proto;
+		len = sizeof(got.addr);
+		if (getsockname(d->passed_fds[i], (struct sockaddr *)&got.addr,
+		    &len) == -1)
+			continue;
+		got.addrlen = len;
+		if (endpoint_same(&got, ep)) {
+			type = d->passed_fds[i];
+			d->passed_fds[i] = -1;
+			return type;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Make the socket of one endpoint: a socket passed by systemd when one
+ * matches, else a new bound one.  It does not serve until listener_enable().
+ * Returns NULL with *cause set on failure.
+ */
+struct listener *
+listener_new(struct daemon *d, struct instance *inst,
     const struct endpoint *ep, char **cause)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	event_callback_fn	 cb;
+	int			 fl;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		if (asprintf(cause, "%s: %s", ep->text, strerror(errno)) == -1)
 			*cause = NULL;
-		return -1;
+		return NULL;
 	}
 	l->d = d;
 	l->inst = inst;
+	l->cfg = *ep;
 	l->ep = *ep;
-	if ((l->fd = listener_socket(ep, inst->ic->backlog, cause)) == -1) {
+	if (ep->addrlen != 0 && endpoint_port(ep) != 0 &&
+	    (l->fd = listener_take_passed(d, ep)) != -1) {
+		l->activated = 1;
+		/* systemd hands over blocking sockets. */
+		fl = fcntl(l->fd, F_GETFL);
+		if (fl != -1)
+			fcntl(l->fd, F_SETFL, fl | O_NONBLOCK);
+		fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+	} else if ((l->fd = listener_socket(ep, inst->ic->backlog,
+	    cause)) == -1) {
 		free(l);
-		return -1;
+		return NULL;
 	}
 	if (getsockname(l->fd, (struct sockaddr *)&ss, &sslen) == 0 &&
 	    sslen <= sizeof(l->ep.addr)) {
@@ -87,21 +143,76 @@ listener_open(struct daemon *d, struct instance *inst,
 		l->ep.addrlen = sslen;
 		endpoint_format(&l->ep, l->ep.text, sizeof(l->ep.text));
 	}
-	cb = ep->proto == SERVICE_TCP ? listener_on_accept : dgram_on_read;
-	l->ev = event_new(d->w.base, l->fd, EV_READ | EV_PERSIST, cb, l);
-	if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
-		if (asprintf(cause, "%s: cannot add event", ep->text) == -1)
-			*cause = NULL;
-		if (l->ev != NULL)
-			event_free(l->ev);
-		close(l->fd);
-		free(l);
-		return -1;
-	}
 	instance_ref(inst);
 	LIST_INSERT_HEAD(&d->listeners, l, entry);
-	log_info("instance %s listening on %s", inst->ic->name, l->ep.text);
+	return l;
+}
+
+/* Start serving; logs the real address (the kernel's port for port 0). */
+int
+listener_enable(struct listener *l)
+{
+	event_callback_fn	cb;
+
+	cb = l->ep.proto == SERVICE_TCP ? listener_on_accept : dgram_on_read;
+	l->ev = event_new(l->d->w.base, l->fd, EV_READ | EV_PERSIST, cb, l);
+	if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
+		log_warnx("%s: cannot add event", l->ep.text);
+		return -1;
+	}
+	log_info("instance %s listening on %s%s", l->inst->ic->name,
+	    l->ep.text, l->activated ? " (from systemd)" : "");
 	return 0;
+}
+
+/* A kept TCP listener takes the backlog of its new instance. */
+void
+listener_rebacklog(struct listener *l)
+{
+	if (l->ep.proto == SERVICE_TCP && !l->activated &&
+	    listen(l->fd, (int)l->inst->ic->backlog) == -1)
+		log_warn("%s: listen", l->ep.text);
+}
+
+/* The running listener bound to the same configured endpoint, or NULL. */
+struct listener *
+listener_find(struct daemon *d, const struct endpoint *ep)
+{
+	struct listener	*l;
+
+	if (endpoint_port(ep) == 0)
+		return NULL;	/* each port 0 is a new port */
+	LIST_FOREACH(l, &d->listeners, entry) {
+		if (l->inst->state != INSTANCE_STAGED &&
+		    endpoint_same(&l->cfg, ep))
+			return l;
+	}
+	return NULL;
+}
+
+/* Close passed sockets that no endpoint took: an error, never served. */
+void
+listener_close_passed(struct daemon *d)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			 buf[64];
+	size_t			 i;
+
+	for (i = 0; i < d->npassed; i++) {
+		if (d->passed_fds[i] == -1)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(d->passed_fds[i], (struct sockaddr *)&ss,
+		    &len) == 0)
+			sockaddr_format((struct sockaddr *)&ss, buf, sizeof(buf));
+		else
+			snprintf(buf, sizeof(buf), "(unknown)");
+		log_warnx("socket activation: fd %d on %s matches no "
+		    "configured endpoint; closing it", d->passed_fds[i], buf);
+		close(d->passed_fds[i]);
+		d->passed_fds[i] = -1;
+	}
 }
 
 /* Stop serving one endpoint and close its socket. */
@@ -109,7 +220,8 @@ void
 listener_close(struct listener *l)
 {
 	LIST_REMOVE(l, entry);
-	event_free(l->ev);
+	if (l->ev != NULL)
+		event_free(l->ev);
 	close(l->fd);
 	instance_unref(l->inst);
 	free(l);
@@ -132,7 +244,7 @@ listener_pause_all(struct daemon *d, int ms)
 	struct timeval	 tv;
 
 	LIST_FOREACH(l, &d->listeners, entry) {
-		if (l->ep.proto == SERVICE_TCP)
+		if (l->ep.proto == SERVICE_TCP && l->ev != NULL)
 			event_del(l->ev);
 	}
 	tv.tv_sec = ms / 1000;
@@ -147,7 +259,7 @@ listener_resume_all(struct daemon *d)
 	struct listener	*l;
 
 	LIST_FOREACH(l, &d->listeners, entry) {
-		if (l->ep.proto == SERVICE_TCP)
+		if (l->ep.proto == SERVICE_TCP && l->ev != NULL)
 			event_add(l->ev, NULL);
 	}
 }

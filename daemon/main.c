@@ -158,9 +158,10 @@ main(int argc, char *argv[])
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("sigaction SIGPIPE");
 
-	if ((d = daemon_new(conf)) == NULL)
+	if ((d = daemon_new()) == NULL)
 		fatal("cannot set up the event loop");
-	if (daemon_start(d) == -1) {
+	d->log_level_forced = level != -1;
+	if (daemon_start(d, conf) == -1) {
 		daemon_free(d);
 		libevent_global_shutdown();
 		log_warnx("not started");

@@ -112,8 +112,12 @@ const char *const *config_key_names(void);	/* [daemon] + common keys */
 struct event_base;
 struct event;
 
-/* Counters of one instance; atomics so that several workers can share them. */
+/*
+ * Counters of one instance name.  They live apart from the instance so
+ * that they carry over a reload; atomics so that workers can share them.
+ */
 struct instance_stats {
+	int			 refs;
 	atomic_ulong		 accepted;
 	atomic_ulong		 refused_limit;	/* max_connections */
 	atomic_ulong		 timed_out;
@@ -125,18 +129,26 @@ struct instance_stats {
 };
 
 /*
- * A running instance: one config section with its counters.  Connections
- * hold a reference, so an instance outlives the config generation that
- * made it until its last connection is gone.
+ * A running instance: one config section of one generation.  Listeners
+ * and connections hold references, so an instance retired by a reload
+ * lives until its last connection is gone: connections always finish
+ * under the settings they started with.
  */
+enum instance_state {
+	INSTANCE_STAGED,	/* built by a reload that may still fail */
+	INSTANCE_CURRENT,	/* in the running config */
+	INSTANCE_RETIRED,	/* replaced; lives on for its connections */
+};
+
 struct instance {
 	TAILQ_ENTRY(instance)	 entry;
 	struct daemon		*d;
 	struct instance_conf	*ic;		/* holds a config reference */
+	struct instance_stats	*stats;
 	atomic_uint		 nconns;
-	struct instance_stats	 stats;
 	struct log_rate		 refuse_log;
 	int			 refs;
+	enum instance_state	 state;
 };
 TAILQ_HEAD(instances, instance);
 
@@ -145,8 +157,11 @@ struct listener {
 	LIST_ENTRY(listener)	 entry;
 	struct daemon		*d;
 	struct instance		*inst;
-	struct endpoint		 ep;		/* with the real port */
+	struct instance		*next;		/* taker during a reload */
+	struct endpoint		 cfg;		/* as configured */
+	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
+	int			 activated;	/* passed in by systemd */
 	struct event		*ev;
 };
 LIST_HEAD(listeners, listener);
@@ -168,40 +183,56 @@ struct worker {
 #define RBUF_SIZE	65536
 
 struct daemon {
-	struct config		*conf;
+	struct config		*conf;		/* the current generation */
 	struct worker		 w;
-	struct instances	 instances;
+	struct instances	 instances;	/* current and retired */
 	struct listeners	 listeners;
 	atomic_uint		 nconns;
 	int			 stopping;
+	int			 log_level_forced;	/* -l given */
 	int			 reserve_fd;	/* spare descriptor for EMFILE */
+	int			*passed_fds;	/* socket activation, -1: taken */
+	size_t			 npassed;
+	unsigned long		 reloads_ok;
+	unsigned long		 reloads_failed;
 	struct event		*ev_sig[4];
 	struct event		*ev_shutdown;
 	struct event		*ev_resume;	/* re-enable accept after EMFILE */
 	struct log_rate		 emfile_log;
-	struct log_rate		 global_log;
 };
 
 /* ---- reactor.c ---- */
-struct daemon	*daemon_new(struct config *);	/* takes the reference */
-int		 daemon_start(struct daemon *);
+struct daemon	*daemon_new(void);
+int		 daemon_start(struct daemon *, struct config *);
+void		 daemon_ready(struct daemon *, const char *prefix);
 int		 daemon_run(struct daemon *);
 void		 daemon_free(struct daemon *);
 void		 daemon_stop(struct daemon *);
 void		 daemon_conn_gone(struct daemon *);
 void		 daemon_status_dump(struct daemon *);
 
+/* ---- reload.c ---- */
+int		 daemon_apply(struct daemon *, struct config *, char **cause);
+void		 daemon_reload(struct daemon *);
+
 /* ---- instance.c ---- */
-struct instance	*instance_new(struct daemon *, struct instance_conf *);
+struct instance	*instance_new(struct daemon *, struct instance_conf *,
+		    struct instance_stats *);
+struct instance	*instance_find(struct daemon *, const char *name);
 void		 instance_ref(struct instance *);
 void		 instance_unref(struct instance *);
 int		 instance_admit(struct instance *);	/* 0, or -1: refused */
 void		 instance_release(struct instance *);
 
 /* ---- listener.c ---- */
-int		 listener_open(struct daemon *, struct instance *,
+struct listener	*listener_new(struct daemon *, struct instance *,
 		    const struct endpoint *, char **cause);
+int		 listener_enable(struct listener *);
+struct listener	*listener_find(struct daemon *, const struct endpoint *);
 void		 listener_close(struct listener *);
+void		 listener_close_passed(struct daemon *);
+void		 listener_rebacklog(struct listener *);
+unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);
 void		 listener_pause_all(struct daemon *, int ms);
 void		 listener_resume_all(struct daemon *);
@@ -227,6 +258,7 @@ void		 systemd_ready(const char *status);
 void		 systemd_status(const char *status);
 void		 systemd_reloading(void);
 void		 systemd_stopping(void);
+int		 systemd_listen_fds(int **fds, size_t *n);
 
 /* ---- util ---- */
 void		 sockaddr_format(const struct sockaddr *, char *, size_t);

@@ -28,7 +28,6 @@ static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
 static void	daemon_on_resume(evutil_socket_t, short, void *);
 static void	daemon_on_reap(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
-static void	daemon_report(struct daemon *, const char *);
 
 /* Format an address as "1.2.3.4:5" or "[::1]:5". */
 void
@@ -68,9 +67,9 @@ daemon_raise_nofile(void)
 		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
-/* Make the daemon for a validated config; takes over the reference. */
+/* Make the daemon and its event loop; daemon_start() gives it a config. */
 struct daemon *
-daemon_new(struct config *conf)
+daemon_new(void)
 {
 	static const int	 signo[SIG_COUNT] = {
 		[SIG_TERM] = SIGTERM, [SIG_INT] = SIGINT,
@@ -81,7 +80,6 @@ daemon_new(struct config *conf)
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
-	d->conf = conf;
 	d->reserve_fd = -1;
 	TAILQ_INIT(&d->instances);
 	LIST_INIT(&d->listeners);
@@ -110,57 +108,49 @@ fail:
 }
 
 /*
- * Bind every endpoint of every enabled instance.  All or nothing: on the
- * first failure, logs it and returns -1 (the caller exits).
+ * Serve a validated config: adopt sockets passed by systemd, bind every
+ * other endpoint.  All or nothing: on failure, logs why and returns -1
+ * (the caller exits).  Takes over the reference to conf either way.
  */
 int
-daemon_start(struct daemon *d)
+daemon_start(struct daemon *d, struct config *conf)
 {
-	struct instance_conf	*ic;
-	struct instance		*inst;
-	char			*cause;
-	size_t			 i;
+	char	*cause;
 
 	daemon_raise_nofile();
 	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	TAILQ_FOREACH(ic, &d->conf->instances, entry) {
-		if (!ic->enabled) {
-			log_info("instance %s is disabled", ic->name);
-			continue;
-		}
-		if ((inst = instance_new(d, ic)) == NULL) {
-			log_warn("instance %s", ic->name);
-			return -1;
-		}
-		for (i = 0; i < ic->nendpoints; i++) {
-			if (listener_open(d, inst, &ic->endpoints[i],
-			    &cause) == -1) {
-				log_warnx("instance %s: cannot listen on %s",
-				    ic->name, cause ? cause : "(no memory)");
-				free(cause);
-				instance_unref(inst);
-				return -1;
-			}
-		}
-		instance_unref(inst);	/* its listeners hold it now */
+	if (systemd_listen_fds(&d->passed_fds, &d->npassed) == -1)
+		log_warnx("socket activation: cannot read LISTEN_FDS");
+	if (daemon_apply(d, conf, &cause) == -1) {
+		log_warnx("cannot listen on %s", cause ? cause : "(no memory)");
+		free(cause);
+		config_unref(conf);
+		return -1;
 	}
-	daemon_report(d, NULL);
+	listener_close_passed(d);
+	daemon_ready(d, "");
 	return 0;
 }
 
-/* Tell the log and systemd that we are serving. */
-static void
-daemon_report(struct daemon *d, const char *prefix)
+/* Tell the log and systemd that we are serving, and what. */
+void
+daemon_ready(struct daemon *d, const char *prefix)
 {
+	struct instance	*inst;
 	struct listener	*l;
-	char		 status[128];
-	int		 nl = 0;
+	char		 status[160];
+	int		 ni = 0, nl = 0;
+	unsigned int	 nc = atomic_load(&d->nconns);
 
+	TAILQ_FOREACH(inst, &d->instances, entry) {
+		if (inst->state == INSTANCE_CURRENT)
+			ni++;
+	}
 	LIST_FOREACH(l, &d->listeners, entry)
 		nl++;
-	snprintf(status, sizeof(status), "%s%d endpoint%s, %u connection%s",
-	    prefix ? prefix : "", nl, nl == 1 ? "" : "s",
-	    atomic_load(&d->nconns), atomic_load(&d->nconns) == 1 ? "" : "s");
+	snprintf(status, sizeof(status), "%s%d instance%s, %d endpoint%s, "
+	    "%u connection%s", prefix, ni, ni == 1 ? "" : "s", nl,
+	    nl == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
 	log_notice("netsvcd %s ready: %s", NETSVCD_VERSION, status);
 	systemd_ready(status);
 }
@@ -253,8 +243,8 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 		daemon_stop(d);
 		break;
 	case SIGHUP:
-		log_warnx("SIGHUP received: reload is not supported yet, "
-		    "restart to apply a new configuration");
+		if (!d->stopping)
+			daemon_reload(d);
 		break;
 	case SIGUSR1:
 		daemon_status_dump(d);
@@ -272,7 +262,7 @@ daemon_status_dump(struct daemon *d)
 	log_notice("status: %u open connection%s", atomic_load(&d->nconns),
 	    atomic_load(&d->nconns) == 1 ? "" : "s");
 	TAILQ_FOREACH(inst, &d->instances, entry) {
-		s = &inst->stats;
+		s = inst->stats;
 		log_notice("status: %s (%s): open %u accepted %lu refused %lu "
 		    "timed_out %lu bytes_in %lu bytes_out %lu dgrams_in %lu "
 		    "dgrams_out %lu dropped %lu", inst->ic->name,
@@ -312,6 +302,7 @@ daemon_free(struct daemon *d)
 	free(d->w.rbuf);
 	if (d->reserve_fd != -1)
 		close(d->reserve_fd);
+	free(d->passed_fds);
 	if (d->conf != NULL)
 		config_unref(d->conf);
 	free(d);

@@ -4,11 +4,27 @@
  * (NOTIFY_SOCKET unset).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "netsvcd.h"
+
+static void	strv_free_names(char **, int);
+
+/* Free the names array of sd_listen_fds_with_names(). */
+static void
+strv_free_names(char **names, int n)
+{
+	int	i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
 
 /* READY=1 with a one-line STATUS=. */
 void
@@ -39,4 +55,35 @@ void
 systemd_stopping(void)
 {
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+}
+
+/*
+ * The sockets passed by socket activation (LISTEN_FDS), as a malloc'd
+ * array.  They are matched to endpoints by address, not by name: systemd
+ * gives every fd of one .socket unit the same name.  Returns 0 (possibly
+ * with *n == 0) or -1.
+ */
+int
+systemd_listen_fds(int **fds, size_t *n)
+{
+	char	**names = NULL;
+	int	  count, i;
+
+	*fds = NULL;
+	*n = 0;
+	if ((count = sd_listen_fds_with_names(1, &names)) <= 0)
+		return count == 0 ? 0 : -1;
+	if ((*fds = calloc((size_t)count, sizeof(**fds))) == NULL) {
+		strv_free_names(names, count);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		(*fds)[i] = SD_LISTEN_FDS_START + i;
+		log_debug("socket activation: fd %d named %s",
+		    SD_LISTEN_FDS_START + i,
+		    names != NULL && names[i] != NULL ? names[i] : "-");
+	}
+	strv_free_names(names, count);
+	*n = (size_t)count;
+	return 0;
 }

@@ -1,0 +1,201 @@
+/*
+ * reload.c: configuration generations.  daemon_apply() builds the
+ * instances and listeners of a new config beside the running ones and then
+ * swaps them in, all or nothing (OpenBSD inetd's mark, match, swap, sweep).
+ * The same path starts the daemon: the first generation simply has no
+ * predecessor.
+ *
+ * Listeners are matched by identity (protocol, address, port as
+ * configured): a kept endpoint keeps its very socket, so nothing queued on
+ * it is lost and no client is refused during a reload.  Connections keep a
+ * reference to the instance they were accepted by and finish under the
+ * settings they started with.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netsvcd.h"
+
+static int	apply_stage(struct daemon *, struct config *, char **cause);
+static void	apply_rollback(struct daemon *);
+static void	apply_commit(struct daemon *, struct config *);
+static void	apply_check_immutable(const struct config *,
+		    const struct config *);
+
+/* Build every new instance and open every new endpoint (state STAGED). */
+static int
+apply_stage(struct daemon *d, struct config *nc, char **cause)
+{
+	struct instance_conf	*ic;
+	struct instance		*inst, *prev;
+	struct listener		*l;
+	size_t			 i;
+
+	TAILQ_FOREACH(ic, &nc->instances, entry) {
+		if (!ic->enabled)
+			continue;
+		prev = instance_find(d, ic->name);
+		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
+		if (inst == NULL) {
+			if (asprintf(cause, "instance %s: out of memory",
+			    ic->name) == -1)
+				*cause = NULL;
+			return -1;
+		}
+		for (i = 0; i < ic->nendpoints; i++) {
+			l = listener_find(d, &ic->endpoints[i]);
+			if (l != NULL) {
+				l->next = inst;
+				continue;
+			}
+			if (listener_new(d, inst, &ic->endpoints[i],
+			    cause) == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Undo apply_stage: the running generation is left as it was. */
+static void
+apply_rollback(struct daemon *d)
+{
+	struct listener	*l, *lnext;
+	struct instance	*inst, *inext;
+
+	for (l = LIST_FIRST(&d->listeners); l != NULL; l = lnext) {
+		lnext = LIST_NEXT(l, entry);
+		l->next = NULL;
+		if (l->inst->state == INSTANCE_STAGED)
+			listener_close(l);
+	}
+	for (inst = TAILQ_FIRST(&d->instances); inst != NULL; inst = inext) {
+		inext = TAILQ_NEXT(inst, entry);
+		if (inst->state == INSTANCE_STAGED)
+			instance_unref(inst);
+	}
+}
+
+/* Swap the staged generation in and sweep what it does not keep. */
+static void
+apply_commit(struct daemon *d, struct config *nc)
+{
+	struct listener	*l, *lnext;
+	struct instance	*inst, *inext, *old;
+
+	for (l = LIST_FIRST(&d->listeners); l != NULL; l = lnext) {
+		lnext = LIST_NEXT(l, entry);
+		if (l->inst->state == INSTANCE_STAGED) {
+			listener_enable(l);
+		} else if (l->next != NULL) {
+			old = l->inst;
+			l->inst = l->next;
+			l->next = NULL;
+			instance_ref(l->inst);
+			instance_unref(old);
+			listener_rebacklog(l);
+			log_info("instance %s keeps %s", l->inst->ic->name,
+			    l->ep.text);
+		} else {
+			log_info("instance %s: closing %s", l->inst->ic->name,
+			    l->ep.text);
+			listener_close(l);
+		}
+	}
+	for (inst = TAILQ_FIRST(&d->instances); inst != NULL; inst = inext) {
+		inext = TAILQ_NEXT(inst, entry);
+		if (inst->state == INSTANCE_CURRENT)
+			inst->state = INSTANCE_RETIRED;
+	}
+	for (inst = TAILQ_FIRST(&d->instances); inst != NULL; inst = inext) {
+		inext = TAILQ_NEXT(inst, entry);
+		if (inst->state == INSTANCE_STAGED) {
+			inst->state = INSTANCE_CURRENT;
+			instance_unref(inst);	/* its listeners hold it */
+		}
+	}
+	if (d->conf != NULL) {
+		apply_check_immutable(d->conf, nc);
+		config_unref(d->conf);
+	}
+	d->conf = nc;
+}
+
+/* Settings that only a restart can change are reported, not applied. */
+static void
+apply_check_immutable(const struct config *old, const struct config *nc)
+{
+	const char	*o, *n;
+
+	o = old->daemon.user ? old->daemon.user : "";
+	n = nc->daemon.user ? nc->daemon.user : "";
+	if (strcmp(o, n) != 0)
+		log_warnx("user changed; restart required to apply it");
+	o = old->daemon.group ? old->daemon.group : "";
+	n = nc->daemon.group ? nc->daemon.group : "";
+	if (strcmp(o, n) != 0)
+		log_warnx("group changed; restart required to apply it");
+}
+
+/*
+ * Make nc the running configuration.  On success takes over the reference
+ * to nc and returns 0; on failure returns -1 with *cause set, and the
+ * running generation is untouched.
+ */
+int
+daemon_apply(struct daemon *d, struct config *nc, char **cause)
+{
+	*cause = NULL;
+	if (apply_stage(d, nc, cause) == -1) {
+		apply_rollback(d);
+		return -1;
+	}
+	apply_commit(d, nc);
+	return 0;
+}
+
+/*
+ * SIGHUP: load the file again beside the running config and apply it.
+ * Any error leaves everything as it was; the daemon never exits here.
+ */
+void
+daemon_reload(struct daemon *d)
+{
+	struct config_errors	 errs = { NULL, 0 };
+	struct config		*nc;
+	char			*cause, status[256];
+	size_t			 i;
+
+	systemd_reloading();
+	log_notice("reloading %s", d->conf->path);
+	if ((nc = config_load(d->conf->path, &errs)) == NULL) {
+		for (i = 0; i < errs.count; i++)
+			log_warnx("%s", errs.msg[i]);
+		snprintf(status, sizeof(status), "reload failed: %zu error%s "
+		    "in %s (see log); serving the previous configuration",
+		    errs.count, errs.count == 1 ? "" : "s", d->conf->path);
+		config_errors_free(&errs);
+		d->reloads_failed++;
+		log_warnx("%s", status);
+		systemd_ready(status);
+		return;
+	}
+	config_errors_free(&errs);
+	if (daemon_apply(d, nc, &cause) == -1) {
+		snprintf(status, sizeof(status), "reload failed: %s; serving "
+		    "the previous configuration", cause ? cause : "no memory");
+		free(cause);
+		config_unref(nc);
+		d->reloads_failed++;
+		log_warnx("%s", status);
+		systemd_ready(status);
+		return;
+	}
+	d->reloads_ok++;
+	if (!d->log_level_forced)
+		log_setlevel(d->conf->daemon.log_level);
+	daemon_ready(d, "reloaded: ");
+}
