@@ -198,6 +198,7 @@ struct daemon {
 	struct event		*ev_sig[4];
 	struct event		*ev_shutdown;
 	struct event		*ev_resume;	/* re-enable accept after EMFILE */
+	struct event		*ev_watchdog;
 	struct log_rate		 emfile_log;
 };
 
@@ -259,6 +260,12 @@ void		 systemd_status(const char *status);
 void		 systemd_reloading(void);
 void		 systemd_stopping(void);
 int		 systemd_listen_fds(int **fds, size_t *n);
+struct event	*systemd_watchdog_start(struct event_base *);
+
+/* ---- priv.c ---- */
+int		 priv_resolve(const char *user, const char *group, uid_t *,
+		    gid_t *, char **cause);
+int		 priv_drop(const char *user, const char *group, char **cause);
 
 /* ---- util ---- */
 void		 sockaddr_format(const struct sockaddr *, char *, size_t);

@@ -128,6 +128,14 @@ daemon_start(struct daemon *d, struct config *conf)
 		return -1;
 	}
 	listener_close_passed(d);
+	if (priv_drop(d->conf->daemon.user, d->conf->daemon.group,
+	    &cause) == -1) {
+		log_warnx("cannot drop privileges: %s",
+		    cause ? cause : "(no memory)");
+		free(cause);
+		return -1;
+	}
+	d->ev_watchdog = systemd_watchdog_start(d->w.base);
 	daemon_ready(d, "");
 	return 0;
 }
@@ -294,6 +302,8 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_shutdown);
 	if (d->ev_resume != NULL)
 		event_free(d->ev_resume);
+	if (d->ev_watchdog != NULL)
+		event_free(d->ev_watchdog);
 	if (d->w.reaper != NULL)
 		event_free(d->w.reaper);
 	if (d->w.base != NULL)

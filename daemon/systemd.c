@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
 #include "netsvcd.h"
 
 static void	strv_free_names(char **, int);
+static void	systemd_on_watchdog(evutil_socket_t, short, void *);
 
 /* Free the names array of sd_listen_fds_with_names(). */
 static void
@@ -86,4 +88,45 @@ systemd_listen_fds(int **fds, size_t *n)
 	strv_free_names(names, count);
 	*n = (size_t)count;
 	return 0;
+}
+
+/* WATCHDOG=1, from the watchdog timer. */
+static void
+systemd_on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	UNUSED(arg);
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/*
+ * When the service manager enabled the watchdog (WATCHDOG_USEC), ping it
+ * from a timer at half the interval.  Returns the timer, or NULL when
+ * there is no watchdog (or no memory: then systemd will restart us, which
+ * is the watchdog doing its job).
+ */
+struct event *
+systemd_watchdog_start(struct event_base *base)
+{
+	struct event	*ev;
+	struct timeval	 tv;
+	uint64_t	 usec;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return NULL;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	if ((ev = event_new(base, -1, EV_PERSIST, systemd_on_watchdog,
+	    NULL)) == NULL || event_add(ev, &tv) == -1) {
+		log_warnx("watchdog: cannot start the timer");
+		if (ev != NULL)
+			event_free(ev);
+		return NULL;
+	}
+	sd_notify(0, "WATCHDOG=1");
+	log_debug("watchdog: ping every %llu ms",
+	    (unsigned long long)(usec / 1000));
+	return ev;
 }
