@@ -144,7 +144,7 @@ listener_new(struct daemon *d, struct instance *inst,
 		endpoint_format(&l->ep, l->ep.text, sizeof(l->ep.text));
 	}
 	instance_ref(inst);
-	LIST_INSERT_HEAD(&d->listeners, l, entry);
+	TAILQ_INSERT_TAIL(&d->listeners, l, entry);
 	return l;
 }
 
@@ -182,7 +182,7 @@ listener_find(struct daemon *d, const struct endpoint *ep)
 
 	if (endpoint_port(ep) == 0)
 		return NULL;	/* each port 0 is a new port */
-	LIST_FOREACH(l, &d->listeners, entry) {
+	TAILQ_FOREACH(l, &d->listeners, entry) {
 		if (l->inst->state != INSTANCE_STAGED &&
 		    endpoint_same(&l->cfg, ep))
 			return l;
@@ -219,7 +219,7 @@ listener_close_passed(struct daemon *d)
 void
 listener_close(struct listener *l)
 {
-	LIST_REMOVE(l, entry);
+	TAILQ_REMOVE(&l->d->listeners, l, entry);
 	if (l->ev != NULL)
 		event_free(l->ev);
 	close(l->fd);
@@ -232,7 +232,7 @@ listener_close_all(struct daemon *d)
 {
 	struct listener	*l;
 
-	while ((l = LIST_FIRST(&d->listeners)) != NULL)
+	while ((l = TAILQ_FIRST(&d->listeners)) != NULL)
 		listener_close(l);
 }
 
@@ -243,7 +243,7 @@ listener_pause_all(struct daemon *d, int ms)
 	struct listener	*l;
 	struct timeval	 tv;
 
-	LIST_FOREACH(l, &d->listeners, entry) {
+	TAILQ_FOREACH(l, &d->listeners, entry) {
 		if (l->ep.proto == SERVICE_TCP && l->ev != NULL)
 			event_del(l->ev);
 	}
@@ -258,7 +258,7 @@ listener_resume_all(struct daemon *d)
 {
 	struct listener	*l;
 
-	LIST_FOREACH(l, &d->listeners, entry) {
+	TAILQ_FOREACH(l, &d->listeners, entry) {
 		if (l->ep.proto == SERVICE_TCP && l->ev != NULL)
 			event_add(l->ev, NULL);
 	}

@@ -154,7 +154,7 @@ TAILQ_HEAD(instances, instance);
 
 /* One bound socket of an instance. */
 struct listener {
-	LIST_ENTRY(listener)	 entry;
+	TAILQ_ENTRY(listener)	 entry;
 	struct daemon		*d;
 	struct instance		*inst;
 	struct instance		*next;		/* taker during a reload */
@@ -164,7 +164,7 @@ struct listener {
 	int			 activated;	/* passed in by systemd */
 	struct event		*ev;
 };
-LIST_HEAD(listeners, listener);
+TAILQ_HEAD(listeners, listener);
 
 /*
  * A worker owns one event_base and everything that runs on it: the

@@ -82,7 +82,7 @@ daemon_new(void)
 		return NULL;
 	d->reserve_fd = -1;
 	TAILQ_INIT(&d->instances);
-	LIST_INIT(&d->listeners);
+	TAILQ_INIT(&d->listeners);
 	LIST_INIT(&d->w.conns);
 	LIST_INIT(&d->w.dead);
 	d->w.d = d;
@@ -154,7 +154,7 @@ daemon_ready(struct daemon *d, const char *prefix)
 		if (inst->state == INSTANCE_CURRENT)
 			ni++;
 	}
-	LIST_FOREACH(l, &d->listeners, entry)
+	TAILQ_FOREACH(l, &d->listeners, entry)
 		nl++;
 	snprintf(status, sizeof(status), "%s%d instance%s, %d endpoint%s, "
 	    "%u connection%s", prefix, ni, ni == 1 ? "" : "s", nl,
@@ -271,10 +271,12 @@ daemon_status_dump(struct daemon *d)
 	    atomic_load(&d->nconns) == 1 ? "" : "s");
 	TAILQ_FOREACH(inst, &d->instances, entry) {
 		s = inst->stats;
-		log_notice("status: %s (%s): open %u accepted %lu refused %lu "
+		log_notice("status: %s (%s%s): open %u accepted %lu refused %lu "
 		    "timed_out %lu bytes_in %lu bytes_out %lu dgrams_in %lu "
 		    "dgrams_out %lu dropped %lu", inst->ic->name,
-		    inst->ic->service->name, atomic_load(&inst->nconns),
+		    inst->ic->service->name,
+		    inst->state == INSTANCE_RETIRED ? ", retired" : "",
+		    atomic_load(&inst->nconns),
 		    atomic_load(&s->accepted), atomic_load(&s->refused_limit),
 		    atomic_load(&s->timed_out), atomic_load(&s->bytes_in),
 		    atomic_load(&s->bytes_out), atomic_load(&s->dgrams_in),

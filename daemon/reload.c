@@ -66,8 +66,8 @@ apply_rollback(struct daemon *d)
 	struct listener	*l, *lnext;
 	struct instance	*inst, *inext;
 
-	for (l = LIST_FIRST(&d->listeners); l != NULL; l = lnext) {
-		lnext = LIST_NEXT(l, entry);
+	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
+		lnext = TAILQ_NEXT(l, entry);
 		l->next = NULL;
 		if (l->inst->state == INSTANCE_STAGED)
 			listener_close(l);
@@ -86,8 +86,8 @@ apply_commit(struct daemon *d, struct config *nc)
 	struct listener	*l, *lnext;
 	struct instance	*inst, *inext, *old;
 
-	for (l = LIST_FIRST(&d->listeners); l != NULL; l = lnext) {
-		lnext = LIST_NEXT(l, entry);
+	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
+		lnext = TAILQ_NEXT(l, entry);
 		if (l->inst->state == INSTANCE_STAGED) {
 			listener_enable(l);
 		} else if (l->next != NULL) {
