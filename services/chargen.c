@@ -1,0 +1,60 @@
+/*
+ * chargen.c: the character generator of RFC 864.  TCP streams the 72
+ * column rotating pattern for as long as the peer reads; UDP answers each
+ * datagram with 0 to 512 bytes of it.  Nothing is formatted at run time:
+ * both copy from chargen_ring() (proto.c), one period of the pattern
+ * followed by 64 KiB more of it, so any chunk is one contiguous slice.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "service.h"
+#include "proto.h"
+
+static void	chargen_write_ready(struct conn *);
+static void	chargen_datagram(struct dgram *, const void *, size_t);
+
+/*
+ * Offer the socket 64 KiB slices of the pattern until it takes less than
+ * a whole slice.  The position in the pattern (an offset below
+ * CHARGEN_PERIOD) is kept in the connection's data pointer itself, so a
+ * connection costs no allocation and tcp_close has nothing to free; it
+ * starts at 0, line 0, because conn_data() is NULL for a new connection.
+ */
+static void
+chargen_write_ready(struct conn *c)
+{
+	const char	*ring = chargen_ring();
+	uintptr_t	 off = (uintptr_t)conn_data(c);
+	size_t		 n;
+
+	do {
+		n = conn_write_some(c, ring + off, CHARGEN_CHUNK);
+		off = (off + n) % CHARGEN_PERIOD;
+	} while (n == CHARGEN_CHUNK);
+	conn_set_data(c, (void *)off);
+}
+
+/*
+ * RFC 864: reply with a random number (between 0 and 512) of characters;
+ * no state is kept between datagrams, so start at a random line.
+ */
+static void
+chargen_datagram(struct dgram *d, const void *buf, size_t len)
+{
+	size_t	line, n;
+
+	(void)buf;
+	(void)len;
+	line = arc4random_uniform(CHARGEN_NCHARS);
+	n = arc4random_uniform(CHARGEN_UDP_MAX + 1);
+	dgram_reply(d, chargen_ring() + line * CHARGEN_LINE, n);
+}
+
+const struct service service_chargen = {
+	.name = "chargen",
+	.protocols = SERVICE_TCP | SERVICE_UDP,
+	.tcp_write_ready = chargen_write_ready,
+	.udp_datagram = chargen_datagram,
+};

@@ -1,0 +1,1015 @@
+/*
+ * test-config.c: config_load_string() and config_load(): every accepted
+ * form and default, every kind of error with its exact line number, the
+ * -t listing and the host functions services use at config time.
+ * Fixtures are in tests/unit/data/config, found through $NETSVCD_SRCDIR.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "netsvcd.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Expect string got to equal want, showing both when it does not. */
+#define expect_str(got, want) do {					\
+	const char	*got_ = (got), *want_ = (want);			\
+									\
+	cr_expect(strcmp(got_, want_) == 0, "got '%s', want '%s'",	\
+	    got_, want_);						\
+} while (0)
+
+/* Load text, which must fail with exactly the listed errors, in order. */
+#define expect_errors(text, ...)					\
+	check_errors((text), (const char *const []){ __VA_ARGS__, NULL })
+
+/* A minimal instance, to make a config valid around what is tested. */
+#define ECHO	"[echo]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+
+static struct config	*load_ok(const char *);
+static void		 check_errors(const char *, const char *const *);
+static struct instance_conf *instance(struct config *, const char *);
+static char		*print_config(const struct config *);
+static char		*data_path(const char *);
+
+/* Load text as "t.ini"; it must be accepted. */
+static struct config *
+load_ok(const char *text)
+{
+	struct config_errors	 errs;
+	struct config		*conf;
+
+	conf = config_load_string(text, "t.ini", &errs);
+	cr_assert(conf != NULL, "rejected, first error: %s",
+	    errs.count > 0 ? errs.msg[0] : "(none)");
+	cr_assert(eq(sz, errs.count, 0));
+	config_errors_free(&errs);
+	return conf;
+}
+
+/* Load text as "t.ini"; it must fail with exactly the errors in want. */
+static void
+check_errors(const char *text, const char *const *want)
+{
+	struct config_errors	 errs;
+	struct config		*conf;
+	size_t			 i, n;
+	char			*all = NULL;
+	size_t			 alllen = 0;
+	FILE			*fp;
+
+	conf = config_load_string(text, "t.ini", &errs);
+	cr_assert(conf == NULL, "accepted:\n%s", text);
+	if ((fp = open_memstream(&all, &alllen)) != NULL) {
+		for (i = 0; i < errs.count; i++)
+			fprintf(fp, "  %s\n", errs.msg[i]);
+		fclose(fp);
+	}
+	for (n = 0; want[n] != NULL; n++)
+		continue;
+	cr_expect(eq(sz, errs.count, n), "errors for:\n%s\ngot:\n%s", text,
+	    all);
+	for (i = 0; i < n && i < errs.count; i++)
+		expect_str(errs.msg[i], want[i]);
+	free(all);
+	config_errors_free(&errs);
+	cr_assert(eq(sz, errs.count, 0), "config_errors_free empties it");
+	cr_assert(errs.msg == NULL);
+}
+
+/* The instance called name, which must exist. */
+static struct instance_conf *
+instance(struct config *conf, const char *name)
+{
+	struct instance_conf	*ic;
+
+	TAILQ_FOREACH(ic, &conf->instances, entry) {
+		if (strcmp(ic->name, name) == 0)
+			return ic;
+	}
+	cr_fatal("no instance %s", name);
+	return NULL;
+}
+
+/* The -t listing of conf, allocated. */
+static char *
+print_config(const struct config *conf)
+{
+	char	*out = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	fp = open_memstream(&out, &len);
+	cr_assert(fp != NULL);
+	config_print(conf, fp);
+	fclose(fp);
+	return out;
+}
+
+/* The path of a fixture file, allocated. */
+static char *
+data_path(const char *name)
+{
+	const char	*src = getenv("NETSVCD_SRCDIR");
+	char		*path;
+
+	cr_assert(src != NULL, "NETSVCD_SRCDIR is not set (ctest sets it)");
+	cr_assert(asprintf(&path, "%s/tests/unit/data/config/%s", src,
+	    name) != -1);
+	return path;
+}
+
+/* ---- accepted forms and defaults ---- */
+
+Test(config, daemon_defaults)
+{
+	struct config	*conf = load_ok(ECHO);
+
+	cr_assert(eq(int, conf->daemon.log_level, LOG_LEVEL_INFO));
+	cr_assert(eq(uint, conf->daemon.max_connections, 1024));
+	cr_assert(eq(uint, conf->daemon.backlog, 128));
+	cr_assert(eq(u64, conf->daemon.idle_timeout_ms, 300000));
+	cr_assert(eq(u64, conf->daemon.shutdown_timeout_ms, 5000));
+	cr_assert(eq(sz, conf->daemon.buffer_limit, 65536));
+	cr_assert(conf->daemon.user == NULL);
+	cr_assert(conf->daemon.group == NULL);
+	cr_assert(eq(int, conf->refs, 1));
+	expect_str(conf->path, "t.ini");
+	expect_str(conf->dir, ".");
+	config_unref(conf);
+}
+
+Test(config, instance_defaults)
+{
+	struct config		*conf = load_ok("; comment\n" ECHO);
+	struct instance_conf	*ic = TAILQ_FIRST(&conf->instances);
+	const struct sockaddr_in *sin;
+
+	cr_assert(ic != NULL);
+	cr_assert(eq(ptr, TAILQ_NEXT(ic, entry), NULL));
+	expect_str(ic->name, "echo");
+	cr_assert(ic->service == service_find("echo"));
+	cr_assert(eq(int, ic->enabled, 1));
+	cr_assert(eq(uint, ic->backlog, 128));
+	cr_assert(eq(u64, ic->idle_timeout_ms, 300000));
+	cr_assert(eq(uint, ic->max_connections, 0));
+	cr_assert(eq(sz, ic->buffer_limit, 65536));
+	cr_assert(eq(int, ic->line, 2));
+	cr_assert(ic->conf == conf);
+	cr_assert(ic->svc.ic == ic);
+	cr_assert(eq(sz, ic->nendpoints, 1));
+	cr_assert(eq(int, ic->endpoints[0].proto, SERVICE_TCP));
+	sin = (const void *)&ic->endpoints[0].addr;
+	cr_assert(eq(u16, sin->sin_port, htons(7)));
+	expect_str(ic->endpoints[0].text, "tcp://127.0.0.1:7");
+	config_unref(conf);
+}
+
+Test(config, daemon_values)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "log_level = debug\n"
+	    "max_connections = 1000000\n"
+	    "backlog = 65535\n"
+	    "idle_timeout = 0\n"
+	    "shutdown_timeout = 1h\n"
+	    "buffer_limit = 64MiB\n"
+	    "user = nobody\n"
+	    "group = nogroup\n"
+	    ECHO);
+
+	cr_assert(eq(int, conf->daemon.log_level, LOG_LEVEL_DEBUG));
+	cr_assert(eq(uint, conf->daemon.max_connections, 1000000));
+	cr_assert(eq(uint, conf->daemon.backlog, 65535));
+	cr_assert(eq(u64, conf->daemon.idle_timeout_ms, 0));
+	cr_assert(eq(u64, conf->daemon.shutdown_timeout_ms, 3600000));
+	cr_assert(eq(sz, conf->daemon.buffer_limit, 64 << 20));
+	expect_str(conf->daemon.user, "nobody");
+	expect_str(conf->daemon.group, "nogroup");
+	config_unref(conf);
+}
+
+Test(config, daemon_minimums)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "max_connections = 1\n"
+	    "backlog = 1\n"
+	    "idle_timeout = 24h\n"
+	    "shutdown_timeout = 0\n"
+	    "buffer_limit = 4KiB\n"
+	    ECHO);
+
+	cr_assert(eq(uint, conf->daemon.max_connections, 1));
+	cr_assert(eq(uint, conf->daemon.backlog, 1));
+	cr_assert(eq(u64, conf->daemon.idle_timeout_ms, 86400000));
+	cr_assert(eq(u64, conf->daemon.shutdown_timeout_ms, 0));
+	cr_assert(eq(sz, conf->daemon.buffer_limit, 4096));
+	config_unref(conf);
+}
+
+Test(config, log_levels)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} t[] = {
+		{ "debug", LOG_LEVEL_DEBUG }, { "info", LOG_LEVEL_INFO },
+		{ "notice", LOG_LEVEL_NOTICE },
+		{ "warning", LOG_LEVEL_WARNING }, { "err", LOG_LEVEL_ERR },
+	};
+	struct config	*conf;
+	char		 text[256];
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		snprintf(text, sizeof(text), "[daemon]\nlog_level = %s\n" ECHO,
+		    t[i].name);
+		conf = load_ok(text);
+		cr_expect(eq(int, conf->daemon.log_level, t[i].level), "%s",
+		    t[i].name);
+		config_unref(conf);
+	}
+}
+
+Test(config, defaults_from_daemon_anywhere)
+{
+	struct config		*conf = load_ok(
+	    "[a]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:1\n"
+	    "[b]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:2\n"
+	    "backlog = 7\n"
+	    "idle_timeout = 500ms\n"
+	    "buffer_limit = 8K\n"
+	    "max_connections = 3\n"
+	    "[daemon]\n"
+	    "backlog = 5\n"
+	    "idle_timeout = 30s\n"
+	    "buffer_limit = 1MiB\n"
+	    "max_connections = 99\n");
+	struct instance_conf	*a = instance(conf, "a");
+	struct instance_conf	*b = instance(conf, "b");
+
+	cr_assert(eq(uint, a->backlog, 5));
+	cr_assert(eq(u64, a->idle_timeout_ms, 30000));
+	cr_assert(eq(sz, a->buffer_limit, 1 << 20));
+	cr_assert(eq(uint, a->max_connections, 0), "not inherited");
+	cr_assert(eq(uint, b->backlog, 7));
+	cr_assert(eq(u64, b->idle_timeout_ms, 500));
+	cr_assert(eq(sz, b->buffer_limit, 8192));
+	cr_assert(eq(uint, b->max_connections, 3));
+	cr_assert(eq(ptr, TAILQ_FIRST(&conf->instances), a), "file order");
+	config_unref(conf);
+}
+
+Test(config, instance_ranges)
+{
+	struct config		*conf = load_ok(
+	    "[a]\nservice = echo\nlisten = tcp://127.0.0.1:1\n"
+	    "backlog = 65535\nidle_timeout = 0\nmax_connections = 1000000\n"
+	    "buffer_limit = 64MiB\n"
+	    "[b]\nservice = echo\nlisten = tcp://127.0.0.1:2\n"
+	    "backlog = 1\nidle_timeout = 24h\nmax_connections = 0\n"
+	    "buffer_limit = 4096\n");
+	struct instance_conf	*a = instance(conf, "a");
+	struct instance_conf	*b = instance(conf, "b");
+
+	cr_assert(eq(uint, a->backlog, 65535));
+	cr_assert(eq(u64, a->idle_timeout_ms, 0));
+	cr_assert(eq(uint, a->max_connections, 1000000));
+	cr_assert(eq(sz, a->buffer_limit, 64 << 20));
+	cr_assert(eq(uint, b->backlog, 1));
+	cr_assert(eq(u64, b->idle_timeout_ms, 86400000));
+	cr_assert(eq(sz, b->buffer_limit, 4096));
+	config_unref(conf);
+}
+
+Test(config, listen_forms)
+{
+	static const char *const want[] = {
+		"tcp://0.0.0.0:7", "udp://0.0.0.0:7", "tcp://[::]:7",
+		"udp://[::]:7", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0",
+		"udp://[::1]:8",
+	};
+	struct config		*conf = load_ok(
+	    "[e]\n"
+	    "service = echo\n"
+	    "listen =  tcp://0.0.0.0:7 udp://0.0.0.0:7,tcp://[::]:7 ,"
+	    "\tudp://[::]:7,, tcp://127.0.0.1:0 tcp://127.0.0.1:0 "
+	    "udp://[::1]:8 ,\n");
+	struct instance_conf	*ic = instance(conf, "e");
+	size_t			 i;
+
+	cr_assert(eq(sz, ic->nendpoints, nitems(want)));
+	for (i = 0; i < nitems(want); i++)
+		expect_str(ic->endpoints[i].text, want[i]);
+	config_unref(conf);
+}
+
+Test(config, enabled_forms)
+{
+	struct config	*conf = load_ok(
+	    "[a]\nservice = echo\nlisten = tcp://127.0.0.1:1\nenabled = no\n"
+	    "[b]\nservice = echo\nlisten = tcp://127.0.0.1:2\nenabled = YES\n"
+	    "[c]\nservice = echo\nlisten = tcp://127.0.0.1:3\nenabled = off\n"
+	    "[d]\nservice = echo\nlisten = tcp://127.0.0.1:4\nenabled = 1\n"
+	    "[e]\nservice = echo\nlisten = tcp://127.0.0.1:5\n"
+	    "enabled = False\n");
+
+	cr_assert(eq(int, instance(conf, "a")->enabled, 0));
+	cr_assert(eq(int, instance(conf, "b")->enabled, 1));
+	cr_assert(eq(int, instance(conf, "c")->enabled, 0));
+	cr_assert(eq(int, instance(conf, "d")->enabled, 1));
+	cr_assert(eq(int, instance(conf, "e")->enabled, 0));
+	config_unref(conf);
+}
+
+Test(config, syntax_accepted)
+{
+	char			 text[1024];
+	char			 name[65];
+	struct config		*conf;
+	struct instance_conf	*ic;
+
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	snprintf(text, sizeof(text),
+	    "\xef\xbb\xbf; a BOM, then comments and blank lines\r\n"
+	    "# hash comment\r\n"
+	    "   ; indented comment\r\n"
+	    "\r\n"
+	    "\t\r\n"
+	    "[A-z_0.9]   ; comment after a header\r\n"
+	    "service=echo\r\n"
+	    "listen\t=\ttcp://127.0.0.1:7   ; inline comment\r\n"
+	    "[%s]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:8\n"
+	    "[daemon] # comment\n"
+	    "user = a#b\n", name);
+	conf = load_ok(text);
+	ic = instance(conf, "A-z_0.9");
+	expect_str(ic->endpoints[0].text, "tcp://127.0.0.1:7");
+	cr_assert(eq(int, ic->line, 6));
+	ic = instance(conf, name);
+	cr_assert(eq(sz, strlen(ic->name), 64), "not cut at inih's 49");
+	cr_assert(eq(int, ic->line, 9));
+	expect_str(conf->daemon.user, "a#b");
+	config_unref(conf);
+}
+
+Test(config, service_after_its_keys)
+{
+	struct config		*conf = load_ok(
+	    "[greet]\n"
+	    "message = hello\\r\\n\n"
+	    "listen = tcp://127.0.0.1:9999\n"
+	    "service = banner\n");
+	struct instance_conf	*ic = instance(conf, "greet");
+	char			*out;
+
+	cr_assert(ic->service == service_find("banner"));
+	cr_assert(svc_conf_data(&ic->svc) != NULL, "banner got its key");
+	out = print_config(conf);
+	cr_assert(strstr(out, "\n; banner: message=7 bytes\n") != NULL, "%s",
+	    out);
+	free(out);
+	config_unref(conf);
+}
+
+Test(config, inline_comment_ends_value)
+{
+	/* inih ends a value at " ;": the banner gets "hi", 2 bytes. */
+	struct config	*conf = load_ok(
+	    "[b]\nservice = banner\nlisten = tcp://127.0.0.1:1\n"
+	    "message = hi ; there\n"
+	    "[c]\nservice = banner\nlisten = tcp://127.0.0.1:2\n"
+	    "message = hi;there # and this\n");
+	char		*out = print_config(conf);
+
+	cr_assert(strstr(out, "[b]\n") != NULL);
+	cr_assert(strstr(out, "; banner: message=2 bytes\n") != NULL, "%s",
+	    out);
+	cr_assert(strstr(out, "; banner: message=19 bytes\n") != NULL, "%s",
+	    out);
+	free(out);
+	config_unref(conf);
+}
+
+Test(config, service_keys_routed)
+{
+	struct config		*conf = load_ok(
+	    "[sink]\nservice = discard\nlisten = udp://127.0.0.1:9\n"
+	    "log_data = yes\n"
+	    "[day]\nservice = daytime\nlisten = udp://127.0.0.1:13\n"
+	    "utc = no\nformat = %H:%M\n");
+	char			*out = print_config(conf);
+
+	cr_assert(svc_conf_data(&instance(conf, "sink")->svc) != NULL);
+	cr_assert(strstr(out, "\n; discard: log_data=yes\n") != NULL, "%s",
+	    out);
+	cr_assert(strstr(out, "%H:%M") != NULL, "%s", out);
+	free(out);
+	config_unref(conf);
+}
+
+Test(config, disabled_instances_share_endpoints)
+{
+	struct config	*conf = load_ok(
+	    "[new]\nenabled = no\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:7\n"
+	    ECHO
+	    "[old]\nenabled = no\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:7\n"
+	    "[older]\nservice = discard\nlisten = tcp://127.0.0.1:7\n"
+	    "enabled = no\n");
+
+	cr_assert(eq(int, instance(conf, "new")->enabled, 0));
+	cr_assert(eq(int, instance(conf, "old")->enabled, 0));
+	cr_assert(eq(int, instance(conf, "older")->enabled, 0));
+	cr_assert(eq(int, instance(conf, "echo")->enabled, 1));
+	config_unref(conf);
+}
+
+Test(config, distinct_endpoints_accepted)
+{
+	/* Same port, but protocol, family or address differ; port 0 twice. */
+	struct config	*conf = load_ok(
+	    "[a]\nservice = echo\n"
+	    "listen = tcp://0.0.0.0:7 udp://0.0.0.0:7 tcp://[::]:7\n"
+	    "[b]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:7 udp://[::]:7 tcp://127.0.0.1:0\n"
+	    "[c]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+
+	cr_assert(eq(sz, instance(conf, "b")->nendpoints, 3));
+	config_unref(conf);
+}
+
+Test(config, host_functions)
+{
+	struct config		*conf = load_ok(ECHO);
+	struct instance_conf	*ic = instance(conf, "echo");
+	char			 buf[64];
+	int			 x;
+
+	expect_str(svc_conf_name(&ic->svc), "echo");
+	cr_assert(svc_conf_data(&ic->svc) == NULL);
+	svc_conf_set_data(&ic->svc, &x);
+	cr_assert(svc_conf_data(&ic->svc) == &x);
+	svc_conf_set_data(&ic->svc, NULL);
+	cr_assert(eq(int, svc_conf_path(&ic->svc, "q.txt", buf, sizeof(buf)),
+	    0));
+	expect_str(buf, "./q.txt");
+	cr_assert(eq(int, svc_conf_path(&ic->svc, "/etc/q.txt", buf,
+	    sizeof(buf)), 0));
+	expect_str(buf, "/etc/q.txt");
+	cr_assert(eq(int, svc_conf_path(&ic->svc, "quotes.txt", buf, 12),
+	    -1), "too long for the buffer");
+	cr_assert(eq(int, svc_conf_path(&ic->svc, "quotes.tx", buf, 12), 0));
+	expect_str(buf, "./quotes.tx");
+	config_unref(conf);
+}
+
+Test(config, references)
+{
+	struct config	*conf = load_ok(ECHO
+	    "[sink]\nservice = discard\nlisten = udp://127.0.0.1:9\n");
+
+	cr_assert(eq(int, conf->refs, 1));
+	config_ref(conf);
+	cr_assert(eq(int, conf->refs, 2));
+	config_unref(conf);
+	cr_assert(eq(int, conf->refs, 1));
+	expect_str(instance(conf, "sink")->name, "sink");
+	config_unref(conf);		/* frees, discard's data too */
+	config_unref(NULL);
+}
+
+Test(config, key_names)
+{
+	static const char *const want[] = { "log_level", "max_connections",
+	    "backlog", "idle_timeout", "shutdown_timeout", "buffer_limit",
+	    "user", "group", "service", "enabled", "listen" };
+	const char *const	*names = config_key_names();
+	size_t			 i, j, n;
+
+	for (n = 0; names[n] != NULL; n++)
+		continue;
+	cr_assert(eq(sz, n, nitems(want)));
+	for (i = 0; i < nitems(want); i++) {
+		for (j = 0; j < n; j++) {
+			if (strcmp(names[j], want[i]) == 0)
+				break;
+		}
+		cr_expect(j < n, "%s missing", want[i]);
+	}
+	cr_assert(config_key_names() == names, "a static list");
+}
+
+/* ---- the -t listing ---- */
+
+Test(config, print_exact)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "log_level = notice\n"
+	    "user = nobody\n"
+	    "buffer_limit = 131072\n"
+	    "shutdown_timeout = 1500ms\n"
+	    "[echo]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:7, udp://[0::1]:7\n"
+	    "max_connections = 10\n"
+	    "idle_timeout = 120s\n"
+	    "[gen]\n"
+	    "service = chargen\n"
+	    "enabled = no\n"
+	    "listen = tcp://0.0.0.0:19\n"
+	    "backlog = 16\n"
+	    "buffer_limit = 1M\n");
+	char		*out = print_config(conf);
+
+	expect_str(out,
+	    "[daemon]\n"
+	    "log_level = notice\n"
+	    "max_connections = 1024\n"
+	    "backlog = 128\n"
+	    "idle_timeout = 5m\n"
+	    "shutdown_timeout = 1500ms\n"
+	    "buffer_limit = 128KiB\n"
+	    "user = nobody\n"
+	    "\n"
+	    "[echo]\n"
+	    "service = echo\n"
+	    "enabled = yes\n"
+	    "listen = tcp://127.0.0.1:7 udp://[::1]:7\n"
+	    "backlog = 128\n"
+	    "idle_timeout = 2m\n"
+	    "max_connections = 10\n"
+	    "buffer_limit = 128KiB\n"
+	    "\n"
+	    "[gen]\n"
+	    "service = chargen\n"
+	    "enabled = no\n"
+	    "listen = tcp://0.0.0.0:19\n"
+	    "backlog = 16\n"
+	    "idle_timeout = 5m\n"
+	    "max_connections = 0\n"
+	    "buffer_limit = 1MiB\n");
+	free(out);
+	config_unref(conf);
+}
+
+Test(config, print_reloads_the_same)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\nidle_timeout = 90000ms\ngroup = daemon\n"
+	    "[t]\nservice = time\nlisten = udp://[::]:37 tcp://[::]:37\n"
+	    "max_connections = 5\n" ECHO);
+	struct config	*again;
+	char		*out = print_config(conf), *out2;
+
+	again = load_ok(out);
+	out2 = print_config(again);
+	expect_str(out2, out);
+	free(out);
+	free(out2);
+	config_unref(again);
+	config_unref(conf);
+}
+
+/* ---- errors: each kind, with its exact line ---- */
+
+Test(errors, empty_config)
+{
+	expect_errors("", "t.ini:0: no service instances configured");
+	expect_errors("; only a comment\n\n",
+	    "t.ini:0: no service instances configured");
+	expect_errors("[daemon]\nbacklog = 5\n",
+	    "t.ini:0: no service instances configured");
+}
+
+Test(errors, daemon_keys)
+{
+	expect_errors("[daemon]\nlisten = tcp://127.0.0.1:1\n" ECHO,
+	    "t.ini:2: unknown key 'listen' in [daemon]");
+	expect_errors(ECHO "[daemon]\nlog_level = loud\n",
+	    "t.ini:5: log_level: 'loud': unknown level (use debug, info, "
+	    "notice, warning or err)");
+	expect_errors("[daemon]\n\nmax_connections = 0\n" ECHO,
+	    "t.ini:3: max_connections: '0' is out of range (1 to 1000000)");
+	expect_errors("[daemon]\nmax_connections = 1000001\n" ECHO,
+	    "t.ini:2: max_connections: '1000001' is out of range "
+	    "(1 to 1000000)");
+	expect_errors("[daemon]\nbacklog = 65536\n" ECHO,
+	    "t.ini:2: backlog: '65536' is out of range (1 to 65535)");
+	expect_errors("[daemon]\nbacklog = -1\n" ECHO,
+	    "t.ini:2: backlog: '-1': not a number");
+	expect_errors("[daemon]\nidle_timeout = 25h\n" ECHO,
+	    "t.ini:2: idle_timeout: '25h' is out of range (0 to 24h)");
+	expect_errors("[daemon]\nidle_timeout = 5 minutes\n" ECHO,
+	    "t.ini:2: idle_timeout: '5 minutes': unknown unit (use ms, s, m "
+	    "or h)");
+	expect_errors("[daemon]\nshutdown_timeout = 61m\n" ECHO,
+	    "t.ini:2: shutdown_timeout: '61m' is out of range (0 to 1h)");
+	expect_errors("[daemon]\nbuffer_limit = 4095\n" ECHO,
+	    "t.ini:2: buffer_limit: '4095' is out of range (4KiB to 64MiB)");
+	expect_errors("[daemon]\nbuffer_limit = 65MiB\n" ECHO,
+	    "t.ini:2: buffer_limit: '65MiB' is out of range (4KiB to 64MiB)");
+	expect_errors("[daemon]\nbuffer_limit = 64kb\n" ECHO,
+	    "t.ini:2: buffer_limit: '64kb': unknown unit (use K, KiB, M, "
+	    "MiB, G or GiB)");
+	expect_errors("[daemon]\nuser =\n" ECHO,
+	    "t.ini:2: user: empty value");
+	expect_errors("[daemon]\ngroup = ; nothing\n" ECHO,
+	    "t.ini:2: group: empty value");
+}
+
+Test(errors, instance_keys)
+{
+	expect_errors(ECHO "backlog = 0\n",
+	    "t.ini:4: backlog: '0' is out of range (1 to 65535)");
+	expect_errors(ECHO "idle_timeout = 1d\n",
+	    "t.ini:4: idle_timeout: '1d': unknown unit (use ms, s, m or h)");
+	expect_errors(ECHO "max_connections = 1000001\n",
+	    "t.ini:4: max_connections: '1000001' is out of range "
+	    "(0 to 1000000)");
+	expect_errors(ECHO "buffer_limit = 1K\n",
+	    "t.ini:4: buffer_limit: '1K' is out of range (4KiB to 64MiB)");
+	expect_errors(ECHO "enabled = maybe\n",
+	    "t.ini:4: enabled: 'maybe': not a boolean (use yes or no)");
+	expect_errors(ECHO "enabled =\n",
+	    "t.ini:4: enabled: '': not a boolean (use yes or no)");
+}
+
+Test(errors, service_key)
+{
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "colour = red\n",
+	    "t.ini:4: unknown key 'colour' for service 'echo'");
+	expect_errors("[d]\ncolour = red\nservice = discard\n"
+	    "listen = tcp://127.0.0.1:9\n",
+	    "t.ini:2: unknown key 'colour' for service 'discard'");
+	expect_errors("[d]\nservice = discard\nlisten = tcp://127.0.0.1:9\n"
+	    "log_data = loud\n",
+	    "t.ini:4: log_data: \"loud\" is not yes or no");
+}
+
+Test(errors, service_missing_or_unknown)
+{
+	expect_errors("\n[e]\nlisten = tcp://127.0.0.1:7\n",
+	    "t.ini:2: [e]: no 'service' key");
+	expect_errors("[e]\nlisten = tcp://127.0.0.1:7\nservice = ech0\n",
+	    "t.ini:3: service: unknown service 'ech0' (known: echo, discard, "
+	    "chargen, daytime, time, qotd, banner)");
+	/* Without a service, its keys cannot be judged: no more errors. */
+	expect_errors("[e]\nlisten = tcp://127.0.0.1:7\nmessage = hi\n",
+	    "t.ini:1: [e]: no 'service' key");
+	expect_errors("[e]\nservice =\nlisten = tcp://127.0.0.1:7\n",
+	    "t.ini:2: service: unknown service '' (known: echo, discard, "
+	    "chargen, daytime, time, qotd, banner)");
+}
+
+Test(errors, listen)
+{
+	expect_errors("[e]\nservice = echo\n",
+	    "t.ini:1: [e]: no 'listen' key");
+	expect_errors("[e]\nservice = echo\nlisten =\n",
+	    "t.ini:3: listen: no endpoints");
+	expect_errors("[e]\nservice = echo\nlisten = , ,\n",
+	    "t.ini:3: listen: no endpoints");
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1\n",
+	    "t.ini:3: listen: 'tcp://127.0.0.1': missing port");
+	expect_errors("[e]\nservice = echo\n"
+	    "listen = tcp://localhost:7 tcp://[::1]:7 udp://::1:7\n",
+	    "t.ini:3: listen: 'tcp://localhost:7': bad IPv4 address (numeric "
+	    "only, names are not resolved)",
+	    "t.ini:3: listen: 'udp://::1:7': an IPv6 address needs brackets: "
+	    "[::1]");
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:65536\n",
+	    "t.ini:3: listen: 'tcp://127.0.0.1:65536': port out of range "
+	    "(0-65535)");
+	expect_errors("[e]\nservice = echo\nlisten = http://127.0.0.1:80\n",
+	    "t.ini:3: listen: 'http://127.0.0.1:80': unknown scheme (use "
+	    "tcp:// or udp://)");
+}
+
+Test(errors, duplicate_endpoints)
+{
+	/* Within one instance, whatever the spelling. */
+	expect_errors("[e]\nservice = echo\n"
+	    "listen = tcp://[::1]:7 tcp://[0:0::1]:7\n",
+	    "t.ini:3: listen: 'tcp://[::1]:7' is listed twice");
+	/* Within a disabled one too. */
+	expect_errors("[e]\nservice = echo\nenabled = no\n"
+	    "listen = udp://127.0.0.1:7,udp://127.0.0.1:7\n",
+	    "t.ini:4: listen: 'udp://127.0.0.1:7' is listed twice");
+	/* Across enabled instances: reported where the second one is. */
+	expect_errors(ECHO "\n[echo2]\nservice = discard\n"
+	    "listen = udp://127.0.0.1:7 tcp://127.0.0.1:7\n",
+	    "t.ini:7: listen: 'tcp://127.0.0.1:7' is already used by [echo] "
+	    "(line 1)");
+	expect_errors(ECHO "[x]\nenabled = no\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:7\n"
+	    "[y]\nservice = echo\nlisten = tcp://127.0.0.1:7\n",
+	    "t.ini:10: listen: 'tcp://127.0.0.1:7' is already used by [echo] "
+	    "(line 1)");
+}
+
+Test(errors, duplicates)
+{
+	expect_errors(ECHO "[echo]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:8\n",
+	    "t.ini:4: duplicate section [echo] (first at line 1)");
+	expect_errors(ECHO "listen = tcp://127.0.0.1:8\n",
+	    "t.ini:4: duplicate key 'listen' (first at line 3)");
+	expect_errors("[b]\nservice = banner\nmessage = a\n"
+	    "listen = tcp://127.0.0.1:1\nmessage = b\n",
+	    "t.ini:5: duplicate key 'message' (first at line 3)");
+	expect_errors("[daemon]\nbacklog = 1\n" ECHO "[daemon]\nbacklog = 2\n",
+	    "t.ini:6: duplicate section [daemon] (first at line 1)",
+	    "t.ini:7: duplicate key 'backlog' (first at line 2)");
+}
+
+Test(errors, service_check)
+{
+	/* conf_check's errors carry the line of the section header. */
+	expect_errors(ECHO "\n[b]\nservice = banner\n"
+	    "listen = tcp://127.0.0.1:1\n",
+	    "t.ini:5: [b]: banner needs message or message_file");
+	expect_errors("[q]\nservice = qotd\nlisten = tcp://127.0.0.1:17\n"
+	    "quotes_file = /nonexistent/quotes.txt\n",
+	    "t.ini:1: [q]: /nonexistent/quotes.txt: No such file or "
+	    "directory");
+	expect_errors("[b]\nservice = banner\nlisten = tcp://127.0.0.1:1\n"
+	    "message_file = no-such-file.txt\n",
+	    "t.ini:1: [b]: ./no-such-file.txt: No such file or directory");
+	/* A failed key: conf_check is not asked, so no second error. */
+	expect_errors("[b]\nservice = banner\nlisten = tcp://127.0.0.1:1\n"
+	    "message =\n",
+	    "t.ini:4: message is empty");
+}
+
+Test(errors, disabled_still_validated)
+{
+	expect_errors(ECHO "[off]\nservice = echo\nenabled = no\n"
+	    "listen = tcp://127.0.0.1:8\nbacklog = 0\n",
+	    "t.ini:8: backlog: '0' is out of range (1 to 65535)");
+	expect_errors(ECHO "[off]\nservice = banner\nenabled = no\n"
+	    "listen = tcp://127.0.0.1:8\n",
+	    "t.ini:4: [off]: banner needs message or message_file");
+}
+
+Test(errors, syntax)
+{
+	expect_errors(ECHO "garbage\n",
+	    "t.ini:4: expected '[section]', 'key = value' or a comment");
+	expect_errors(ECHO "listen: tcp://127.0.0.1:8\n",
+	    "t.ini:4: expected '[section]', 'key = value' or a comment");
+	expect_errors(ECHO "x ;= y\n",
+	    "t.ini:4: expected '[section]', 'key = value' or a comment");
+	expect_errors(ECHO "= value\n",
+	    "t.ini:4: missing key name before '='");
+	expect_errors(ECHO "  backlog = 5\n",
+	    "t.ini:4: line starts with whitespace (continuation lines are "
+	    "not supported)");
+	expect_errors("listen = tcp://127.0.0.1:8\n" ECHO,
+	    "t.ini:1: key 'listen' outside of any section");
+	expect_errors(ECHO "[x\nservice = echo\n",
+	    "t.ini:4: section header without ']'");
+	expect_errors(ECHO "[x] y\nservice = echo\n",
+	    "t.ini:4: text after the section header");
+	expect_errors(ECHO "[]\nservice = echo\n",
+	    "t.ini:4: bad section name '' (1 to 64 letters, digits, '_', '.' "
+	    "or '-')");
+	expect_errors(ECHO "[my echo]\nservice = echo\n",
+	    "t.ini:4: bad section name 'my echo' (1 to 64 letters, digits, "
+	    "'_', '.' or '-')");
+	expect_errors(ECHO "[e/1]\n",
+	    "t.ini:4: bad section name 'e/1' (1 to 64 letters, digits, '_', "
+	    "'.' or '-')");
+	expect_errors(ECHO "[aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaa]\n",
+	    "t.ini:4: bad section name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaa' (1 to 64 letters, digits, '_', '.' "
+	    "or '-')");
+}
+
+Test(errors, continuation_line)
+{
+	/* inih would append "world" to message: we refuse the line. */
+	expect_errors("[b]\nservice = banner\nlisten = tcp://127.0.0.1:1\n"
+	    "message = hello\n  world\n",
+	    "t.ini:5: line starts with whitespace (continuation lines are "
+	    "not supported)");
+}
+
+Test(errors, long_line_keeps_line_numbers)
+{
+	char	*text;
+
+	cr_assert(asprintf(&text, "[b]\nservice = banner\nmessage = %0200d\n"
+	    "listen = tcp://127.0.0.1:1\nbogus\n[c]\nservice = nope\n", 0)
+	    != -1);
+	expect_errors(text,
+	    "t.ini:1: [b]: banner needs message or message_file",
+	    "t.ini:3: line longer than 199 bytes (use message_file)",
+	    "t.ini:5: expected '[section]', 'key = value' or a comment",
+	    "t.ini:6: [c]: no 'listen' key",
+	    "t.ini:7: service: unknown service 'nope' (known: echo, discard, "
+	    "chargen, daytime, time, qotd, banner)");
+	free(text);
+}
+
+Test(errors, longest_line_accepted)
+{
+	char		*text;
+	struct config	*conf;
+
+	/* "message = " is 10 bytes: 189 more make exactly 199. */
+	cr_assert(asprintf(&text, "[b]\nservice = banner\nmessage = %0189d\n"
+	    "listen = tcp://127.0.0.1:1\n", 0) != -1);
+	conf = load_ok(text);
+	config_unref(conf);
+	free(text);
+	/* A "\r\n" ending is not part of the line. */
+	cr_assert(asprintf(&text, "[b]\r\nservice = banner\r\n"
+	    "message = %0189d\r\nlisten = tcp://127.0.0.1:1\r\n", 0) != -1);
+	conf = load_ok(text);
+	config_unref(conf);
+	free(text);
+	cr_assert(asprintf(&text, "[b]\nservice = banner\nmessage = %0190d\n"
+	    "listen = tcp://127.0.0.1:1\n", 0) != -1);
+	expect_errors(text,
+	    "t.ini:1: [b]: banner needs message or message_file",
+	    "t.ini:3: line longer than 199 bytes (use message_file)");
+	free(text);
+}
+
+Test(errors, all_reported_in_file_order)
+{
+	expect_errors(
+	    "[daemon]\n"				/* 1 */
+	    "bogus = 1\n"				/* 2 */
+	    "backlog = 0\n"				/* 3 */
+	    "[echo]\n"					/* 4 */
+	    "listen = tcp://127.0.0.1:7 udp://x:7\n"	/* 5 */
+	    "enabled = maybe\n"				/* 6 */
+	    "colour = red\n"				/* 7 */
+	    "service = echo\n"				/* 8 */
+	    "garbage\n"					/* 9 */
+	    "[two]\n"					/* 10 */
+	    "service = discard\n"			/* 11 */
+	    "listen = tcp://127.0.0.1:7\n"		/* 12 */
+	    "listen = tcp://127.0.0.1:8\n"		/* 13 */
+	    "[b]\n"					/* 14 */
+	    "service = banner\n"			/* 15 */
+	    "listen = tcp://127.0.0.1:9\n"		/* 16 */
+	    "[echo]\n"					/* 17 */
+	    "[bad name]\n"				/* 18 */
+	    "ignored = 1\n",				/* 19 */
+	    "t.ini:2: unknown key 'bogus' in [daemon]",
+	    "t.ini:3: backlog: '0' is out of range (1 to 65535)",
+	    "t.ini:5: listen: 'udp://x:7': bad IPv4 address (numeric only, "
+	    "names are not resolved)",
+	    "t.ini:6: enabled: 'maybe': not a boolean (use yes or no)",
+	    "t.ini:7: unknown key 'colour' for service 'echo'",
+	    "t.ini:9: expected '[section]', 'key = value' or a comment",
+	    "t.ini:12: listen: 'tcp://127.0.0.1:7' is already used by [echo] "
+	    "(line 4)",
+	    "t.ini:13: duplicate key 'listen' (first at line 12)",
+	    "t.ini:14: [b]: banner needs message or message_file",
+	    "t.ini:17: duplicate section [echo] (first at line 4)",
+	    "t.ini:17: [echo]: no 'service' key",
+	    "t.ini:17: [echo]: no 'listen' key",
+	    "t.ini:18: bad section name 'bad name' (1 to 64 letters, digits, "
+	    "'_', '.' or '-')");
+}
+
+Test(errors, null_errs_allowed)
+{
+	cr_assert(config_load_string("garbage", "t.ini", NULL) == NULL);
+	cr_assert(config_load("/nonexistent/netsvcd.ini", NULL) == NULL);
+}
+
+/* ---- files ---- */
+
+Test(file, good)
+{
+	struct config_errors	 errs;
+	struct config		*conf;
+	struct instance_conf	*ic;
+	char			*path = data_path("good.ini");
+	char			*dir = data_path(""), *real, *out, *want;
+
+	conf = config_load(path, &errs);
+	cr_assert(conf != NULL, "%s", errs.count > 0 ? errs.msg[0] : "?");
+	cr_assert(eq(sz, errs.count, 0));
+	expect_str(conf->path, path);
+	real = realpath(dir, NULL);
+	cr_assert(real != NULL);
+	expect_str(conf->dir, real);
+	cr_assert(eq(uint, conf->daemon.backlog, 64));
+	ic = instance(conf, "greeting");
+	cr_assert(eq(uint, ic->backlog, 64), "[daemon] comes last");
+	cr_assert(eq(int, ic->line, 9));
+	/* message_file is relative: it is taken from the config's dir. */
+	out = print_config(conf);
+	cr_assert(asprintf(&want, "; banner: message_file=%s/greeting.txt "
+	    "(20 bytes)\n", real) != -1);
+	cr_assert(strstr(out, want) != NULL, "want %s in:\n%s", want, out);
+	cr_assert(eq(int, instance(conf, "spare")->enabled, 0));
+	free(want);
+	free(out);
+	free(real);
+	free(dir);
+	free(path);
+	config_unref(conf);
+}
+
+Test(file, missing)
+{
+	struct config_errors	 errs;
+
+	cr_assert(config_load("/nonexistent/netsvcd.ini", &errs) == NULL);
+	cr_assert(eq(sz, errs.count, 1));
+	expect_str(errs.msg[0], "/nonexistent/netsvcd.ini:0: cannot open: "
+	    "No such file or directory");
+	config_errors_free(&errs);
+}
+
+Test(file, directory)
+{
+	struct config_errors	 errs;
+	char			*path = data_path(""), *want;
+
+	cr_assert(config_load(path, &errs) == NULL);
+	cr_assert(eq(sz, errs.count, 1));
+	cr_assert(asprintf(&want, "%s:0: cannot read: Is a directory",
+	    path) != -1);
+	expect_str(errs.msg[0], want);
+	free(want);
+	free(path);
+	config_errors_free(&errs);
+}
+
+Test(file, long_line)
+{
+	struct config_errors	 errs;
+	char			*path = data_path("long-line.ini"), *want;
+
+	cr_assert(config_load(path, &errs) == NULL);
+	cr_assert(eq(sz, errs.count, 2));
+	cr_assert(asprintf(&want, "%s:3: line longer than 199 bytes "
+	    "(use message_file)", path) != -1);
+	expect_str(errs.msg[0], want);
+	free(want);
+	cr_assert(asprintf(&want, "%s:5: expected '[section]', "
+	    "'key = value' or a comment", path) != -1);
+	expect_str(errs.msg[1], want);
+	free(want);
+	free(path);
+	config_errors_free(&errs);
+}
+
+Test(file, nul_byte)
+{
+	struct config_errors	 errs;
+	char			 path[] = "/tmp/netsvcd-test-XXXXXX", *want;
+	static const char	 text[] = "[e]\nservice = echo\nx = a\0b\n"
+	    "listen = tcp://127.0.0.1:7\n";
+	FILE			*fp;
+	int			 fd;
+
+	fd = mkstemp(path);
+	cr_assert(ne(int, fd, -1));
+	fp = fdopen(fd, "w");
+	cr_assert(fp != NULL);
+	cr_assert(eq(sz, fwrite(text, 1, sizeof(text) - 1, fp),
+	    sizeof(text) - 1));
+	fclose(fp);
+	cr_assert(config_load(path, &errs) == NULL);
+	unlink(path);
+	cr_assert(eq(sz, errs.count, 1));
+	cr_assert(asprintf(&want, "%s:3: line contains a NUL byte", path)
+	    != -1);
+	expect_str(errs.msg[0], want);
+	free(want);
+	config_errors_free(&errs);
+}

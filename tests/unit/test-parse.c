@@ -1,0 +1,544 @@
+/*
+ * test-parse.c: the pure config value parsers of config-parse.c:
+ * endpoints, durations, sizes, numbers, booleans and the formatters.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "netsvcd.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Expect string got to equal want, showing both when it does not. */
+#define expect_str(got, want) do {					\
+	const char	*got_ = (got), *want_ = (want);			\
+									\
+	cr_expect(strcmp(got_, want_) == 0, "got '%s', want '%s'",	\
+	    got_, want_);						\
+} while (0)
+
+#define SCHEME	"unknown scheme (use tcp:// or udp://)"
+#define BADV4	"bad IPv4 address (numeric only, names are not resolved)"
+#define SCOPE	"IPv6 scope ids are not supported"
+
+struct bad {
+	const char	*in;
+	const char	*cause;		/* expected *cause */
+};
+
+/* The port of ep in host order. */
+static unsigned int
+test_port(const struct endpoint *ep)
+{
+	const struct sockaddr_in	*sin = (const void *)&ep->addr;
+	const struct sockaddr_in6	*sin6 = (const void *)&ep->addr;
+
+	if (ep->addr.ss_family == AF_INET6)
+		return ntohs(sin6->sin6_port);
+	return ntohs(sin->sin_port);
+}
+
+/* Parse s, which must be a good endpoint. */
+static struct endpoint
+test_endpoint(const char *s)
+{
+	struct endpoint	 ep;
+	const char	*cause = NULL;
+
+	cr_assert(eq(int, parse_endpoint(s, &ep, &cause), 0), "%s: %s", s,
+	    cause);
+	return ep;
+}
+
+Test(endpoint, ipv4_wildcard)
+{
+	struct endpoint			 ep = test_endpoint("tcp://0.0.0.0:7");
+	const struct sockaddr_in	*sin = (const void *)&ep.addr;
+
+	cr_assert(eq(int, ep.proto, SERVICE_TCP));
+	cr_assert(eq(int, sin->sin_family, AF_INET));
+	cr_assert(eq(u32, sin->sin_addr.s_addr, htonl(INADDR_ANY)));
+	cr_assert(eq(u16, sin->sin_port, htons(7)));
+	cr_assert(eq(u32, ep.addrlen, sizeof(struct sockaddr_in)));
+	expect_str(ep.text, "tcp://0.0.0.0:7");
+}
+
+Test(endpoint, ipv4_udp)
+{
+	struct endpoint			 ep = test_endpoint(
+	    "udp://127.0.0.1:10007");
+	const struct sockaddr_in	*sin = (const void *)&ep.addr;
+
+	cr_assert(eq(int, ep.proto, SERVICE_UDP));
+	cr_assert(eq(u32, sin->sin_addr.s_addr, htonl(INADDR_LOOPBACK)));
+	cr_assert(eq(u16, sin->sin_port, htons(10007)));
+	expect_str(ep.text, "udp://127.0.0.1:10007");
+}
+
+Test(endpoint, ipv6_loopback)
+{
+	struct endpoint			 ep = test_endpoint(
+	    "udp://[::1]:10007");
+	const struct sockaddr_in6	*sin6 = (const void *)&ep.addr;
+
+	cr_assert(eq(int, ep.proto, SERVICE_UDP));
+	cr_assert(eq(int, sin6->sin6_family, AF_INET6));
+	cr_assert(eq(int, memcmp(&sin6->sin6_addr, &in6addr_loopback,
+	    sizeof(in6addr_loopback)), 0));
+	cr_assert(eq(u16, sin6->sin6_port, htons(10007)));
+	cr_assert(eq(u32, sin6->sin6_scope_id, 0));
+	cr_assert(eq(u32, ep.addrlen, sizeof(struct sockaddr_in6)));
+	expect_str(ep.text, "udp://[::1]:10007");
+}
+
+Test(endpoint, ipv6_wildcard)
+{
+	struct endpoint			 ep = test_endpoint("tcp://[::]:7");
+	const struct sockaddr_in6	*sin6 = (const void *)&ep.addr;
+
+	cr_assert(eq(int, memcmp(&sin6->sin6_addr, &in6addr_any,
+	    sizeof(in6addr_any)), 0));
+	expect_str(ep.text, "tcp://[::]:7");
+}
+
+Test(endpoint, canonical_text)
+{
+	static const struct {
+		const char	*in, *text;
+	} t[] = {
+		{ "tcp://[0:0:0:0:0:0:0:1]:7", "tcp://[::1]:7" },
+		{ "tcp://[2001:DB8::A]:80", "tcp://[2001:db8::a]:80" },
+		{ "udp://[::ffff:192.0.2.1]:9", "udp://[::ffff:192.0.2.1]:9" },
+		{ "tcp://10.0.0.1:007", "tcp://10.0.0.1:7" },
+		{ "tcp://255.255.255.255:65535",
+		    "tcp://255.255.255.255:65535" },
+	};
+	struct endpoint	ep;
+	size_t		i;
+
+	for (i = 0; i < nitems(t); i++) {
+		ep = test_endpoint(t[i].in);
+		cr_expect(strcmp(ep.text, t[i].text) == 0, "%s: got %s",
+		    t[i].in, ep.text);
+	}
+}
+
+Test(endpoint, port_zero_and_max)
+{
+	struct endpoint	ep;
+
+	ep = test_endpoint("tcp://127.0.0.1:0");
+	cr_assert(eq(uint, test_port(&ep), 0));
+	expect_str(ep.text, "tcp://127.0.0.1:0");
+	ep = test_endpoint("udp://[::1]:65535");
+	cr_assert(eq(uint, test_port(&ep), 65535));
+}
+
+Test(endpoint, bad_forms)
+{
+	static const struct bad	t[] = {
+		{ "", SCHEME },
+		{ "127.0.0.1:7", SCHEME },
+		{ "sctp://127.0.0.1:7", SCHEME },
+		{ "TCP://127.0.0.1:7", SCHEME },
+		{ "tcp:/127.0.0.1:7", SCHEME },
+		{ " tcp://127.0.0.1:7", SCHEME },
+		{ "tcp://", "missing address" },
+		{ "tcp://:7", "missing address" },
+		{ "tcp://[]:7", "missing address" },
+		{ "tcp://127.0.0.1", "missing port" },
+		{ "tcp://127.0.0.1:", "missing port" },
+		{ "tcp://[::1]", "missing port" },
+		{ "tcp://[::1]:", "missing port" },
+		{ "tcp://127.0.0.1:65536", "port out of range (0-65535)" },
+		{ "tcp://127.0.0.1:99999999999999999999999",
+		    "port out of range (0-65535)" },
+		{ "tcp://127.0.0.1:+7", "bad port (digits only)" },
+		{ "tcp://127.0.0.1:-7", "bad port (digits only)" },
+		{ "tcp://127.0.0.1: 7", "bad port (digits only)" },
+		{ "tcp://127.0.0.1:7 ", "bad port (digits only)" },
+		{ "tcp://127.0.0.1:7x", "bad port (digits only)" },
+		{ "tcp://127.0.0.1:0x10", "bad port (digits only)" },
+		{ "tcp://127.0.0.1:echo", "bad port (digits only)" },
+		{ "tcp://[::1]:7:8", "bad port (digits only)" },
+		{ "tcp://localhost:7", BADV4 },
+		{ "tcp://1.2.3:7", BADV4 },
+		{ "tcp://1.2.3.256:7", BADV4 },
+		{ "tcp:// 1.2.3.4:7", BADV4 },
+		{ "tcp://1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20:7",
+		    "bad IPv4 address" },
+		{ "tcp://::1:7", "an IPv6 address needs brackets: [::1]" },
+		{ "tcp://::7", "an IPv6 address needs brackets: [::1]" },
+		{ "tcp://[::1:7", "missing ']' after the IPv6 address" },
+		{ "tcp://[fe80::1%eth0]:7", SCOPE },
+		{ "tcp://[fe80::1%2]:7", SCOPE },
+		{ "tcp://[1.2.3.4]:7", "bad IPv6 address" },
+		{ "tcp://[::g]:7", "bad IPv6 address" },
+		{ "tcp://[ ::1]:7", "bad IPv6 address" },
+		{ "tcp://[::1]7", "expected ':' after ']'" },
+		{ "tcp://[::1]x:7", "expected ':' after ']'" },
+	};
+	struct endpoint	 ep;
+	const char	*cause;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		cause = NULL;
+		cr_expect(eq(int, parse_endpoint(t[i].in, &ep, &cause), -1),
+		    "accepted '%s'", t[i].in);
+		cr_expect(cause != NULL && strcmp(cause, t[i].cause) == 0,
+		    "'%s': cause '%s', expected '%s'", t[i].in,
+		    cause != NULL ? cause : "(null)", t[i].cause);
+	}
+}
+
+Test(endpoint, same)
+{
+	struct endpoint	a = test_endpoint("tcp://127.0.0.1:7");
+	struct endpoint	b = test_endpoint("tcp://127.0.0.1:007");
+	struct endpoint	v6a = test_endpoint("tcp://[::1]:7");
+	struct endpoint	v6b = test_endpoint("tcp://[0::1]:7");
+
+	cr_assert(endpoint_same(&a, &b));
+	cr_assert(endpoint_same(&v6a, &v6b));
+	cr_assert(not(endpoint_same(&a, &v6a)));
+	b = test_endpoint("udp://127.0.0.1:7");
+	cr_assert(not(endpoint_same(&a, &b)), "tcp and udp differ");
+	b = test_endpoint("tcp://127.0.0.1:8");
+	cr_assert(not(endpoint_same(&a, &b)), "ports differ");
+	b = test_endpoint("tcp://127.0.0.2:7");
+	cr_assert(not(endpoint_same(&a, &b)), "addresses differ");
+	b = test_endpoint("tcp://0.0.0.0:7");
+	cr_assert(not(endpoint_same(&a, &b)), "wildcard is not specific");
+	v6b = test_endpoint("tcp://[::2]:7");
+	cr_assert(not(endpoint_same(&v6a, &v6b)), "v6 addresses differ");
+	a = test_endpoint("udp://127.0.0.1:0");
+	b = test_endpoint("udp://127.0.0.1:0");
+	cr_assert(endpoint_same(&a, &b), "port 0 is port 0 here");
+}
+
+Test(endpoint, format_real_port)
+{
+	struct endpoint		 ep = test_endpoint("tcp://[::1]:0");
+	struct sockaddr_in6	*sin6 = (void *)&ep.addr;
+	struct endpoint		 ep4 = test_endpoint("udp://127.0.0.1:0");
+	struct sockaddr_in	*sin = (void *)&ep4.addr;
+	char			 buf[64];
+
+	sin6->sin6_port = htons(43210);		/* as after bind() */
+	endpoint_format(&ep, buf, sizeof(buf));
+	expect_str(buf, "tcp://[::1]:43210");
+	sin->sin_port = htons(1);
+	endpoint_format(&ep4, buf, sizeof(buf));
+	expect_str(buf, "udp://127.0.0.1:1");
+	endpoint_format(&ep4, buf, 10);
+	expect_str(buf, "udp://127");		/* cut, but terminated */
+}
+
+Test(duration, good)
+{
+	static const struct {
+		const char	*in;
+		uint64_t	 ms;
+	} t[] = {
+		{ "0", 0 }, { "0ms", 0 }, { "0s", 0 }, { "0h", 0 },
+		{ "1", 1000 }, { "30", 30000 }, { "500ms", 500 },
+		{ "1ms", 1 }, { "30s", 30000 }, { "5m", 300000 },
+		{ "1h", 3600000 }, { "24h", 86400000 }, { "90m", 5400000 },
+		{ "0005s", 5000 },
+	};
+	const char	*cause;
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		v = 12345;
+		cause = NULL;
+		cr_expect(eq(int, parse_duration_ms(t[i].in, UINT64_MAX, &v,
+		    &cause), 0), "%s: %s", t[i].in, cause);
+		cr_expect(eq(u64, v, t[i].ms), "%s", t[i].in);
+	}
+}
+
+Test(duration, bad)
+{
+	static const struct bad	t[] = {
+		{ "", "empty value" },
+		{ " 5s", "not a number" },
+		{ "-1", "not a number" },
+		{ "+1", "not a number" },
+		{ "s", "not a number" },
+		{ "ms", "not a number" },
+		{ "5s ", "unknown unit (use ms, s, m or h)" },
+		{ "5 s", "unknown unit (use ms, s, m or h)" },
+		{ "1.5s", "unknown unit (use ms, s, m or h)" },
+		{ "5sec", "unknown unit (use ms, s, m or h)" },
+		{ "5S", "unknown unit (use ms, s, m or h)" },
+		{ "1d", "unknown unit (use ms, s, m or h)" },
+		{ "1m30s", "unknown unit (use ms, s, m or h)" },
+		{ "99999999999999999999", "number too large" },
+		{ "18446744073709551615", "number too large" },
+		{ "18446744073709551615h", "number too large" },
+		{ "18446744073709552s", "number too large" },
+	};
+	const char	*cause;
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		cause = NULL;
+		cr_expect(eq(int, parse_duration_ms(t[i].in, UINT64_MAX, &v,
+		    &cause), -1), "accepted '%s'", t[i].in);
+		cr_expect(cause != NULL && strcmp(cause, t[i].cause) == 0,
+		    "'%s': cause '%s', expected '%s'", t[i].in,
+		    cause != NULL ? cause : "(null)", t[i].cause);
+	}
+}
+
+Test(duration, max)
+{
+	const char	*cause = NULL;
+	uint64_t	 v = 0;
+
+	cr_assert(eq(int, parse_duration_ms("24h", 86400000, &v, &cause), 0));
+	cr_assert(eq(u64, v, 86400000));
+	cr_assert(eq(int, parse_duration_ms("86400001ms", 86400000, &v,
+	    &cause), -1));
+	expect_str(cause, "out of range");
+	cr_assert(eq(int, parse_duration_ms("25h", 86400000, &v, &cause),
+	    -1));
+	cr_assert(eq(u64, v, 86400000), "untouched on failure");
+}
+
+Test(size, good)
+{
+	static const struct {
+		const char	*in;
+		uint64_t	 bytes;
+	} t[] = {
+		{ "0", 0 }, { "512", 512 }, { "1K", 1024 }, { "1KiB", 1024 },
+		{ "64KiB", 65536 }, { "64K", 65536 }, { "1M", 1048576 },
+		{ "1MiB", 1048576 }, { "1G", 1073741824 },
+		{ "2GiB", 2147483648ULL }, { "4096", 4096 },
+		{ "17179869183G", 17179869183ULL << 30 },
+	};
+	const char	*cause;
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		cause = NULL;
+		v = 1;
+		cr_expect(eq(int, parse_size(t[i].in, UINT64_MAX, &v, &cause),
+		    0), "%s: %s", t[i].in, cause);
+		cr_expect(eq(u64, v, t[i].bytes), "%s", t[i].in);
+	}
+}
+
+Test(size, bad)
+{
+	static const char	*unit = "unknown unit (use K, KiB, M, MiB, G "
+	    "or GiB)";
+	static const struct bad	t[] = {
+		{ "", "empty value" },
+		{ " 1K", "not a number" },
+		{ "-1", "not a number" },
+		{ "+1", "not a number" },
+		{ "K", "not a number" },
+		{ "1K ", NULL },
+		{ "64kb", NULL },
+		{ "64k", NULL },
+		{ "64KB", NULL },
+		{ "64kib", NULL },
+		{ "1.5K", NULL },
+		{ "1T", NULL },
+		{ "1 KiB", NULL },
+		{ "17179869184G", "number too large" },
+		{ "18446744073709551616", "number too large" },
+	};
+	const char	*cause, *want;
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		cause = NULL;
+		want = t[i].cause != NULL ? t[i].cause : unit;
+		cr_expect(eq(int, parse_size(t[i].in, UINT64_MAX, &v, &cause),
+		    -1), "accepted '%s'", t[i].in);
+		cr_expect(cause != NULL && strcmp(cause, want) == 0,
+		    "'%s': cause '%s', expected '%s'", t[i].in,
+		    cause != NULL ? cause : "(null)", want);
+	}
+}
+
+Test(size, max)
+{
+	const char	*cause = NULL;
+	uint64_t	 v = 0;
+
+	cr_assert(eq(int, parse_size("64MiB", 64 << 20, &v, &cause), 0));
+	cr_assert(eq(u64, v, 64 << 20));
+	cr_assert(eq(int, parse_size("67108865", 64 << 20, &v, &cause), -1));
+	expect_str(cause, "out of range");
+}
+
+Test(uint, good_and_range)
+{
+	const char	*cause = NULL;
+	uint64_t	 v = 0;
+
+	cr_assert(eq(int, parse_uint("0", 0, 10, &v, &cause), 0));
+	cr_assert(eq(u64, v, 0));
+	cr_assert(eq(int, parse_uint("65535", 1, 65535, &v, &cause), 0));
+	cr_assert(eq(u64, v, 65535));
+	cr_assert(eq(int, parse_uint("007", 1, 65535, &v, &cause), 0));
+	cr_assert(eq(u64, v, 7));
+	cr_assert(eq(int, parse_uint("18446744073709551615", 0, UINT64_MAX,
+	    &v, &cause), 0));
+	cr_assert(eq(u64, v, UINT64_MAX));
+	cr_assert(eq(int, parse_uint("65536", 1, 65535, &v, &cause), -1));
+	expect_str(cause, "out of range");
+	cr_assert(eq(int, parse_uint("0", 1, 65535, &v, &cause), -1));
+	expect_str(cause, "out of range");
+	cr_assert(eq(u64, v, UINT64_MAX), "untouched on failure");
+}
+
+Test(uint, bad)
+{
+	static const struct bad	t[] = {
+		{ "", "empty value" },
+		{ "+1", "not a number" },
+		{ "-1", "not a number" },
+		{ " 1", "not a number" },
+		{ "1 ", "not a number" },
+		{ "0x10", "not a number" },
+		{ "1e3", "not a number" },
+		{ "1K", "not a number" },
+		{ "ten", "not a number" },
+		{ "18446744073709551616", "number too large" },
+	};
+	const char	*cause;
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		cause = NULL;
+		cr_expect(eq(int, parse_uint(t[i].in, 0, UINT64_MAX, &v,
+		    &cause), -1), "accepted '%s'", t[i].in);
+		cr_expect(cause != NULL && strcmp(cause, t[i].cause) == 0,
+		    "'%s': cause '%s', expected '%s'", t[i].in,
+		    cause != NULL ? cause : "(null)", t[i].cause);
+	}
+}
+
+Test(bool, forms)
+{
+	static const char *const yes[] = { "yes", "YES", "Yes", "true",
+	    "TRUE", "on", "On", "1" };
+	static const char *const no[] = { "no", "NO", "false", "False",
+	    "off", "OFF", "0" };
+	static const char *const bad[] = { "", "2", "y", "n", "yess",
+	    " yes", "yes ", "enabled", "01" };
+	const char		*cause;
+	size_t			 i;
+	int			 v;
+
+	for (i = 0; i < nitems(yes); i++) {
+		v = 0;
+		cr_expect(eq(int, parse_bool(yes[i], &v, &cause), 0), "%s",
+		    yes[i]);
+		cr_expect(eq(int, v, 1), "%s", yes[i]);
+	}
+	for (i = 0; i < nitems(no); i++) {
+		v = 1;
+		cr_expect(eq(int, parse_bool(no[i], &v, &cause), 0), "%s",
+		    no[i]);
+		cr_expect(eq(int, v, 0), "%s", no[i]);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		cause = NULL;
+		cr_expect(eq(int, parse_bool(bad[i], &v, &cause), -1),
+		    "accepted '%s'", bad[i]);
+		cr_expect(cause != NULL && strcmp(cause,
+		    "not a boolean (use yes or no)") == 0, "'%s'", bad[i]);
+	}
+}
+
+Test(format, duration)
+{
+	static const struct {
+		uint64_t	 ms;
+		const char	*text;
+	} t[] = {
+		{ 0, "0" }, { 1, "1ms" }, { 500, "500ms" }, { 1000, "1s" },
+		{ 1500, "1500ms" }, { 30000, "30s" }, { 60000, "1m" },
+		{ 90000, "90s" }, { 300000, "5m" }, { 3600000, "1h" },
+		{ 5400000, "90m" }, { 86400000, "24h" },
+		{ 3600001, "3600001ms" },
+	};
+	char	buf[32];
+	size_t	i;
+
+	for (i = 0; i < nitems(t); i++) {
+		format_duration_ms(t[i].ms, buf, sizeof(buf));
+		cr_expect(strcmp(buf, t[i].text) == 0, "%llu: got %s",
+		    (unsigned long long)t[i].ms, buf);
+	}
+}
+
+Test(format, size)
+{
+	static const struct {
+		uint64_t	 bytes;
+		const char	*text;
+	} t[] = {
+		{ 0, "0" }, { 1, "1" }, { 512, "512" }, { 1024, "1KiB" },
+		{ 1536, "1536" }, { 4096, "4KiB" }, { 65536, "64KiB" },
+		{ 1048576, "1MiB" }, { 1049600, "1025KiB" },
+		{ 67108864, "64MiB" }, { 1073741824, "1GiB" },
+		{ 3221225472ULL, "3GiB" },
+	};
+	char	buf[32];
+	size_t	i;
+
+	for (i = 0; i < nitems(t); i++) {
+		format_size(t[i].bytes, buf, sizeof(buf));
+		cr_expect(strcmp(buf, t[i].text) == 0, "%llu: got %s",
+		    (unsigned long long)t[i].bytes, buf);
+	}
+}
+
+Test(format, round_trip)
+{
+	static const uint64_t	 v[] = { 0, 1, 7, 999, 1000, 1001, 1024,
+	    59999, 60000, 61000, 65536, 3599999, 3600000, 7200000, 1048577,
+	    86400000, 1ULL << 40, UINT64_MAX / 3600000 * 3600000,
+	    UINT64_MAX };
+	const char		*cause;
+	char			 buf[32];
+	uint64_t		 back;
+	size_t			 i;
+
+	for (i = 0; i < nitems(v); i++) {
+		format_duration_ms(v[i], buf, sizeof(buf));
+		back = v[i] + 1;
+		cr_expect(eq(int, parse_duration_ms(buf, UINT64_MAX, &back,
+		    &cause), 0), "%s", buf);
+		cr_expect(eq(u64, back, v[i]), "duration %s", buf);
+
+		format_size(v[i], buf, sizeof(buf));
+		back = v[i] + 1;
+		cr_expect(eq(int, parse_size(buf, UINT64_MAX, &back, &cause),
+		    0), "%s", buf);
+		cr_expect(eq(u64, back, v[i]), "size %s", buf);
+	}
+}
