@@ -46,7 +46,8 @@ struct dgram_batch {
 
 static struct dgram_batch	*dgram_batch_get(struct worker *);
 static int			 dgram_source_ok(const struct sockaddr *);
-static void			 dgram_drop(struct listener *, unsigned long);
+static void			 dgram_drop(struct listener *, enum drop_reason,
+				    unsigned long);
 
 /* The worker's batch buffers, made on first use. */
 static struct dgram_batch *
@@ -114,9 +115,9 @@ dgram_source_ok(const struct sockaddr *sa)
 }
 
 static void
-dgram_drop(struct listener *l, unsigned long n)
+dgram_drop(struct listener *l, enum drop_reason why, unsigned long n)
 {
-	atomic_fetch_add_explicit(&l->inst->stats->dgrams_dropped, n,
+	atomic_fetch_add_explicit(&l->inst->stats->dropped[why], n,
 	    memory_order_relaxed);
 }
 
@@ -155,14 +156,23 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		dg.replied = 0;
 		atomic_fetch_add_explicit(&l->inst->stats->bytes_in,
 		    b->msg[i].msg_len, memory_order_relaxed);
-		if (svc->udp_datagram == NULL || !dgram_source_ok(dg.peer) ||
-		    (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-			dgram_drop(l, 1);
+		if (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			dgram_drop(l, DROP_ERROR, 1);
+			continue;
+		}
+		if (!dgram_source_ok(dg.peer)) {
+			dgram_drop(l, DROP_REFLECT, 1);
+			continue;
+		}
+		if (svc->udp_datagram == NULL) {
+			dgram_drop(l, DROP_NOREPLY, 1);
 			continue;
 		}
 		svc->udp_datagram(&dg, dg.slot, b->msg[i].msg_len);
 		if (dg.replied)
 			nout++;
+		else
+			dgram_drop(l, DROP_NOREPLY, 1);
 	}
 	sent = 0;
 	while (sent < nout) {
@@ -172,7 +182,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			if (errno == EINTR)
 				continue;
 			/* A full socket buffer: UDP may lose, count it. */
-			dgram_drop(l, (unsigned long)(nout - sent));
+			dgram_drop(l, DROP_ERROR, (unsigned long)(nout - sent));
 			break;
 		}
 		for (j = sent; j < sent + i; j++)

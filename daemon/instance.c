@@ -92,7 +92,7 @@ instance_admit(struct instance *inst)
 
 	if (atomic_fetch_add(&d->nconns, 1) >= d->conf->daemon.max_connections) {
 		atomic_fetch_sub(&d->nconns, 1);
-		atomic_fetch_add(&inst->stats->refused_limit, 1);
+		atomic_fetch_add(&inst->stats->refused[REFUSE_LIMIT], 1);
 		instance_log_refusal(inst,
 		    "global max_connections reached");
 		return -1;
@@ -100,7 +100,7 @@ instance_admit(struct instance *inst)
 	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0) {
 		atomic_fetch_sub(&inst->nconns, 1);
 		atomic_fetch_sub(&d->nconns, 1);
-		atomic_fetch_add(&inst->stats->refused_limit, 1);
+		atomic_fetch_add(&inst->stats->refused[REFUSE_LIMIT], 1);
 		instance_log_refusal(inst, "max_connections reached");
 		return -1;
 	}

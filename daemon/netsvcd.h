@@ -48,6 +48,29 @@ void	 format_size(uint64_t, char *, size_t);		/* "64KiB" */
 int	 endpoint_same(const struct endpoint *, const struct endpoint *);
 void	 endpoint_format(const struct endpoint *, char *, size_t);
 
+/* One CIDR prefix: "192.0.2.0/24", "2001:db8::/32", "127.0.0.1" (a /32). */
+struct cidr {
+	int			 family;	/* AF_INET or AF_INET6 */
+	uint8_t			 addr[16];	/* network order, host bits 0 */
+	unsigned int		 prefix;	/* 0..32 or 0..128 */
+};
+int	 parse_cidr(const char *, struct cidr *, const char **cause);
+void	 cidr_format(const struct cidr *, char *, size_t);
+
+/* ---- acl.c: access lists (pure) ---- */
+
+struct acl {
+	struct cidr		*v;
+	size_t			 n;
+};
+/* 1 when the address falls in one of the prefixes; IPv4-mapped IPv6
+ * addresses are matched as IPv4. */
+int	 acl_match(const struct acl *, const struct sockaddr *);
+/* 1 when allowed: no deny entry matches and allow is empty or matches. */
+int	 acl_allows(const struct acl *allow, const struct acl *deny,
+	    const struct acl *deny2, const struct sockaddr *);
+void	 acl_free(struct acl *);
+
 /* ---- config.c: INI file -> validated struct config ---- */
 
 /* The private side of the service's opaque struct svc_conf. */
@@ -55,6 +78,30 @@ struct svc_conf {
 	struct instance_conf	*ic;
 	void			*data;		/* owned by the service */
 };
+
+/*
+ * Limits and protections: set in [daemon] (the defaults) and overridden
+ * per instance.  0 means "off" for every count, rate and duration here.
+ */
+struct limits_conf {
+	unsigned int		 max_per_source;	/* concurrent TCP */
+	unsigned int		 rate;		/* new conns + datagrams/s */
+	unsigned int		 burst;		/* bucket size; 0: 2 x rate */
+	unsigned int		 instance_rate;	/* whole-instance bucket */
+	unsigned int		 instance_burst;
+	uint64_t		 max_duration_ms;
+	uint64_t		 write_timeout_ms;
+	uint64_t		 max_bytes;		/* in + out per session */
+	unsigned int		 udp_max_amplification;	/* reply/request */
+	unsigned int		 udp_amplify_rate;	/* per source, /s */
+	unsigned int		 udp_amplify_burst;
+	int			 udp_protect;	/* reflection checks, bool */
+	int			 log_connections;	/* LOG_CONN_* */
+	struct acl		 allow;		/* empty: everyone */
+	struct acl		 deny;
+};
+#define LOG_CONN_OFF	0
+#define LOG_CONN_CLOSE	1
 
 struct instance_conf {
 	TAILQ_ENTRY(instance_conf) entry;
@@ -67,6 +114,7 @@ struct instance_conf {
 	uint64_t		 idle_timeout_ms;	/* 0: none */
 	unsigned int		 max_connections;	/* 0: only the global cap */
 	size_t			 buffer_limit;		/* bytes */
+	struct limits_conf	 lim;
 	struct svc_conf		 svc;
 	struct config		*conf;		/* back pointer */
 	int			 line;		/* of the [section] header */
@@ -82,6 +130,13 @@ struct daemon_conf {
 	size_t			 buffer_limit;
 	char			*user;		/* NULL: unset */
 	char			*group;
+	unsigned int		 workers;	/* 0: one per core ("auto") */
+	unsigned int		 source_prefix4;	/* grouping of sources */
+	unsigned int		 source_prefix6;
+	unsigned int		 max_sources;	/* source table entries */
+	int			 metrics;	/* metrics_listen is set */
+	struct endpoint		 metrics_listen;
+	struct limits_conf	 lim;		/* instance defaults */
 };
 
 struct config {
@@ -112,6 +167,26 @@ const char *const *config_key_names(void);	/* [daemon] + common keys */
 struct event_base;
 struct event;
 
+/* Why a TCP connection was refused; see refuse_reason_name(). */
+enum refuse_reason {
+	REFUSE_LIMIT,		/* global or instance max_connections */
+	REFUSE_SOURCE,		/* max_per_source */
+	REFUSE_RATE,		/* per-source or instance token bucket */
+	REFUSE_ACCESS,		/* allow/deny */
+	REFUSE_COUNT
+};
+
+/* Why a datagram got no reply; see drop_reason_name(). */
+enum drop_reason {
+	DROP_ACCESS,		/* allow/deny */
+	DROP_RATE,		/* token buckets */
+	DROP_REFLECT,		/* source port or address (reflection) */
+	DROP_AMPLIFY,		/* reply bound, udp_max_amplification */
+	DROP_NOREPLY,		/* the service never replies (discard) */
+	DROP_ERROR,		/* truncated, or the send failed */
+	DROP_COUNT
+};
+
 /*
  * Counters of one instance name.  They live apart from the instance so
  * that they carry over a reload; atomics so that workers can share them.
@@ -119,14 +194,16 @@ struct event;
 struct instance_stats {
 	int			 refs;
 	atomic_ulong		 accepted;
-	atomic_ulong		 refused_limit;	/* max_connections */
+	atomic_ulong		 refused[REFUSE_COUNT];
 	atomic_ulong		 timed_out;
 	atomic_ulong		 bytes_in;
 	atomic_ulong		 bytes_out;
 	atomic_ulong		 dgrams_in;
 	atomic_ulong		 dgrams_out;
-	atomic_ulong		 dgrams_dropped;
+	atomic_ulong		 dropped[DROP_COUNT];
 };
+const char	*refuse_reason_name(enum refuse_reason);
+const char	*drop_reason_name(enum drop_reason);
 
 /*
  * A running instance: one config section of one generation.  Listeners

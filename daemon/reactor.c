@@ -260,6 +260,18 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 	}
 }
 
+/* The sum of a counter array. */
+static unsigned long
+status_sum(atomic_ulong *v, int n)
+{
+	unsigned long	sum = 0;
+	int		i;
+
+	for (i = 0; i < n; i++)
+		sum += atomic_load(&v[i]);
+	return sum;
+}
+
 /* Write one line per instance with its counters (SIGUSR1). */
 void
 daemon_status_dump(struct daemon *d)
@@ -277,11 +289,11 @@ daemon_status_dump(struct daemon *d)
 		    inst->ic->service->name,
 		    inst->state == INSTANCE_RETIRED ? ", retired" : "",
 		    atomic_load(&inst->nconns),
-		    atomic_load(&s->accepted), atomic_load(&s->refused_limit),
+		    atomic_load(&s->accepted), status_sum(s->refused, REFUSE_COUNT),
 		    atomic_load(&s->timed_out), atomic_load(&s->bytes_in),
 		    atomic_load(&s->bytes_out), atomic_load(&s->dgrams_in),
 		    atomic_load(&s->dgrams_out),
-		    atomic_load(&s->dgrams_dropped));
+		    status_sum(s->dropped, DROP_COUNT));
 	}
 }
 
