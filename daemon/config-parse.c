@@ -1,8 +1,9 @@
 /*
  * config-parse.c: pure parsers and formatters for config values:
- * endpoints ("tcp://[::1]:7"), durations ("500ms"), sizes ("64KiB"),
- * unsigned numbers and booleans.  Nothing here allocates, does I/O or
- * resolves names; on failure *cause points to a static string.
+ * endpoints ("tcp://[::1]:7"), CIDR prefixes ("192.0.2.0/24"), durations
+ * ("500ms"), sizes ("64KiB"), unsigned numbers and booleans.  Nothing here
+ * allocates, does I/O or resolves names; on failure *cause points to a
+ * static string.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -55,6 +56,7 @@ static int	parse_scaled(const char *, const struct unit *, size_t,
 static void	format_scaled(uint64_t, const struct unit *, size_t,
 		    const char *, char *, size_t);
 static uint16_t	addr_port(const struct endpoint *);
+static int	cidr_host_bits(const uint8_t *, size_t, unsigned int);
 
 /* Read the decimal digits at *sp (at least one) into *v, advancing *sp. */
 static int
@@ -389,4 +391,126 @@ endpoint_format(const struct endpoint *ep, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "%s://?", scheme);
+}
+
+/* Whether any bit after the first prefix bits of the len-byte addr is set. */
+static int
+cidr_host_bits(const uint8_t *addr, size_t len, unsigned int prefix)
+{
+	size_t	i;
+
+	for (i = prefix / 8; i < len; i++) {
+		if (i == prefix / 8 && prefix % 8 != 0) {
+			if ((addr[i] & (0xffU >> (prefix % 8))) != 0)
+				return 1;
+		} else if (addr[i] != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Parse a CIDR prefix: "192.0.2.0/24", "2001:db8::/32", or a bare address
+ * for a single host (/32 or /128).  Addresses are numeric, IPv6 ones
+ * without brackets or scope.  An address with bits set past the prefix
+ * length ("192.0.2.1/24") is refused rather than silently widened, as a
+ * typo there changes what the list matches.  IPv4-mapped prefixes of /96
+ * or longer ("::ffff:192.0.2.0/120") are stored as the IPv4 prefix they
+ * stand for, since mapped client addresses are matched as IPv4.
+ */
+int
+parse_cidr(const char *s, struct cidr *c, const char **cause)
+{
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	char			 host[INET6_ADDRSTRLEN];
+	const char		*slash;
+	uint64_t		 prefix;
+	unsigned int		 max;
+	size_t			 n;
+
+	memset(c, 0, sizeof(*c));
+	if ((slash = strchr(s, '/')) == NULL)
+		n = strlen(s);
+	else
+		n = (size_t)(slash - s);
+	if (n == 0) {
+		*cause = "missing address";
+		return -1;
+	}
+	if (memchr(s, ':', n) != NULL) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		c->family = AF_INET;
+		max = 32;
+	}
+	if (n >= sizeof(host)) {
+		*cause = max == 128 ? "bad IPv6 address" : "bad IPv4 address";
+		return -1;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (c->family == AF_INET6 && inet_pton(AF_INET6, host, c->addr) != 1) {
+		*cause = memchr(host, '%', n) != NULL ?
+		    "IPv6 scope ids are not supported" : "bad IPv6 address";
+		return -1;
+	}
+	if (c->family == AF_INET && inet_pton(AF_INET, host, c->addr) != 1) {
+		*cause = "bad IPv4 address (numeric only, names are not "
+		    "resolved)";
+		return -1;
+	}
+
+	prefix = max;
+	if (slash != NULL) {
+		if (slash[1] == '\0') {
+			*cause = "missing prefix length after '/'";
+			return -1;
+		}
+		if (slash[1 + strspn(slash + 1, "0123456789")] != '\0') {
+			*cause = "bad prefix length (digits only)";
+			return -1;
+		}
+		if (parse_uint(slash + 1, 0, max, &prefix, cause) == -1) {
+			*cause = max == 128 ? "prefix length out of range "
+			    "(0-128)" : "prefix length out of range (0-32)";
+			return -1;
+		}
+	}
+	c->prefix = (unsigned int)prefix;
+	if (cidr_host_bits(c->addr, max / 8, c->prefix)) {
+		*cause = "host bits set (the address must be the first of "
+		    "its prefix)";
+		return -1;
+	}
+	if (c->family == AF_INET6 && c->prefix >= 96 &&
+	    memcmp(c->addr, mapped, sizeof(mapped)) == 0) {
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = AF_INET;
+		c->prefix -= 96;
+	}
+	return 0;
+}
+
+/*
+ * Write the canonical text of c: "192.0.2.0/24", "2001:db8::/32", and a
+ * bare address for a single host ("127.0.0.1", "::1"), as parse_cidr()
+ * reads it back.
+ */
+void
+cidr_format(const struct cidr *c, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	if ((c->family != AF_INET && c->family != AF_INET6) ||
+	    inet_ntop(c->family, c->addr, host, sizeof(host)) == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (c->prefix == (c->family == AF_INET ? 32U : 128U))
+		snprintf(buf, len, "%s", host);
+	else
+		snprintf(buf, len, "%s/%u", host, c->prefix);
 }

@@ -8,6 +8,12 @@
  * come after the keys that depend on it.  Every error is collected as
  * "FILE:LINE: message" and a config with errors is never returned.
  *
+ * Limits and access lists (struct limits_conf) are set in [daemon] and
+ * per instance.  An instance takes the [daemon] value of each one it does
+ * not set; "allow" so inherited is a copy that the instance owns.  "deny"
+ * is the exception: an instance keeps only its own list, and the runtime
+ * checks it together with [daemon]'s, so a deny adds and never replaces.
+ *
  * The syntax is what inih accepts, narrowed so nothing is misread:
  * "[name]" headers, "key = value" lines, and blank or comment lines (";"
  * or "#" first).  Note that inih ends a value at " ;" (whitespace, then a
@@ -44,8 +50,10 @@
 #define SEC	1000ULL
 #define MIN	(60 * SEC)
 #define HOUR	(60 * MIN)
+#define DAY	(24 * HOUR)
 #define KIB	1024ULL
 #define MIB	(1024 * KIB)
+#define TIB	(1024 * 1024 * MIB)
 
 enum key_type {
 	KEY_LOGLEVEL,		/* int: debug ... err */
@@ -56,17 +64,28 @@ enum key_type {
 	KEY_STRING,		/* char *, NULL when unset */
 	KEY_SERVICE,		/* const struct service * */
 	KEY_ENDPOINTS,		/* struct endpoint *, with nendpoints */
+	KEY_SIZE64,		/* uint64_t, bytes */
+	KEY_LOGCONN,		/* int: LOG_CONN_* */
+	KEY_ENDPOINT,		/* struct endpoint: one tcp:// endpoint */
+	KEY_ACL,		/* struct acl, empty when unset */
 };
 
 #define KEY_DAEMON	0x1	/* a [daemon] key */
 #define KEY_INSTANCE	0x2	/* a key of every instance section */
 #define KEY_INHERIT	0x4	/* instance default: the [daemon] value */
 #define KEY_REQUIRED	0x8	/* every instance must set it */
+#define KEY_LIMIT	0x10	/* a struct limits_conf field */
+#define KEY_AUTO	0x20	/* "auto" stands for 0 */
+
+/* A limit: set in [daemon] and per instance, inherited when unset. */
+#define KEY_LIMITS	(KEY_DAEMON | KEY_INSTANCE | KEY_INHERIT | KEY_LIMIT)
 
 /*
  * One config key.  The table drives parsing, defaults, range messages,
  * the -t listing and config_key_names().  offset is into struct
- * daemon_conf for KEY_DAEMON keys and struct instance_conf otherwise.
+ * limits_conf for KEY_LIMIT keys (daemon_conf.lim or instance_conf.lim),
+ * else into struct daemon_conf for KEY_DAEMON keys and struct
+ * instance_conf otherwise.
  */
 struct key_def {
 	const char	*name;
@@ -80,6 +99,7 @@ struct key_def {
 
 #define DOFF(f)	offsetof(struct daemon_conf, f)
 #define IOFF(f)	offsetof(struct instance_conf, f)
+#define LOFF(f)	offsetof(struct limits_conf, f)
 
 static const struct key_def config_keys[] = {
 	{ "log_level", KEY_LOGLEVEL, KEY_DAEMON,
@@ -96,6 +116,16 @@ static const struct key_def config_keys[] = {
 	    4 * KIB, 64 * MIB, 64 * KIB, DOFF(buffer_limit) },
 	{ "user", KEY_STRING, KEY_DAEMON, 0, 0, 0, DOFF(user) },
 	{ "group", KEY_STRING, KEY_DAEMON, 0, 0, 0, DOFF(group) },
+	{ "workers", KEY_UINT, KEY_DAEMON | KEY_AUTO,
+	    1, 256, 1, DOFF(workers) },
+	{ "source_prefix4", KEY_UINT, KEY_DAEMON,
+	    8, 32, 32, DOFF(source_prefix4) },
+	{ "source_prefix6", KEY_UINT, KEY_DAEMON,
+	    16, 128, 64, DOFF(source_prefix6) },
+	{ "max_sources", KEY_UINT, KEY_DAEMON,
+	    64, 1048576, 16384, DOFF(max_sources) },
+	{ "metrics_listen", KEY_ENDPOINT, KEY_DAEMON,
+	    0, 0, 0, DOFF(metrics_listen) },
 
 	{ "service", KEY_SERVICE, KEY_INSTANCE | KEY_REQUIRED,
 	    0, 0, 0, IOFF(service) },
@@ -110,7 +140,36 @@ static const struct key_def config_keys[] = {
 	    0, 1000000, 0, IOFF(max_connections) },
 	{ "buffer_limit", KEY_SIZE, KEY_INSTANCE | KEY_INHERIT,
 	    4 * KIB, 64 * MIB, 0, IOFF(buffer_limit) },
+
+	{ "max_per_source", KEY_UINT, KEY_LIMITS,
+	    0, 1000000, 0, LOFF(max_per_source) },
+	{ "rate", KEY_UINT, KEY_LIMITS, 0, 1000000, 0, LOFF(rate) },
+	{ "burst", KEY_UINT, KEY_LIMITS, 0, 10000000, 0, LOFF(burst) },
+	{ "instance_rate", KEY_UINT, KEY_LIMITS,
+	    0, 1000000, 0, LOFF(instance_rate) },
+	{ "instance_burst", KEY_UINT, KEY_LIMITS,
+	    0, 10000000, 0, LOFF(instance_burst) },
+	{ "max_duration", KEY_DURATION, KEY_LIMITS,
+	    0, 7 * DAY, 0, LOFF(max_duration_ms) },
+	{ "write_timeout", KEY_DURATION, KEY_LIMITS,
+	    0, DAY, 60 * SEC, LOFF(write_timeout_ms) },
+	{ "max_bytes", KEY_SIZE64, KEY_LIMITS, 0, TIB, 0, LOFF(max_bytes) },
+	{ "udp_max_amplification", KEY_UINT, KEY_LIMITS,
+	    0, 1000, 1, LOFF(udp_max_amplification) },
+	{ "udp_amplify_rate", KEY_UINT, KEY_LIMITS,
+	    0, 100000, 10, LOFF(udp_amplify_rate) },
+	{ "udp_amplify_burst", KEY_UINT, KEY_LIMITS,
+	    0, 1000000, 20, LOFF(udp_amplify_burst) },
+	{ "udp_protect", KEY_BOOL, KEY_LIMITS, 0, 1, 1, LOFF(udp_protect) },
+	{ "log_connections", KEY_LOGCONN, KEY_LIMITS,
+	    0, 0, LOG_CONN_OFF, LOFF(log_connections) },
+	{ "allow", KEY_ACL, KEY_LIMITS, 0, 0, 0, LOFF(allow) },
+	{ "deny", KEY_ACL, KEY_DAEMON | KEY_INSTANCE | KEY_LIMIT,
+	    0, 0, 0, LOFF(deny) },
 };
+
+/* The names of log_connections, indexed by LOG_CONN_*. */
+static const char *const log_conn_names[] = { "off", "close" };
 
 /* One "key = value" line, as recorded in pass one. */
 struct cf_key {
@@ -160,6 +219,7 @@ struct cf_load {
 	int			 nomem;
 
 	struct config		*conf;
+	int			 metrics_line;	/* of metrics_listen */
 };
 
 static void	 config_error(struct cf_load *, int, const char *, ...)
@@ -190,6 +250,20 @@ static const struct key_def *key_find(const char *, int);
 static uint64_t	 key_get(const struct key_def *, const void *);
 static void	 key_put(const struct key_def *, void *, uint64_t);
 static void	 key_format(const struct key_def *, uint64_t, char *, size_t);
+static void	*key_dbase(const struct key_def *, struct daemon_conf *);
+static void	*key_ibase(const struct key_def *, struct instance_conf *);
+static int	 key_copy(const struct key_def *, void *, const void *);
+static int	 acl_copy(struct acl *, const struct acl *);
+static int	 config_acl(struct cf_load *, const struct key_def *,
+		    struct acl *, const struct cf_key *);
+static int	 config_endpoint(struct cf_load *, const struct key_def *,
+		    struct endpoint *, const struct cf_key *);
+static int	 config_key_line(struct cf_load *, const struct cf_section *,
+		    const char *);
+static void	 config_check_rate(struct cf_load *, const struct cf_section *,
+		    const char *, unsigned int, const char *, unsigned int);
+static void	 config_check_limits(struct cf_load *,
+		    const struct cf_section *, const struct limits_conf *);
 static int	 config_set(struct cf_load *, const struct key_def *, void *,
 		    const struct cf_key *);
 static int	 config_listen(struct cf_load *, struct instance_conf *,
@@ -579,11 +653,13 @@ key_get(const struct key_def *kd, const void *base)
 	case KEY_UINT:
 		return *(const unsigned int *)p;
 	case KEY_DURATION:
+	case KEY_SIZE64:
 		return *(const uint64_t *)p;
 	case KEY_SIZE:
 		return *(const size_t *)p;
 	case KEY_LOGLEVEL:
 	case KEY_BOOL:
+	case KEY_LOGCONN:
 		return (uint64_t)*(const int *)p;
 	default:
 		return 0;
@@ -601,6 +677,7 @@ key_put(const struct key_def *kd, void *base, uint64_t v)
 		*(unsigned int *)p = (unsigned int)v;
 		break;
 	case KEY_DURATION:
+	case KEY_SIZE64:
 		*(uint64_t *)p = v;
 		break;
 	case KEY_SIZE:
@@ -608,6 +685,7 @@ key_put(const struct key_def *kd, void *base, uint64_t v)
 		break;
 	case KEY_LOGLEVEL:
 	case KEY_BOOL:
+	case KEY_LOGCONN:
 		*(int *)p = (int)v;
 		break;
 	default:
@@ -624,7 +702,12 @@ key_format(const struct key_def *kd, uint64_t v, char *buf, size_t len)
 		format_duration_ms(v, buf, len);
 		break;
 	case KEY_SIZE:
+	case KEY_SIZE64:
 		format_size(v, buf, len);
+		break;
+	case KEY_LOGCONN:
+		snprintf(buf, len, "%s", v < nitems(log_conn_names) ?
+		    log_conn_names[v] : "?");
 		break;
 	case KEY_BOOL:
 		snprintf(buf, len, "%s", v ? "yes" : "no");
@@ -633,14 +716,147 @@ key_format(const struct key_def *kd, uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%s", log_level_name((int)v));
 		break;
 	default:
-		snprintf(buf, len, "%llu", (unsigned long long)v);
+		if ((kd->flags & KEY_AUTO) && v == 0)
+			snprintf(buf, len, "auto");
+		else
+			snprintf(buf, len, "%llu", (unsigned long long)v);
 		break;
 	}
 }
 
+/* Where kd is stored in d: in d->lim for a limit. */
+static void *
+key_dbase(const struct key_def *kd, struct daemon_conf *d)
+{
+	return (kd->flags & KEY_LIMIT) ? (void *)&d->lim : (void *)d;
+}
+
+/* Where kd is stored in ic: in ic->lim for a limit. */
+static void *
+key_ibase(const struct key_def *kd, struct instance_conf *ic)
+{
+	return (kd->flags & KEY_LIMIT) ? (void *)&ic->lim : (void *)ic;
+}
+
+/* Copy the value of kd from base src to base dst; -1 when out of memory. */
+static int
+key_copy(const struct key_def *kd, void *dst, const void *src)
+{
+	if (kd->type == KEY_ACL)
+		return acl_copy((struct acl *)(void *)((char *)dst +
+		    kd->offset), (const struct acl *)(const void *)
+		    ((const char *)src + kd->offset));
+	key_put(kd, dst, key_get(kd, src));
+	return 0;
+}
+
+/* Make dst, which must be empty, an array of its own equal to src. */
+static int
+acl_copy(struct acl *dst, const struct acl *src)
+{
+	if (src->n == 0)
+		return 0;
+	if ((dst->v = calloc(src->n, sizeof(*dst->v))) == NULL)
+		return -1;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = src->n;
+	return 0;
+}
+
 /*
- * Parse and store one table key (not service or listen) into base,
- * recording an error that names the allowed range.  Returns 0 or -1.
+ * Parse a list of CIDR prefixes (allow, deny) separated by whitespace
+ * and/or commas into acl, replacing what it held (an inherited copy).
+ * Every bad prefix is reported; a list may not be empty, nor name the
+ * same prefix twice.  Returns 0 or -1.
+ */
+static int
+config_acl(struct cf_load *ld, const struct key_def *kd, struct acl *acl,
+    const struct cf_key *k)
+{
+	static const char	 seps[] = " \t,";
+	struct cidr		 c, *v;
+	const char		*p, *cause;
+	char			 tok[64], text[64];
+	size_t			 n, i;
+	int			 bad = 0;
+
+	acl_free(acl);
+	for (p = k->value + strspn(k->value, seps); *p != '\0';
+	    p += n, p += strspn(p, seps)) {
+		n = strcspn(p, seps);
+		if (n >= sizeof(tok)) {
+			config_error(ld, k->line, "%s: '%.*s': too long",
+			    kd->name, (int)n, p);
+			bad = 1;
+			continue;
+		}
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		if (parse_cidr(tok, &c, &cause) == -1) {
+			config_error(ld, k->line, "%s: '%s': %s", kd->name,
+			    tok, cause);
+			bad = 1;
+			continue;
+		}
+		for (i = 0; i < acl->n; i++) {
+			if (acl->v[i].family == c.family &&
+			    acl->v[i].prefix == c.prefix &&
+			    memcmp(acl->v[i].addr, c.addr, sizeof(c.addr)) == 0)
+				break;
+		}
+		if (i < acl->n) {
+			cidr_format(&c, text, sizeof(text));
+			config_error(ld, k->line, "%s: '%s' is listed twice",
+			    kd->name, text);
+			bad = 1;
+			continue;
+		}
+		v = reallocarray(acl->v, acl->n + 1, sizeof(*v));
+		if (v == NULL) {
+			ld->nomem = ld->failed = 1;
+			return -1;
+		}
+		acl->v = v;
+		acl->v[acl->n++] = c;
+	}
+	if (acl->n == 0 && !bad) {
+		config_error(ld, k->line, "%s: no prefixes (0.0.0.0/0 and ::/0 "
+		    "are every address)", kd->name);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* Parse the single tcp:// endpoint of kd (metrics_listen) into ep. */
+static int
+config_endpoint(struct cf_load *ld, const struct key_def *kd,
+    struct endpoint *ep, const struct cf_key *k)
+{
+	const char	*cause;
+
+	if (strpbrk(k->value, " \t,") != NULL) {
+		config_error(ld, k->line, "%s: '%s': one endpoint only",
+		    kd->name, k->value);
+		return -1;
+	}
+	if (parse_endpoint(k->value, ep, &cause) == -1) {
+		config_error(ld, k->line, "%s: '%s': %s", kd->name, k->value,
+		    cause);
+		return -1;
+	}
+	if (ep->proto != SERVICE_TCP) {
+		config_error(ld, k->line, "%s: '%s': served over tcp:// only",
+		    kd->name, k->value);
+		memset(ep, 0, sizeof(*ep));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse and store one table key (not service or listen) into base, the
+ * struct that kd's offset is into, recording an error that names the
+ * allowed range.  Returns 0 or -1.
  */
 static int
 config_set(struct cf_load *ld, const struct key_def *kd, void *base,
@@ -663,14 +879,35 @@ config_set(struct cf_load *ld, const struct key_def *kd, void *base,
 		}
 		break;
 	case KEY_UINT:
+		if ((kd->flags & KEY_AUTO) && strcmp(k->value, "auto") == 0) {
+			key_put(kd, base, 0);
+			return 0;
+		}
 		r = parse_uint(k->value, 0, UINT64_MAX, &v, &cause);
 		break;
 	case KEY_DURATION:
 		r = parse_duration_ms(k->value, UINT64_MAX, &v, &cause);
 		break;
 	case KEY_SIZE:
+	case KEY_SIZE64:
 		r = parse_size(k->value, UINT64_MAX, &v, &cause);
 		break;
+	case KEY_LOGCONN:
+		for (v = 0; v < nitems(log_conn_names); v++) {
+			if (strcmp(k->value, log_conn_names[v]) == 0)
+				break;
+		}
+		if (v < nitems(log_conn_names))
+			r = 0;
+		else
+			cause = "use off or close";
+		break;
+	case KEY_ENDPOINT:
+		return config_endpoint(ld, kd, (struct endpoint *)(void *)
+		    ((char *)base + kd->offset), k);
+	case KEY_ACL:
+		return config_acl(ld, kd, (struct acl *)(void *)
+		    ((char *)base + kd->offset), k);
 	case KEY_BOOL:
 		if ((r = parse_bool(k->value, &b, &cause)) == 0)
 			v = (uint64_t)b;
@@ -691,16 +928,17 @@ config_set(struct cf_load *ld, const struct key_def *kd, void *base,
 		return -1;
 	}
 	if (r == -1) {
-		config_error(ld, k->line, "%s: '%s': %s", kd->name, k->value,
-		    cause);
+		config_error(ld, k->line, "%s: '%s': %s%s", kd->name, k->value,
+		    cause, (kd->flags & KEY_AUTO) ? " (or auto)" : "");
 		return -1;
 	}
 	if (kd->type != KEY_LOGLEVEL && kd->type != KEY_BOOL &&
-	    (v < kd->min || v > kd->max)) {
+	    kd->type != KEY_LOGCONN && (v < kd->min || v > kd->max)) {
 		key_format(kd, kd->min, lo, sizeof(lo));
 		key_format(kd, kd->max, hi, sizeof(hi));
-		config_error(ld, k->line, "%s: '%s' is out of range (%s to %s)",
-		    kd->name, k->value, lo, hi);
+		config_error(ld, k->line, "%s: '%s' is out of range "
+		    "(%s to %s%s)", kd->name, k->value, lo, hi,
+		    (kd->flags & KEY_AUTO) ? ", or auto" : "");
 		return -1;
 	}
 	key_put(kd, base, v);
@@ -872,8 +1110,61 @@ config_daemon(struct cf_load *ld, struct cf_section *sec)
 			    "unknown key '%s' in [daemon]", k->key);
 			continue;
 		}
-		config_set(ld, kd, &ld->conf->daemon, k);
+		config_set(ld, kd, key_dbase(kd, &ld->conf->daemon), k);
 	}
+}
+
+/*
+ * The line of key name in sec, or in any [daemon] section when sec is
+ * NULL; 0 when it is not set there.
+ */
+static int
+config_key_line(struct cf_load *ld, const struct cf_section *sec,
+    const char *name)
+{
+	const struct cf_section	*s;
+	const struct cf_key	*k;
+
+	if (sec != NULL)
+		return (k = config_find_key(sec, name)) != NULL ? k->line : 0;
+	TAILQ_FOREACH(s, &ld->sections, entry) {
+		if (config_is_daemon(s) &&
+		    (k = config_find_key(s, name)) != NULL)
+			return k->line;
+	}
+	return 0;
+}
+
+/*
+ * Report a token bucket whose burst is below its rate, at the line of
+ * whichever of the two keys sec (NULL: [daemon]) sets.  When sec sets
+ * neither, both came from [daemon], which has been checked already.
+ */
+static void
+config_check_rate(struct cf_load *ld, const struct cf_section *sec,
+    const char *rname, unsigned int rate, const char *bname,
+    unsigned int burst)
+{
+	int	line;
+
+	if (rate == 0 || burst == 0 || burst >= rate)
+		return;
+	if ((line = config_key_line(ld, sec, bname)) == 0 &&
+	    (line = config_key_line(ld, sec, rname)) == 0)
+		return;
+	config_error(ld, line, "%s must be at least %s (%s = %u, %s = %u; "
+	    "0 means twice the rate)", bname, rname, bname, burst, rname,
+	    rate);
+}
+
+/* Check the limits of [daemon] (sec NULL) or of an instance's section. */
+static void
+config_check_limits(struct cf_load *ld, const struct cf_section *sec,
+    const struct limits_conf *lim)
+{
+	config_check_rate(ld, sec, "rate", lim->rate, "burst", lim->burst);
+	config_check_rate(ld, sec, "instance_rate", lim->instance_rate,
+	    "instance_burst", lim->instance_burst);
 }
 
 /* Look up "service =" for ic, naming the known services when unknown. */
@@ -928,13 +1219,15 @@ config_service_key(struct cf_load *ld, struct instance_conf *ic,
 
 /*
  * Check ic's endpoints against its service's protocols and, when ic is
- * enabled, against those of the enabled instances before it.  Port 0 is
- * never a clash: the kernel gives each one its own port.
+ * enabled, against those of the enabled instances before it and against
+ * metrics_listen, reported at whichever of the two lines comes later.
+ * Port 0 is never a clash: the kernel gives each one its own port.
  */
 static void
 config_check_endpoints(struct cf_load *ld, struct instance_conf *ic,
     int line)
 {
+	const struct daemon_conf *d = &ld->conf->daemon;
 	struct instance_conf	*other;
 	struct endpoint		*ep;
 	size_t			 i, j;
@@ -948,6 +1241,17 @@ config_check_endpoints(struct cf_load *ld, struct instance_conf *ic,
 			    ep->proto == SERVICE_TCP ? "tcp" : "udp");
 		if (!ic->enabled || endpoint_any_port(ep))
 			continue;
+		if (d->metrics && endpoint_same(ep, &d->metrics_listen)) {
+			if (ld->metrics_line > line)
+				config_error(ld, ld->metrics_line,
+				    "metrics_listen: '%s' is already used by "
+				    "[%s] (line %d)", ep->text, ic->name,
+				    ic->line);
+			else
+				config_error(ld, line, "listen: '%s' is "
+				    "already used by metrics_listen (line %d)",
+				    ep->text, ld->metrics_line);
+		}
 		TAILQ_FOREACH(other, &ld->conf->instances, entry) {
 			if (other == ic)
 				break;
@@ -1003,11 +1307,15 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 		    config_find_key(sec, kd->name) == NULL)
 			config_error(ld, sec->line, "[%s]: no '%s' key",
 			    ic->name, kd->name);
-		if (kd->flags & KEY_INHERIT)
+		if ((kd->flags & (KEY_INHERIT | KEY_LIMIT)) ==
+		    (KEY_INHERIT | KEY_LIMIT)) {
+			if (key_copy(kd, &ic->lim, &ld->conf->daemon.lim) == -1)
+				ld->nomem = ld->failed = 1;
+		} else if (kd->flags & KEY_INHERIT)
 			key_put(kd, ic, key_get(key_find(kd->name, KEY_DAEMON),
 			    &ld->conf->daemon));
 		else
-			key_put(kd, ic, kd->def);
+			key_put(kd, key_ibase(kd, ic), kd->def);
 	}
 
 	if ((svckey = config_find_key(sec, "service")) != NULL)
@@ -1022,8 +1330,9 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 		} else if (kd->type == KEY_ENDPOINTS)
 			config_listen(ld, ic, k);
 		else
-			config_set(ld, kd, ic, k);
+			config_set(ld, kd, key_ibase(kd, ic), k);
 	}
+	config_check_limits(ld, sec, &ic->lim);
 
 	listen = config_find_key(sec, "listen");
 	config_check_endpoints(ld, ic, listen != NULL ? listen->line : 0);
@@ -1062,7 +1371,7 @@ config_resolve(struct cf_load *ld, const char *dir)
 	for (i = 0; i < nitems(config_keys); i++) {
 		kd = &config_keys[i];
 		if (kd->flags & KEY_DAEMON)
-			key_put(kd, &conf->daemon, kd->def);
+			key_put(kd, key_dbase(kd, &conf->daemon), kd->def);
 	}
 
 	config_mark_dups(ld);
@@ -1070,6 +1379,9 @@ config_resolve(struct cf_load *ld, const char *dir)
 		if (config_is_daemon(sec))
 			config_daemon(ld, sec);
 	}
+	conf->daemon.metrics = conf->daemon.metrics_listen.proto != 0;
+	ld->metrics_line = config_key_line(ld, NULL, "metrics_listen");
+	config_check_limits(ld, NULL, &conf->daemon.lim);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
 		if (sec->name != NULL && !config_is_daemon(sec)) {
 			config_instance(ld, sec);
@@ -1183,10 +1495,14 @@ config_free(struct config *conf)
 		if (ic->service != NULL && ic->service->conf_free != NULL &&
 		    ic->svc.data != NULL)
 			ic->service->conf_free(&ic->svc);
+		acl_free(&ic->lim.allow);
+		acl_free(&ic->lim.deny);
 		free(ic->endpoints);
 		free(ic->name);
 		free(ic);
 	}
+	acl_free(&conf->daemon.lim.allow);
+	acl_free(&conf->daemon.lim.deny);
 	free(conf->daemon.user);
 	free(conf->daemon.group);
 	free(conf->path);
@@ -1209,11 +1525,16 @@ config_unref(struct config *conf)
 		config_free(conf);
 }
 
-/* Print one table key of base as "key = value"; unset strings are left out. */
+/*
+ * Print one table key of base as "key = value"; unset strings, an unset
+ * metrics_listen and empty access lists are left out.
+ */
 static void
 config_print_key(const struct key_def *kd, const void *base, FILE *fp)
 {
 	const struct instance_conf	*ic = base;
+	const struct endpoint		*ep;
+	const struct acl		*acl;
 	const char			*s;
 	char				 buf[64];
 	size_t				 i;
@@ -1234,6 +1555,22 @@ config_print_key(const struct key_def *kd, const void *base, FILE *fp)
 			fprintf(fp, " %s", ic->endpoints[i].text);
 		fprintf(fp, "\n");
 		break;
+	case KEY_ENDPOINT:
+		ep = (const void *)((const char *)base + kd->offset);
+		if (ep->proto != 0)
+			fprintf(fp, "%s = %s\n", kd->name, ep->text);
+		break;
+	case KEY_ACL:
+		acl = (const void *)((const char *)base + kd->offset);
+		if (acl->n == 0)
+			break;
+		fprintf(fp, "%s =", kd->name);
+		for (i = 0; i < acl->n; i++) {
+			cidr_format(&acl->v[i], buf, sizeof(buf));
+			fprintf(fp, " %s", buf);
+		}
+		fprintf(fp, "\n");
+		break;
 	default:
 		key_format(kd, key_get(kd, base), buf, sizeof(buf));
 		fprintf(fp, "%s = %s\n", kd->name, buf);
@@ -1243,26 +1580,35 @@ config_print_key(const struct key_def *kd, const void *base, FILE *fp)
 
 /*
  * Print the resolved config for -t, in INI form with every value in its
- * canonical unit: [daemon] first, then one section per instance, ending
- * with a "; SERVICE: key=value ..." comment from conf_describe.
+ * canonical unit: [daemon] first, then one section per instance with its
+ * effective values (inherited ones included; deny is the instance's own
+ * list only), ending with a "; SERVICE: key=value ..." comment from
+ * conf_describe.  Loading the output gives the same config.
  */
 void
 config_print(const struct config *conf, FILE *fp)
 {
+	const struct key_def	*kd;
 	struct instance_conf	*ic;
 	char			 desc[CONFIG_DESCRIBE_MAX], *p;
 	size_t			 i;
 
 	fprintf(fp, "[daemon]\n");
 	for (i = 0; i < nitems(config_keys); i++) {
-		if (config_keys[i].flags & KEY_DAEMON)
-			config_print_key(&config_keys[i], &conf->daemon, fp);
+		kd = &config_keys[i];
+		if (kd->flags & KEY_DAEMON)
+			config_print_key(kd, (kd->flags & KEY_LIMIT) ?
+			    (const void *)&conf->daemon.lim :
+			    (const void *)&conf->daemon, fp);
 	}
 	TAILQ_FOREACH(ic, &conf->instances, entry) {
 		fprintf(fp, "\n[%s]\n", ic->name);
 		for (i = 0; i < nitems(config_keys); i++) {
-			if (config_keys[i].flags & KEY_INSTANCE)
-				config_print_key(&config_keys[i], ic, fp);
+			kd = &config_keys[i];
+			if (kd->flags & KEY_INSTANCE)
+				config_print_key(kd, (kd->flags & KEY_LIMIT) ?
+				    (const void *)&ic->lim : (const void *)ic,
+				    fp);
 		}
 		if (ic->service->conf_describe == NULL)
 			continue;

@@ -37,6 +37,20 @@ struct outbuf {
 	size_t		 cap;
 };
 
+/* Why a connection ended, for the connection log. */
+enum conn_end {
+	END_NONE,
+	END_EOF,		/* the peer closed */
+	END_DONE,		/* the service was done */
+	END_ERROR,		/* reset or socket error */
+	END_IDLE,		/* idle_timeout */
+	END_WRITE_TIMEOUT,	/* write_timeout: the peer stopped reading */
+	END_DURATION,		/* max_duration */
+	END_BYTES,		/* max_bytes */
+	END_SHUTDOWN,		/* shutdown_timeout */
+	END_NOMEM,
+};
+
 struct conn {
 	LIST_ENTRY(conn)	 entry;
 	struct worker		*w;
@@ -44,14 +58,21 @@ struct conn {
 	const struct service	*svc;
 	int			 fd;
 	enum conn_state		 state;
-	int			 reading;	/* rev is armed */
-	int			 writing;	/* wev is armed */
+	enum conn_end		 end;
+	uint32_t		 src;		/* source table entry */
+	uint8_t			 reading;	/* rev is armed */
+	uint8_t			 writing;	/* wev is armed */
 	struct event		 rev;
 	struct event		 wev;
-	struct event		 timer;		/* idle timeout, lazily re-armed */
+	struct event		 timer;		/* lazily re-armed deadlines */
 	struct outbuf		 out;
 	void			*data;		/* the service's */
-	uint64_t		 last_active;	/* monotonic ms */
+	uint64_t		 started;	/* monotonic ms */
+	uint64_t		 last_active;	/* traffic either way */
+	uint64_t		 last_write;	/* output progress */
+	uint64_t		 timer_at;	/* when the timer fires, 0: off */
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
@@ -62,13 +83,16 @@ struct conn {
 static void	conn_on_read(evutil_socket_t, short, void *);
 static void	conn_on_write(evutil_socket_t, short, void *);
 static void	conn_on_timer(evutil_socket_t, short, void *);
-static void	conn_abort(struct conn *);
+static void	conn_abort(struct conn *, enum conn_end);
+static void	conn_finish(struct conn *, enum conn_end);
+static void	conn_schedule(struct conn *);
+static void	conn_count_out(struct conn *, size_t);
+static void	conn_log_end(struct conn *);
 static void	conn_set_state(struct conn *, enum conn_state);
 static void	conn_want_read(struct conn *, int);
 static void	conn_want_write(struct conn *, int);
 static int	conn_flush(struct conn *);
 static int	conn_buffer(struct conn *, const void *, size_t);
-static uint64_t	now_ms(void);
 
 const char *
 conn_state_name(enum conn_state s)
@@ -84,14 +108,18 @@ conn_state_name(enum conn_state s)
 	return "unknown";
 }
 
-/* Coarse monotonic milliseconds: cheap enough for every read. */
-static uint64_t
-now_ms(void)
+static const char *
+conn_end_name(enum conn_end e)
 {
-	struct timespec	ts;
+	static const char *const names[] = {
+		[END_NONE] = "closed", [END_EOF] = "eof", [END_DONE] = "done",
+		[END_ERROR] = "error", [END_IDLE] = "idle_timeout",
+		[END_WRITE_TIMEOUT] = "write_timeout",
+		[END_DURATION] = "max_duration", [END_BYTES] = "max_bytes",
+		[END_SHUTDOWN] = "shutdown", [END_NOMEM] = "out_of_memory",
+	};
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return e <= END_NOMEM ? names[e] : "unknown";
 }
 
 /* States only move forward: open -> draining -> closed. */
@@ -122,14 +150,14 @@ timer_arm(struct event *ev, uint64_t ms)
  */
 int
 conn_start(struct worker *w, struct instance *inst, int fd,
-    const struct sockaddr *sa, socklen_t salen)
+    const struct sockaddr *sa, socklen_t salen, uint32_t src)
 {
 	struct conn	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: connection", inst->ic->name);
 		close(fd);
-		instance_release(inst);
+		instance_release(inst, src);
 		return -1;
 	}
 	c->w = w;
@@ -137,7 +165,8 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 	c->svc = inst->ic->service;
 	c->fd = fd;
 	c->state = CONN_OPEN;
-	c->last_active = now_ms();
+	c->src = src;
+	c->started = c->last_active = c->last_write = clock_ms();
 	if (salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
 	instance_ref(inst);
@@ -148,8 +177,7 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 	evtimer_assign(&c->timer, w->base, conn_on_timer, c);
 	LIST_INSERT_HEAD(&w->conns, c, entry);
 
-	if (inst->ic->idle_timeout_ms != 0)
-		timer_arm(&c->timer, inst->ic->idle_timeout_ms);
+	conn_schedule(c);
 	conn_want_read(c, 1);
 	if (c->svc->tcp_accept != NULL)
 		c->svc->tcp_accept(c);
@@ -187,13 +215,17 @@ conn_want_write(struct conn *c, int on)
  * reaper.  Safe to call from any callback, more than once.
  */
 static void
-conn_abort(struct conn *c)
+conn_abort(struct conn *c, enum conn_end why)
 {
 	struct worker	*w = c->w;
 
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->end == END_NONE)
+		c->end = why;
 	conn_set_state(c, CONN_CLOSED);
+	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE)
+		conn_log_end(c);
 	event_del(&c->rev);
 	event_del(&c->wev);
 	event_del(&c->timer);
@@ -218,8 +250,8 @@ conn_reap(struct worker *w)
 	while ((c = LIST_FIRST(&w->dead)) != NULL) {
 		LIST_REMOVE(c, entry);
 		inst = c->inst;
+		instance_release(inst, c->src);
 		free(c);
-		instance_release(inst);
 		instance_unref(inst);
 	}
 }
@@ -231,7 +263,7 @@ conn_close_all(struct worker *w)
 	struct conn	*c;
 
 	while ((c = LIST_FIRST(&w->conns)) != NULL)
-		conn_abort(c);
+		conn_abort(c, END_SHUTDOWN);
 }
 
 /*
@@ -251,24 +283,25 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		log_debug("%s: %s: read: %s", c->inst->ic->name, conn_peer(c),
 		    strerror(errno));
-		conn_abort(c);
+		conn_abort(c, END_ERROR);
 		return;
 	}
 	if (n == 0) {
 		/* Peer half-closed: flush what is pending, then close. */
-		conn_want_read(c, 0);
-		if (c->state == CONN_OPEN)
-			conn_set_state(c, CONN_DRAINING);
-		if (c->out.len == c->out.off)
-			conn_abort(c);
+		conn_finish(c, END_EOF);
 		return;
 	}
-	c->last_active = now_ms();
+	c->last_active = clock_ms();
+	c->bytes_in += (uint64_t)n;
 	atomic_fetch_add_explicit(&c->inst->stats->bytes_in, (unsigned long)n,
 	    memory_order_relaxed);
-	if (c->state != CONN_OPEN || c->svc->tcp_read == NULL)
+	if (c->state != CONN_OPEN)
 		return;
-	c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
+	if (c->svc->tcp_read != NULL)
+		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
+	if (c->inst->ic->lim.max_bytes != 0 &&
+	    c->bytes_in + c->bytes_out >= c->inst->ic->lim.max_bytes)
+		conn_finish(c, END_BYTES);
 	if (c->state == CONN_OPEN &&
 	    c->out.len - c->out.off >= c->inst->ic->buffer_limit)
 		conn_want_read(c, 0);	/* backpressure until drained */
@@ -286,7 +319,7 @@ conn_on_write(evutil_socket_t fd, short what, void *arg)
 	UNUSED(fd);
 	UNUSED(what);
 	if (conn_flush(c) == -1) {
-		conn_abort(c);
+		conn_abort(c, END_ERROR);
 		return;
 	}
 	if (c->out.len != c->out.off) {
@@ -296,7 +329,7 @@ conn_on_write(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->state == CONN_DRAINING) {
-		conn_abort(c);
+		conn_abort(c, END_NONE);
 		return;
 	}
 	conn_want_read(c, 1);
@@ -306,24 +339,114 @@ conn_on_write(evutil_socket_t fd, short what, void *arg)
 		conn_want_write(c, 0);
 }
 
-/* The idle timer: close only if nothing moved for a whole idle_timeout. */
+/*
+ * The earliest deadline that applies now: idle_timeout since the last
+ * traffic, max_duration since the start, and write_timeout since the last
+ * output progress while output waits.  UINT64_MAX when none applies.
+ */
+static uint64_t
+conn_deadline(const struct conn *c, enum conn_end *why)
+{
+	const struct instance_conf	*ic = c->inst->ic;
+	uint64_t			 t = UINT64_MAX;
+
+	*why = END_NONE;
+	if (ic->lim.max_duration_ms != 0) {
+		t = c->started + ic->lim.max_duration_ms;
+		*why = END_DURATION;
+	}
+	if (ic->lim.write_timeout_ms != 0 && (c->out.len != c->out.off ||
+	    c->svc->tcp_write_ready != NULL) &&
+	    c->last_write + ic->lim.write_timeout_ms < t) {
+		t = c->last_write + ic->lim.write_timeout_ms;
+		*why = END_WRITE_TIMEOUT;
+	}
+	if (ic->idle_timeout_ms != 0 && c->last_active + ic->idle_timeout_ms < t) {
+		t = c->last_active + ic->idle_timeout_ms;
+		*why = END_IDLE;
+	}
+	return t;
+}
+
+/*
+ * Arm the timer for the earliest deadline unless it already fires before.
+ * Activity only moves deadlines later, so the timer is re-armed lazily
+ * when it fires, not on every read or write.
+ */
+static void
+conn_schedule(struct conn *c)
+{
+	enum conn_end	why;
+	uint64_t	t = conn_deadline(c, &why), now;
+
+	if (t == UINT64_MAX || (c->timer_at != 0 && c->timer_at <= t))
+		return;
+	now = clock_ms();
+	c->timer_at = t;
+	timer_arm(&c->timer, t > now ? t - now : 0);
+}
+
+/* The timer: end the connection if a deadline really passed. */
 static void
 conn_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	uint64_t	 idle = c->inst->ic->idle_timeout_ms, since;
+	enum conn_end	 why;
+	uint64_t	 t;
 
 	UNUSED(fd);
 	UNUSED(what);
-	since = now_ms() - c->last_active;
-	if (since < idle) {
-		timer_arm(&c->timer, idle - since);
+	c->timer_at = 0;
+	t = conn_deadline(c, &why);
+	if (t > clock_ms()) {
+		conn_schedule(c);
 		return;
 	}
-	log_debug("%s: %s: idle timeout", c->inst->ic->name, conn_peer(c));
+	log_debug("%s: %s: %s", c->inst->ic->name, conn_peer(c),
+	    conn_end_name(why));
 	atomic_fetch_add_explicit(&c->inst->stats->timed_out, 1,
 	    memory_order_relaxed);
-	conn_abort(c);
+	conn_abort(c, why);
+}
+
+/* Account for n bytes written. */
+static void
+conn_count_out(struct conn *c, size_t n)
+{
+	c->last_write = c->last_active = clock_ms();
+	c->bytes_out += n;
+	atomic_fetch_add_explicit(&c->inst->stats->bytes_out,
+	    (unsigned long)n, memory_order_relaxed);
+	if (c->inst->ic->lim.max_bytes != 0 &&
+	    c->bytes_in + c->bytes_out >= c->inst->ic->lim.max_bytes)
+		conn_finish(c, END_BYTES);
+}
+
+/*
+ * Stop reading, then close once the output is flushed (at once when
+ * nothing is pending).  why is what the connection log will say.
+ */
+static void
+conn_finish(struct conn *c, enum conn_end why)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	if (c->end == END_NONE)
+		c->end = why;
+	conn_want_read(c, 0);
+	if (c->state == CONN_OPEN)
+		conn_set_state(c, CONN_DRAINING);
+	if (c->out.len == c->out.off)
+		conn_abort(c, why);
+}
+
+/* One line (and journal fields) per closed connection, when asked for. */
+static void
+conn_log_end(struct conn *c)
+{
+	systemd_log_conn(c->inst->ic->name, &c->peer.sa, c->bytes_in,
+	    c->bytes_out, (clock_ms() - c->started) * 1000,
+	    conn_end_name(c->end));
 }
 
 /* Write buffered output; 0 (possibly with some left) or -1 on error. */
@@ -343,9 +466,7 @@ conn_flush(struct conn *c)
 			return -1;
 		}
 		c->out.off += (size_t)n;
-		c->last_active = now_ms();
-		atomic_fetch_add_explicit(&c->inst->stats->bytes_out,
-		    (unsigned long)n, memory_order_relaxed);
+		conn_count_out(c, (size_t)n);
 	}
 	/* Drained: give the memory back, idle connections hold none. */
 	free(c->out.data);
@@ -386,11 +507,12 @@ int
 conn_write(struct conn *c, const void *buf, size_t len)
 {
 	size_t	n;
+	int	was_empty;
 
-	if (c->state == CONN_CLOSED)
+	if (c->state != CONN_OPEN)
 		return -1;
 	n = 0;
-	if (c->out.len == c->out.off)
+	if ((was_empty = c->out.len == c->out.off))
 		n = conn_write_some(c, buf, len);
 	if (c->state == CONN_CLOSED)
 		return -1;
@@ -399,10 +521,12 @@ conn_write(struct conn *c, const void *buf, size_t len)
 	if (conn_buffer(c, (const unsigned char *)buf + n, len - n) == -1) {
 		log_warn("%s: %s: output buffer", c->inst->ic->name,
 		    conn_peer(c));
-		conn_abort(c);
+		conn_abort(c, END_NOMEM);
 		return -1;
 	}
 	conn_want_write(c, 1);
+	if (was_empty)
+		conn_schedule(c);	/* write_timeout starts now */
 	return 0;
 }
 
@@ -412,7 +536,7 @@ conn_write_some(struct conn *c, const void *buf, size_t len)
 {
 	ssize_t	n;
 
-	if (c->state == CONN_CLOSED || len == 0)
+	if (c->state != CONN_OPEN || len == 0)
 		return 0;
 	do {
 		n = send(c->fd, buf, len, MSG_NOSIGNAL);
@@ -421,13 +545,11 @@ conn_write_some(struct conn *c, const void *buf, size_t len)
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			log_debug("%s: %s: write: %s", c->inst->ic->name,
 			    conn_peer(c), strerror(errno));
-			conn_abort(c);
+			conn_abort(c, END_ERROR);
 		}
 		return 0;
 	}
-	c->last_active = now_ms();
-	atomic_fetch_add_explicit(&c->inst->stats->bytes_out, (unsigned long)n,
-	    memory_order_relaxed);
+	conn_count_out(c, (size_t)n);
 	return (size_t)n;
 }
 
@@ -441,12 +563,8 @@ conn_pending(struct conn *c)
 void
 conn_close(struct conn *c)
 {
-	if (c->state != CONN_OPEN)
-		return;
-	conn_set_state(c, CONN_DRAINING);
-	conn_want_read(c, 0);
-	if (c->out.len == c->out.off)
-		conn_abort(c);
+	if (c->state == CONN_OPEN)
+		conn_finish(c, END_DONE);
 }
 
 void *

@@ -5,10 +5,13 @@
  * came in (echo replies are not even copied), so a worker needs one set of
  * slot buffers, allocated the first time it serves UDP.
  *
- * Before a service sees a datagram, the source is checked: replies never go
- * to port 0, to privileged ports (where the other small services live: the
- * echo <-> chargen loop of CERT CA-1996-01), or to broadcast, multicast or
- * unspecified addresses.
+ * Before a service sees a datagram, the source is checked (udp_protect):
+ * replies never go to port 0, to privileged ports or to the port of any
+ * UDP service configured here (the echo <-> chargen loop of CERT
+ * CA-1996-01), nor to broadcast, multicast or unspecified addresses.  Then
+ * the access lists and rate buckets apply, and a reply larger than
+ * udp_max_amplification times its request costs a token from the source's
+ * amplification bucket: a spoofed victim gets little traffic.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -45,7 +48,11 @@ struct dgram_batch {
 };
 
 static struct dgram_batch	*dgram_batch_get(struct worker *);
-static int			 dgram_source_ok(const struct sockaddr *);
+static int			 dgram_source_ok(const struct daemon *,
+				    const struct sockaddr *);
+static int			 dgram_amplify_ok(struct listener *,
+				    const struct sockaddr *, uint32_t *src,
+				    size_t req, size_t reply);
 static void			 dgram_drop(struct listener *, enum drop_reason,
 				    unsigned long);
 
@@ -79,26 +86,28 @@ dgram_batch_free(struct dgram_batch *b)
 
 /* May a reply go to this source?  See the comment at the top. */
 static int
-dgram_source_ok(const struct sockaddr *sa)
+dgram_source_ok(const struct daemon *d, const struct sockaddr *sa)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 	in_addr_t			 a;
+	unsigned int			 port;
 
+	port = sa->sa_family == AF_INET6 ?
+	    ntohs(((const struct sockaddr_in6 *)sa)->sin6_port) :
+	    ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (port < 1024 || (d->udp_ports[port / 8] & (1U << (port % 8))))
+		return 0;
 	switch (sa->sa_family) {
 	case AF_INET:
 		sin = (const struct sockaddr_in *)sa;
 		a = ntohl(sin->sin_addr.s_addr);
-		if (ntohs(sin->sin_port) < 1024)
-			return 0;
 		if (a == INADDR_ANY || a == INADDR_BROADCAST ||
 		    IN_MULTICAST(a))
 			return 0;
 		return 1;
 	case AF_INET6:
 		sin6 = (const struct sockaddr_in6 *)sa;
-		if (ntohs(sin6->sin6_port) < 1024)
-			return 0;
 		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) ||
 		    IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr))
 			return 0;
@@ -121,13 +130,36 @@ dgram_drop(struct listener *l, enum drop_reason why, unsigned long n)
 	    memory_order_relaxed);
 }
 
+/*
+ * A reply more than udp_max_amplification times its request needs a token
+ * from the source's amplification bucket.
+ */
+static int
+dgram_amplify_ok(struct listener *l, const struct sockaddr *sa,
+    uint32_t *src, size_t req, size_t reply)
+{
+	const struct limits_conf	*lim = &l->inst->ic->lim;
+	struct source_table		*t = l->d->sources;
+
+	if (lim->udp_max_amplification == 0 || lim->udp_amplify_rate == 0 ||
+	    reply <= (uint64_t)lim->udp_max_amplification * req || t == NULL)
+		return 1;
+	if (*src == SOURCE_NONE &&
+	    (*src = source_get(t, sa, l->inst->stats)) == SOURCE_NONE)
+		return 1;
+	return bucket_take(source_amplify(t, *src), lim->udp_amplify_rate,
+	    lim->udp_amplify_burst, clock_ms());
+}
+
 /* Run one batch; returns the number of datagrams read (0: nothing left). */
 static int
 dgram_round(struct listener *l, struct dgram_batch *b)
 {
 	const struct service	*svc = l->inst->ic->service;
+	const struct limits_conf *lim = &l->inst->ic->lim;
 	struct dgram		 dg;
-	int			 i, j, n, nout, sent;
+	uint32_t		 src;
+	int			 i, j, n, nout, sent, why;
 
 	for (i = 0; i < DGRAM_BATCH; i++) {
 		b->iov[i].iov_base = b->slots + (size_t)i * DGRAM_SLOT;
@@ -160,8 +192,13 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			dgram_drop(l, DROP_ERROR, 1);
 			continue;
 		}
-		if (!dgram_source_ok(dg.peer)) {
+		if (lim->udp_protect && !dgram_source_ok(l->d, dg.peer)) {
 			dgram_drop(l, DROP_REFLECT, 1);
+			continue;
+		}
+		if ((why = instance_dgram_ok(l->inst, dg.peer,
+		    &src)) != DROP_COUNT) {
+			dgram_drop(l, why, 1);
 			continue;
 		}
 		if (svc->udp_datagram == NULL) {
@@ -169,10 +206,13 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			continue;
 		}
 		svc->udp_datagram(&dg, dg.slot, b->msg[i].msg_len);
-		if (dg.replied)
-			nout++;
-		else
+		if (!dg.replied)
 			dgram_drop(l, DROP_NOREPLY, 1);
+		else if (!dgram_amplify_ok(l, dg.peer, &src,
+		    b->msg[i].msg_len, b->oiov[nout].iov_len))
+			dgram_drop(l, DROP_AMPLIFY, 1);
+		else
+			nout++;
 	}
 	sent = 0;
 	while (sent < nout) {

@@ -295,6 +295,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct listener		*l = arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	uint32_t		 src;
 	int			 fd, i;
 
 	UNUSED(what);
@@ -324,11 +325,12 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
-		if (instance_admit(l->inst) == -1) {
+		if (instance_admit(l->inst, (struct sockaddr *)&ss,
+		    &src) == -1) {
 			close(fd);
 			continue;
 		}
 		conn_start(&l->d->w, l->inst, fd, (struct sockaddr *)&ss,
-		    sslen);
+		    sslen, src);
 	}
 }

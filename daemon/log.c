@@ -58,6 +58,13 @@ log_init(int level)
 	log_setlevel(level);
 }
 
+/* True when lines go to the journal (structured fields make sense). */
+int
+log_is_journal(void)
+{
+	return log_journal;
+}
+
 void
 log_setlevel(int level)
 {

@@ -20,6 +20,7 @@ enum log_level {
 void	log_init(int level);
 void	log_setlevel(int level);
 int	log_getlevel(void);
+int	log_is_journal(void);
 int	log_level_parse(const char *name);	/* -1 when unknown */
 const char *log_level_name(int level);
 

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "log.h"
 #include "service.h"
@@ -162,6 +163,29 @@ void		 config_print(const struct config *, FILE *);	/* for -t */
 void		 config_errors_free(struct config_errors *);
 const char *const *config_key_names(void);	/* [daemon] + common keys */
 
+/* ---- source.c: per-source limits in a bounded table ---- */
+
+/* A token bucket in thousandths of a token. */
+struct bucket {
+	uint64_t		 milli;
+	uint64_t		 last_ms;
+};
+int		 bucket_take(struct bucket *, unsigned int rate,
+		    unsigned int burst, uint64_t now_ms);
+
+#define SOURCE_NONE	UINT32_MAX
+struct source_table;
+struct source_table *source_table_new(uint32_t cap, unsigned int prefix4,
+		    unsigned int prefix6);
+void		 source_table_free(struct source_table *);
+uint32_t	 source_get(struct source_table *, const struct sockaddr *,
+		    const void *owner);
+uint32_t	 source_conns(struct source_table *, uint32_t);
+void		 source_hold(struct source_table *, uint32_t);
+void		 source_release(struct source_table *, uint32_t);
+struct bucket	*source_rate(struct source_table *, uint32_t);
+struct bucket	*source_amplify(struct source_table *, uint32_t);
+
 /* ---- runtime types ---- */
 
 struct event_base;
@@ -224,6 +248,7 @@ struct instance {
 	struct instance_stats	*stats;
 	atomic_uint		 nconns;
 	struct log_rate		 refuse_log;
+	struct bucket		 bucket;	/* instance_rate */
 	int			 refs;
 	enum instance_state	 state;
 };
@@ -265,6 +290,8 @@ struct daemon {
 	struct instances	 instances;	/* current and retired */
 	struct listeners	 listeners;
 	atomic_uint		 nconns;
+	struct source_table	*sources;
+	uint8_t			 udp_ports[65536 / 8];	/* udp_protect */
 	int			 stopping;
 	int			 log_level_forced;	/* -l given */
 	int			 reserve_fd;	/* spare descriptor for EMFILE */
@@ -276,6 +303,8 @@ struct daemon {
 	struct event		*ev_shutdown;
 	struct event		*ev_resume;	/* re-enable accept after EMFILE */
 	struct event		*ev_watchdog;
+	struct metrics		*metrics;
+	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	struct log_rate		 emfile_log;
 };
 
@@ -296,11 +325,16 @@ void		 daemon_reload(struct daemon *);
 /* ---- instance.c ---- */
 struct instance	*instance_new(struct daemon *, struct instance_conf *,
 		    struct instance_stats *);
-struct instance	*instance_find(struct daemon *, const char *name);
+struct instance	*instance_find(struct daemon *, const char *name,
+		    int retired);
 void		 instance_ref(struct instance *);
 void		 instance_unref(struct instance *);
-int		 instance_admit(struct instance *);	/* 0, or -1: refused */
-void		 instance_release(struct instance *);
+int		 instance_admit(struct instance *, const struct sockaddr *,
+		    uint32_t *src);	/* 0, or -1: refused */
+void		 instance_release(struct instance *, uint32_t src);
+int		 instance_dgram_ok(struct instance *, const struct sockaddr *,
+		    uint32_t *src);
+void		 instance_refuse(struct instance *, enum refuse_reason);
 
 /* ---- listener.c ---- */
 struct listener	*listener_new(struct daemon *, struct instance *,
@@ -323,13 +357,19 @@ enum conn_state {
 };
 const char	*conn_state_name(enum conn_state);
 int		 conn_start(struct worker *, struct instance *, int fd,
-		    const struct sockaddr *, socklen_t);
+		    const struct sockaddr *, socklen_t, uint32_t src);
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
 
 /* ---- dgram.c ---- */
 void		 dgram_on_read(int fd, short what, void *arg);
 void		 dgram_batch_free(struct dgram_batch *);
+
+/* ---- metrics.c: Prometheus text exposition over evhttp ---- */
+struct metrics;
+struct metrics	*metrics_start(struct daemon *, const struct endpoint *,
+		    char **cause);
+void		 metrics_stop(struct metrics *);
 
 /* ---- systemd.c ---- */
 void		 systemd_ready(const char *status);
@@ -338,13 +378,17 @@ void		 systemd_reloading(void);
 void		 systemd_stopping(void);
 int		 systemd_listen_fds(int **fds, size_t *n);
 struct event	*systemd_watchdog_start(struct event_base *);
+void		 systemd_log_conn(const char *instance, const struct sockaddr *,
+		    uint64_t bytes_in, uint64_t bytes_out, uint64_t usec,
+		    const char *why);
 
 /* ---- priv.c ---- */
 int		 priv_resolve(const char *user, const char *group, uid_t *,
 		    gid_t *, char **cause);
 int		 priv_drop(const char *user, const char *group, char **cause);
 
-/* ---- util ---- */
+/* ---- util (reactor.c) ---- */
 void		 sockaddr_format(const struct sockaddr *, char *, size_t);
+uint64_t	 clock_ms(void);	/* coarse monotonic milliseconds */
 
 #endif

@@ -54,6 +54,16 @@ sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
 	}
 }
 
+/* Coarse monotonic milliseconds: cheap enough for every read. */
+uint64_t
+clock_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Use every descriptor the hard limit allows (as inetd's bump_nofile). */
 static void
 daemon_raise_nofile(void)
@@ -115,10 +125,24 @@ fail:
 int
 daemon_start(struct daemon *d, struct config *conf)
 {
-	char	*cause;
+	char		*cause;
+	uint32_t	 cap;
 
 	daemon_raise_nofile();
+	clock_gettime(CLOCK_MONOTONIC, &d->started);
 	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Above max_connections, so an unpinned entry is always there. */
+	cap = conf->daemon.max_sources;
+	if (cap < conf->daemon.max_connections + 64)
+		cap = conf->daemon.max_connections + 64;
+	d->sources = source_table_new(cap, conf->daemon.source_prefix4 ?
+	    conf->daemon.source_prefix4 : 32, conf->daemon.source_prefix6 ?
+	    conf->daemon.source_prefix6 : 64);
+	if (d->sources == NULL) {
+		log_warn("source table");
+		config_unref(conf);
+		return -1;
+	}
 	if (systemd_listen_fds(&d->passed_fds, &d->npassed) == -1)
 		log_warnx("socket activation: cannot read LISTEN_FDS");
 	if (daemon_apply(d, conf, &cause) == -1) {
@@ -128,6 +152,17 @@ daemon_start(struct daemon *d, struct config *conf)
 		return -1;
 	}
 	listener_close_passed(d);
+	/* metrics.c: bound with the listeners, before privileges go. */
+	if (d->conf->daemon.metrics) {
+		d->metrics = metrics_start(d, &d->conf->daemon.metrics_listen,
+		    &cause);
+		if (d->metrics == NULL) {
+			log_warnx("cannot serve metrics: %s",
+			    cause ? cause : "(no memory)");
+			free(cause);
+			return -1;
+		}
+	}
 	if (priv_drop(d->conf->daemon.user, d->conf->daemon.group,
 	    &cause) == -1) {
 		log_warnx("cannot drop privileges: %s",
@@ -187,6 +222,8 @@ daemon_stop(struct daemon *d)
 	d->stopping = 1;
 	systemd_stopping();
 	listener_close_all(d);
+	metrics_stop(d->metrics);	/* metrics.c */
+	d->metrics = NULL;
 	event_del(d->ev_resume);
 	if (n == 0) {
 		log_notice("stopping");
@@ -308,6 +345,8 @@ daemon_free(struct daemon *d)
 	listener_close_all(d);
 	conn_close_all(&d->w);
 	conn_reap(&d->w);
+	metrics_stop(d->metrics);	/* metrics.c */
+	d->metrics = NULL;
 	for (i = 0; i < SIG_COUNT; i++) {
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);
@@ -323,6 +362,7 @@ daemon_free(struct daemon *d)
 	if (d->w.base != NULL)
 		event_base_free(d->w.base);
 	dgram_batch_free(d->w.batch);
+	source_table_free(d->sources);
 	free(d->w.rbuf);
 	if (d->reserve_fd != -1)
 		close(d->reserve_fd);

@@ -24,6 +24,7 @@ static void	apply_rollback(struct daemon *);
 static void	apply_commit(struct daemon *, struct config *);
 static void	apply_check_immutable(const struct config *,
 		    const struct config *);
+static void	apply_udp_ports(struct daemon *);
 
 /* Build every new instance and open every new endpoint (state STAGED). */
 static int
@@ -37,7 +38,7 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 	TAILQ_FOREACH(ic, &nc->instances, entry) {
 		if (!ic->enabled)
 			continue;
-		prev = instance_find(d, ic->name);
+		prev = instance_find(d, ic->name, 1);
 		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
 		if (inst == NULL) {
 			if (asprintf(cause, "instance %s: out of memory",
@@ -122,6 +123,23 @@ apply_commit(struct daemon *d, struct config *nc)
 		config_unref(d->conf);
 	}
 	d->conf = nc;
+	apply_udp_ports(d);
+}
+
+/* Note the port of every UDP service, so that none replies to another. */
+static void
+apply_udp_ports(struct daemon *d)
+{
+	struct listener	*l;
+	unsigned int	 port;
+
+	memset(d->udp_ports, 0, sizeof(d->udp_ports));
+	TAILQ_FOREACH(l, &d->listeners, entry) {
+		if (l->ep.proto != SERVICE_UDP)
+			continue;
+		port = endpoint_port(&l->ep);
+		d->udp_ports[port / 8] |= (uint8_t)(1U << (port % 8));
+	}
 }
 
 /* Settings that only a restart can change are reported, not applied. */
@@ -138,6 +156,17 @@ apply_check_immutable(const struct config *old, const struct config *nc)
 	n = nc->daemon.group ? nc->daemon.group : "";
 	if (strcmp(o, n) != 0)
 		log_warnx("group changed; restart required to apply it");
+	if (old->daemon.metrics != nc->daemon.metrics || (nc->daemon.metrics &&
+	    !endpoint_same(&old->daemon.metrics_listen,
+	    &nc->daemon.metrics_listen)))
+		log_warnx("metrics_listen changed; restart required to apply it");
+	if (old->daemon.workers != nc->daemon.workers)
+		log_warnx("workers changed; restart required to apply it");
+	if (old->daemon.source_prefix4 != nc->daemon.source_prefix4 ||
+	    old->daemon.source_prefix6 != nc->daemon.source_prefix6 ||
+	    old->daemon.max_sources != nc->daemon.max_sources)
+		log_warnx("source_prefix4/6 or max_sources changed; restart "
+		    "required to apply them");
 }
 
 /*

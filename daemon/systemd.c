@@ -5,10 +5,12 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "netsvcd.h"
 
@@ -129,4 +131,44 @@ systemd_watchdog_start(struct event_base *base)
 	log_debug("watchdog: ping every %llu ms",
 	    (unsigned long long)(usec / 1000));
 	return ev;
+}
+
+/*
+ * The connection log: one line per closed connection, with structured
+ * fields when the journal is the log sink.
+ */
+void
+systemd_log_conn(const char *instance, const struct sockaddr *peer,
+    uint64_t bytes_in, uint64_t bytes_out, uint64_t usec, const char *why)
+{
+	char		addr[64], host[64];
+	unsigned int	port = 0;
+	char		*colon;
+
+	if (log_getlevel() < LOG_LEVEL_INFO)
+		return;
+	sockaddr_format(peer, addr, sizeof(addr));
+	snprintf(host, sizeof(host), "%s", addr[0] == '[' ? addr + 1 : addr);
+	if ((colon = strrchr(host, ':')) != NULL) {
+		port = (unsigned int)strtoul(colon + 1, NULL, 10);
+		*colon = '\0';
+		if (colon > host && colon[-1] == ']')
+			colon[-1] = '\0';
+	}
+	if (!log_is_journal()) {
+		log_info("%s: %s closed (%s): %llu bytes in, %llu bytes out, "
+		    "%llu ms", instance, addr, why,
+		    (unsigned long long)bytes_in, (unsigned long long)bytes_out,
+		    (unsigned long long)(usec / 1000));
+		return;
+	}
+	sd_journal_send("MESSAGE=%s: %s closed (%s): %llu bytes in, %llu bytes "
+	    "out, %llu ms", instance, addr, why, (unsigned long long)bytes_in,
+	    (unsigned long long)bytes_out, (unsigned long long)(usec / 1000),
+	    "PRIORITY=6", "NETSVCD_INSTANCE=%s", instance,
+	    "REMOTE_ADDR=%s", host, "REMOTE_PORT=%u", port,
+	    "BYTES_IN=%llu", (unsigned long long)bytes_in,
+	    "BYTES_OUT=%llu", (unsigned long long)bytes_out,
+	    "DURATION_USEC=%llu", (unsigned long long)usec,
+	    "REASON=%s", why, NULL);
 }

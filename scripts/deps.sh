@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config libevent-dev libinih-dev
-libsystemd-dev libcriterion-dev clang valgrind mandoc netcat-openbsd"
+libsystemd-dev libcriterion-dev clang valgrind mandoc netcat-openbsd
+dpkg-dev debhelper lintian systemd"
 
 missing=""
 for p in $PACKAGES; do

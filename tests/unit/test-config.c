@@ -38,11 +38,29 @@
 /* A minimal instance, to make a config valid around what is tested. */
 #define ECHO	"[echo]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
 
+/* The -t lines of the limits at their defaults, in table order. */
+#define LIMITS_DEFAULT							\
+	"max_per_source = 0\n"						\
+	"rate = 0\n"							\
+	"burst = 0\n"							\
+	"instance_rate = 0\n"						\
+	"instance_burst = 0\n"						\
+	"max_duration = 0\n"						\
+	"write_timeout = 1m\n"						\
+	"max_bytes = 0\n"						\
+	"udp_max_amplification = 1\n"					\
+	"udp_amplify_rate = 10\n"					\
+	"udp_amplify_burst = 20\n"					\
+	"udp_protect = yes\n"						\
+	"log_connections = off\n"
+
 static struct config	*load_ok(const char *);
 static void		 check_errors(const char *, const char *const *);
 static struct instance_conf *instance(struct config *, const char *);
 static char		*print_config(const struct config *);
 static char		*data_path(const char *);
+static void		 check_default_limits(const struct limits_conf *);
+static void		 expect_acl(const struct acl *, const char *);
 
 /* Load text as "t.ini"; it must be accepted. */
 static struct config *
@@ -131,6 +149,48 @@ data_path(const char *name)
 	return path;
 }
 
+/* Every field of lim must hold its default. */
+static void
+check_default_limits(const struct limits_conf *lim)
+{
+	cr_assert(eq(uint, lim->max_per_source, 0));
+	cr_assert(eq(uint, lim->rate, 0));
+	cr_assert(eq(uint, lim->burst, 0));
+	cr_assert(eq(uint, lim->instance_rate, 0));
+	cr_assert(eq(uint, lim->instance_burst, 0));
+	cr_assert(eq(u64, lim->max_duration_ms, 0));
+	cr_assert(eq(u64, lim->write_timeout_ms, 60000));
+	cr_assert(eq(u64, lim->max_bytes, 0));
+	cr_assert(eq(uint, lim->udp_max_amplification, 1));
+	cr_assert(eq(uint, lim->udp_amplify_rate, 10));
+	cr_assert(eq(uint, lim->udp_amplify_burst, 20));
+	cr_assert(eq(int, lim->udp_protect, 1));
+	cr_assert(eq(int, lim->log_connections, LOG_CONN_OFF));
+	cr_assert(eq(sz, lim->allow.n, 0));
+	cr_assert(eq(ptr, lim->allow.v, NULL));
+	cr_assert(eq(sz, lim->deny.n, 0));
+	cr_assert(eq(ptr, lim->deny.v, NULL));
+}
+
+/* acl must hold exactly the prefixes of want, space-separated, in order. */
+static void
+expect_acl(const struct acl *acl, const char *want)
+{
+	char	*got = NULL, buf[64];
+	size_t	 len = 0, i;
+	FILE	*fp;
+
+	fp = open_memstream(&got, &len);
+	cr_assert(fp != NULL);
+	for (i = 0; i < acl->n; i++) {
+		cidr_format(&acl->v[i], buf, sizeof(buf));
+		fprintf(fp, "%s%s", i > 0 ? " " : "", buf);
+	}
+	fclose(fp);
+	expect_str(got, want);
+	free(got);
+}
+
 /* ---- accepted forms and defaults ---- */
 
 Test(config, daemon_defaults)
@@ -145,6 +205,13 @@ Test(config, daemon_defaults)
 	cr_assert(eq(sz, conf->daemon.buffer_limit, 65536));
 	cr_assert(conf->daemon.user == NULL);
 	cr_assert(conf->daemon.group == NULL);
+	cr_assert(eq(uint, conf->daemon.workers, 1));
+	cr_assert(eq(uint, conf->daemon.source_prefix4, 32));
+	cr_assert(eq(uint, conf->daemon.source_prefix6, 64));
+	cr_assert(eq(uint, conf->daemon.max_sources, 16384));
+	cr_assert(eq(int, conf->daemon.metrics, 0));
+	cr_assert(eq(int, conf->daemon.metrics_listen.proto, 0));
+	check_default_limits(&conf->daemon.lim);
 	cr_assert(eq(int, conf->refs, 1));
 	expect_str(conf->path, "t.ini");
 	expect_str(conf->dir, ".");
@@ -174,6 +241,7 @@ Test(config, instance_defaults)
 	sin = (const void *)&ic->endpoints[0].addr;
 	cr_assert(eq(u16, sin->sin_port, htons(7)));
 	expect_str(ic->endpoints[0].text, "tcp://127.0.0.1:7");
+	check_default_limits(&ic->lim);
 	config_unref(conf);
 }
 
@@ -505,7 +573,13 @@ Test(config, key_names)
 {
 	static const char *const want[] = { "log_level", "max_connections",
 	    "backlog", "idle_timeout", "shutdown_timeout", "buffer_limit",
-	    "user", "group", "service", "enabled", "listen" };
+	    "user", "group", "service", "enabled", "listen", "workers",
+	    "source_prefix4", "source_prefix6", "max_sources",
+	    "metrics_listen", "max_per_source", "rate", "burst",
+	    "instance_rate", "instance_burst", "max_duration",
+	    "write_timeout", "max_bytes", "udp_max_amplification",
+	    "udp_amplify_rate", "udp_amplify_burst", "udp_protect",
+	    "log_connections", "allow", "deny" };
 	const char *const	*names = config_key_names();
 	size_t			 i, j, n;
 
@@ -522,7 +596,365 @@ Test(config, key_names)
 	cr_assert(config_key_names() == names, "a static list");
 }
 
+Test(config, daemon_only_keys)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "workers = 256\n"
+	    "source_prefix4 = 8\n"
+	    "source_prefix6 = 128\n"
+	    "max_sources = 64\n"
+	    "metrics_listen = tcp://[::1]:0\n"
+	    ECHO);
+
+	cr_assert(eq(uint, conf->daemon.workers, 256));
+	cr_assert(eq(uint, conf->daemon.source_prefix4, 8));
+	cr_assert(eq(uint, conf->daemon.source_prefix6, 128));
+	cr_assert(eq(uint, conf->daemon.max_sources, 64));
+	cr_assert(eq(int, conf->daemon.metrics, 1));
+	cr_assert(eq(int, conf->daemon.metrics_listen.proto, SERVICE_TCP));
+	cr_assert(eq(int, conf->daemon.metrics_listen.addr.ss_family,
+	    AF_INET6));
+	expect_str(conf->daemon.metrics_listen.text, "tcp://[::1]:0");
+	config_unref(conf);
+
+	conf = load_ok(ECHO "[daemon]\nworkers = auto\nsource_prefix4 = 32\n"
+	    "source_prefix6 = 16\nmax_sources = 1048576\n"
+	    "metrics_listen = tcp://127.0.0.1:9180\n");
+	cr_assert(eq(uint, conf->daemon.workers, 0), "auto is 0");
+	cr_assert(eq(uint, conf->daemon.source_prefix6, 16));
+	cr_assert(eq(uint, conf->daemon.max_sources, 1048576));
+	expect_str(conf->daemon.metrics_listen.text, "tcp://127.0.0.1:9180");
+	config_unref(conf);
+}
+
+Test(config, limits_in_daemon)
+{
+	struct config		*conf = load_ok(
+	    "[daemon]\n"
+	    "max_per_source = 1000000\n"
+	    "rate = 1000000\n"
+	    "burst = 10000000\n"
+	    "instance_rate = 1\n"
+	    "instance_burst = 1\n"
+	    "max_duration = 168h\n"
+	    "write_timeout = 24h\n"
+	    "max_bytes = 1024GiB\n"
+	    "udp_max_amplification = 1000\n"
+	    "udp_amplify_rate = 100000\n"
+	    "udp_amplify_burst = 1000000\n"
+	    "udp_protect = no\n"
+	    "log_connections = close\n"
+	    ECHO);
+	const struct limits_conf *lim = &conf->daemon.lim;
+
+	cr_assert(eq(uint, lim->max_per_source, 1000000));
+	cr_assert(eq(uint, lim->rate, 1000000));
+	cr_assert(eq(uint, lim->burst, 10000000));
+	cr_assert(eq(uint, lim->instance_rate, 1));
+	cr_assert(eq(uint, lim->instance_burst, 1));
+	cr_assert(eq(u64, lim->max_duration_ms, 7 * 86400000ULL));
+	cr_assert(eq(u64, lim->write_timeout_ms, 86400000));
+	cr_assert(eq(u64, lim->max_bytes, 1ULL << 40));
+	cr_assert(eq(uint, lim->udp_max_amplification, 1000));
+	cr_assert(eq(uint, lim->udp_amplify_rate, 100000));
+	cr_assert(eq(uint, lim->udp_amplify_burst, 1000000));
+	cr_assert(eq(int, lim->udp_protect, 0));
+	cr_assert(eq(int, lim->log_connections, LOG_CONN_CLOSE));
+	/* The instance sets none of them: it has them all from [daemon]. */
+	lim = &instance(conf, "echo")->lim;
+	cr_assert(eq(uint, lim->max_per_source, 1000000));
+	cr_assert(eq(uint, lim->rate, 1000000));
+	cr_assert(eq(uint, lim->burst, 10000000));
+	cr_assert(eq(uint, lim->instance_rate, 1));
+	cr_assert(eq(uint, lim->instance_burst, 1));
+	cr_assert(eq(u64, lim->max_duration_ms, 7 * 86400000ULL));
+	cr_assert(eq(u64, lim->write_timeout_ms, 86400000));
+	cr_assert(eq(u64, lim->max_bytes, 1ULL << 40));
+	cr_assert(eq(uint, lim->udp_max_amplification, 1000));
+	cr_assert(eq(uint, lim->udp_amplify_rate, 100000));
+	cr_assert(eq(uint, lim->udp_amplify_burst, 1000000));
+	cr_assert(eq(int, lim->udp_protect, 0));
+	cr_assert(eq(int, lim->log_connections, LOG_CONN_CLOSE));
+	config_unref(conf);
+}
+
+Test(config, limits_minimums)
+{
+	struct config		*conf = load_ok(
+	    "[daemon]\n"
+	    "max_per_source = 0\nrate = 0\nburst = 0\ninstance_rate = 0\n"
+	    "instance_burst = 0\nmax_duration = 0\nwrite_timeout = 0\n"
+	    "max_bytes = 0\nudp_max_amplification = 0\n"
+	    "udp_amplify_rate = 0\nudp_amplify_burst = 0\n"
+	    "udp_protect = yes\nlog_connections = off\n"
+	    ECHO);
+	const struct limits_conf *lim = &instance(conf, "echo")->lim;
+
+	cr_assert(eq(u64, lim->write_timeout_ms, 0));
+	cr_assert(eq(uint, lim->udp_max_amplification, 0));
+	cr_assert(eq(uint, lim->udp_amplify_rate, 0));
+	cr_assert(eq(uint, lim->udp_amplify_burst, 0));
+	cr_assert(eq(int, lim->udp_protect, 1));
+	cr_assert(eq(int, lim->log_connections, LOG_CONN_OFF));
+	config_unref(conf);
+}
+
+Test(config, limits_override_and_inherit)
+{
+	/* [daemon] comes after the instances, which still inherit from it. */
+	struct config		*conf = load_ok(
+	    "[a]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:1\n"
+	    "[b]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:2\n"
+	    "max_per_source = 4\n"
+	    "rate = 5\n"
+	    "burst = 6\n"
+	    "instance_rate = 70\n"
+	    "instance_burst = 0\n"
+	    "max_duration = 2m\n"
+	    "write_timeout = 0\n"
+	    "max_bytes = 1MiB\n"
+	    "udp_max_amplification = 3\n"
+	    "udp_amplify_rate = 0\n"
+	    "udp_amplify_burst = 7\n"
+	    "udp_protect = yes\n"
+	    "log_connections = off\n"
+	    "[daemon]\n"
+	    "max_per_source = 32\n"
+	    "rate = 50\n"
+	    "burst = 100\n"
+	    "instance_rate = 500\n"
+	    "instance_burst = 1000\n"
+	    "max_duration = 1h\n"
+	    "write_timeout = 30s\n"
+	    "max_bytes = 1GiB\n"
+	    "udp_max_amplification = 2\n"
+	    "udp_amplify_rate = 5\n"
+	    "udp_amplify_burst = 9\n"
+	    "udp_protect = no\n"
+	    "log_connections = close\n");
+	const struct limits_conf *a = &instance(conf, "a")->lim;
+	const struct limits_conf *b = &instance(conf, "b")->lim;
+
+	cr_assert(eq(uint, a->max_per_source, 32));
+	cr_assert(eq(uint, a->rate, 50));
+	cr_assert(eq(uint, a->burst, 100));
+	cr_assert(eq(uint, a->instance_rate, 500));
+	cr_assert(eq(uint, a->instance_burst, 1000));
+	cr_assert(eq(u64, a->max_duration_ms, 3600000));
+	cr_assert(eq(u64, a->write_timeout_ms, 30000));
+	cr_assert(eq(u64, a->max_bytes, 1 << 30));
+	cr_assert(eq(uint, a->udp_max_amplification, 2));
+	cr_assert(eq(uint, a->udp_amplify_rate, 5));
+	cr_assert(eq(uint, a->udp_amplify_burst, 9));
+	cr_assert(eq(int, a->udp_protect, 0));
+	cr_assert(eq(int, a->log_connections, LOG_CONN_CLOSE));
+
+	cr_assert(eq(uint, b->max_per_source, 4));
+	cr_assert(eq(uint, b->rate, 5));
+	cr_assert(eq(uint, b->burst, 6));
+	cr_assert(eq(uint, b->instance_rate, 70));
+	cr_assert(eq(uint, b->instance_burst, 0), "0 overrides too");
+	cr_assert(eq(u64, b->max_duration_ms, 120000));
+	cr_assert(eq(u64, b->write_timeout_ms, 0));
+	cr_assert(eq(u64, b->max_bytes, 1 << 20));
+	cr_assert(eq(uint, b->udp_max_amplification, 3));
+	cr_assert(eq(uint, b->udp_amplify_rate, 0));
+	cr_assert(eq(uint, b->udp_amplify_burst, 7));
+	cr_assert(eq(int, b->udp_protect, 1));
+	cr_assert(eq(int, b->log_connections, LOG_CONN_OFF));
+	config_unref(conf);
+}
+
+Test(config, burst_zero_or_above_rate)
+{
+	/* burst 0 means twice the rate; equal is enough. */
+	struct config	*conf = load_ok("[daemon]\nrate = 100\nburst = 0\n"
+	    "instance_rate = 10\ninstance_burst = 10\n"
+	    ECHO "burst = 100\n"
+	    "[two]\nservice = echo\nlisten = tcp://127.0.0.1:8\n"
+	    "rate = 1\n");
+
+	cr_assert(eq(uint, instance(conf, "echo")->lim.burst, 100));
+	cr_assert(eq(uint, instance(conf, "two")->lim.rate, 1));
+	cr_assert(eq(uint, instance(conf, "two")->lim.burst, 0));
+	config_unref(conf);
+}
+
+Test(config, acl_allow_replaces_deny_adds)
+{
+	struct config		*conf = load_ok(
+	    "[inherit]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:1\n"
+	    "[own]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:2\n"
+	    "allow = 127.0.0.0/8\n"
+	    "deny = 127.0.0.2\n"
+	    "[daemon]\n"
+	    "allow = 192.0.2.0/24, 2001:db8::/32\n"
+	    "deny = 192.0.2.128/25\n");
+	struct instance_conf	*inh = instance(conf, "inherit");
+	struct instance_conf	*own = instance(conf, "own");
+
+	expect_acl(&conf->daemon.lim.allow, "192.0.2.0/24 2001:db8::/32");
+	expect_acl(&conf->daemon.lim.deny, "192.0.2.128/25");
+	/* allow: the daemon's list, as a copy the instance owns. */
+	expect_acl(&inh->lim.allow, "192.0.2.0/24 2001:db8::/32");
+	cr_assert(inh->lim.allow.v != conf->daemon.lim.allow.v, "a copy");
+	/* deny: only the instance's own; the runtime adds [daemon]'s. */
+	cr_assert(eq(sz, inh->lim.deny.n, 0));
+	cr_assert(eq(ptr, inh->lim.deny.v, NULL));
+	expect_acl(&own->lim.allow, "127.0.0.0/8");
+	expect_acl(&own->lim.deny, "127.0.0.2");
+	config_unref(conf);
+}
+
+Test(config, acl_forms)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "deny =  ::ffff:10.0.0.0/104,\t2001:DB8:0::/48 ,, 198.51.100.7 ,\n"
+	    ECHO
+	    "allow = 0.0.0.0/0 ::/0 ::1 fe80::/10\n");
+	const struct acl *deny = &conf->daemon.lim.deny;
+
+	expect_acl(deny, "10.0.0.0/8 2001:db8::/48 198.51.100.7");
+	cr_assert(eq(int, deny->v[0].family, AF_INET), "mapped is IPv4");
+	expect_acl(&instance(conf, "echo")->lim.allow,
+	    "0.0.0.0/0 ::/0 ::1 fe80::/10");
+	config_unref(conf);
+}
+
+Test(config, metrics_endpoint_not_an_instance_clash)
+{
+	/* Port 0, another address, UDP or a disabled instance: no clash. */
+	struct config	*conf = load_ok(
+	    "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
+	    "[a]\nservice = echo\nlisten = tcp://127.0.0.1:0\n"
+	    "[b]\nservice = echo\nlisten = udp://127.0.0.1:9180 "
+	    "tcp://127.0.0.2:9180 tcp://[::1]:9180\n");
+
+	config_unref(conf);
+	conf = load_ok("[daemon]\nmetrics_listen = tcp://127.0.0.1:9180\n"
+	    "[off]\nservice = echo\nenabled = no\n"
+	    "listen = tcp://127.0.0.1:9180\n" ECHO);
+	cr_assert(eq(int, conf->daemon.metrics, 1));
+	config_unref(conf);
+}
+
 /* ---- the -t listing ---- */
+
+Test(config, print_limits)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "workers = auto\n"
+	    "source_prefix6 = 56\n"
+	    "metrics_listen = tcp://[0::1]:9180\n"
+	    "rate = 50\n"
+	    "burst = 100\n"
+	    "max_duration = 3600s\n"
+	    "max_bytes = 1048576\n"
+	    "allow = ::ffff:192.0.2.0/120 10.0.0.0/8,::1\n"
+	    "deny = 10.9.0.0/16\n"
+	    "[e]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:7\n"
+	    "rate = 0\n"
+	    "log_connections = close\n"
+	    "deny = 10.8.0.0/16\n"
+	    "[d]\n"
+	    "service = discard\n"
+	    "listen = tcp://127.0.0.1:9\n"
+	    "allow = 2001:db8::/32\n");
+	char		*out = print_config(conf);
+
+	expect_str(out,
+	    "[daemon]\n"
+	    "log_level = info\n"
+	    "max_connections = 1024\n"
+	    "backlog = 128\n"
+	    "idle_timeout = 5m\n"
+	    "shutdown_timeout = 5s\n"
+	    "buffer_limit = 64KiB\n"
+	    "workers = auto\n"
+	    "source_prefix4 = 32\n"
+	    "source_prefix6 = 56\n"
+	    "max_sources = 16384\n"
+	    "metrics_listen = tcp://[::1]:9180\n"
+	    "max_per_source = 0\n"
+	    "rate = 50\n"
+	    "burst = 100\n"
+	    "instance_rate = 0\n"
+	    "instance_burst = 0\n"
+	    "max_duration = 1h\n"
+	    "write_timeout = 1m\n"
+	    "max_bytes = 1MiB\n"
+	    "udp_max_amplification = 1\n"
+	    "udp_amplify_rate = 10\n"
+	    "udp_amplify_burst = 20\n"
+	    "udp_protect = yes\n"
+	    "log_connections = off\n"
+	    "allow = 192.0.2.0/24 10.0.0.0/8 ::1\n"
+	    "deny = 10.9.0.0/16\n"
+	    "\n"
+	    "[e]\n"
+	    "service = echo\n"
+	    "enabled = yes\n"
+	    "listen = tcp://127.0.0.1:7\n"
+	    "backlog = 128\n"
+	    "idle_timeout = 5m\n"
+	    "max_connections = 0\n"
+	    "buffer_limit = 64KiB\n"
+	    "max_per_source = 0\n"
+	    "rate = 0\n"
+	    "burst = 100\n"
+	    "instance_rate = 0\n"
+	    "instance_burst = 0\n"
+	    "max_duration = 1h\n"
+	    "write_timeout = 1m\n"
+	    "max_bytes = 1MiB\n"
+	    "udp_max_amplification = 1\n"
+	    "udp_amplify_rate = 10\n"
+	    "udp_amplify_burst = 20\n"
+	    "udp_protect = yes\n"
+	    "log_connections = close\n"
+	    "allow = 192.0.2.0/24 10.0.0.0/8 ::1\n"
+	    "deny = 10.8.0.0/16\n"
+	    "\n"
+	    "[d]\n"
+	    "service = discard\n"
+	    "enabled = yes\n"
+	    "listen = tcp://127.0.0.1:9\n"
+	    "backlog = 128\n"
+	    "idle_timeout = 5m\n"
+	    "max_connections = 0\n"
+	    "buffer_limit = 64KiB\n"
+	    "max_per_source = 0\n"
+	    "rate = 50\n"
+	    "burst = 100\n"
+	    "instance_rate = 0\n"
+	    "instance_burst = 0\n"
+	    "max_duration = 1h\n"
+	    "write_timeout = 1m\n"
+	    "max_bytes = 1MiB\n"
+	    "udp_max_amplification = 1\n"
+	    "udp_amplify_rate = 10\n"
+	    "udp_amplify_burst = 20\n"
+	    "udp_protect = yes\n"
+	    "log_connections = off\n"
+	    "allow = 2001:db8::/32\n"
+	    "; discard: log_data=no\n");
+	free(out);
+	config_unref(conf);
+}
+
 
 Test(config, print_exact)
 {
@@ -554,6 +986,11 @@ Test(config, print_exact)
 	    "shutdown_timeout = 1500ms\n"
 	    "buffer_limit = 128KiB\n"
 	    "user = nobody\n"
+	    "workers = 1\n"
+	    "source_prefix4 = 32\n"
+	    "source_prefix6 = 64\n"
+	    "max_sources = 16384\n"
+	    LIMITS_DEFAULT
 	    "\n"
 	    "[echo]\n"
 	    "service = echo\n"
@@ -563,6 +1000,7 @@ Test(config, print_exact)
 	    "idle_timeout = 2m\n"
 	    "max_connections = 10\n"
 	    "buffer_limit = 128KiB\n"
+	    LIMITS_DEFAULT
 	    "\n"
 	    "[gen]\n"
 	    "service = chargen\n"
@@ -571,7 +1009,8 @@ Test(config, print_exact)
 	    "backlog = 16\n"
 	    "idle_timeout = 5m\n"
 	    "max_connections = 0\n"
-	    "buffer_limit = 1MiB\n");
+	    "buffer_limit = 1MiB\n"
+	    LIMITS_DEFAULT);
 	free(out);
 	config_unref(conf);
 }
@@ -588,6 +1027,34 @@ Test(config, print_reloads_the_same)
 	again = load_ok(out);
 	out2 = print_config(again);
 	expect_str(out2, out);
+	free(out);
+	free(out2);
+	config_unref(again);
+	config_unref(conf);
+}
+
+Test(config, print_limits_reloads_the_same)
+{
+	struct config	*conf = load_ok(
+	    "[e]\nservice = echo\nlisten = udp://[::]:7\n"
+	    "deny = ::ffff:203.0.113.0/120\nudp_amplify_burst = 0\n"
+	    "write_timeout = 90s\nlog_connections = close\n"
+	    "[daemon]\nworkers = 4\nmetrics_listen = tcp://127.0.0.1:9180\n"
+	    "allow = 0.0.0.0/0,::/0\ninstance_rate = 9\nmax_bytes = 3K\n"
+	    "udp_protect = off\nmax_per_source = 2\n"
+	    "[t]\nservice = time\nlisten = tcp://[::1]:37\n"
+	    "allow = ::1 127.0.0.1\n");
+	struct config	*again;
+	char		*out = print_config(conf), *out2;
+
+	again = load_ok(out);
+	out2 = print_config(again);
+	expect_str(out2, out);
+	cr_assert(strstr(out, "\nworkers = 4\n") != NULL, "%s", out);
+	cr_assert(strstr(out, "\ndeny = 203.0.113.0/24\n") != NULL, "%s",
+	    out);
+	expect_acl(&instance(again, "t")->lim.allow, "::1 127.0.0.1");
+	expect_acl(&instance(again, "e")->lim.allow, "0.0.0.0/0 ::/0");
 	free(out);
 	free(out2);
 	config_unref(again);
@@ -639,6 +1106,183 @@ Test(errors, daemon_keys)
 	    "t.ini:2: user: empty value");
 	expect_errors("[daemon]\ngroup = ; nothing\n" ECHO,
 	    "t.ini:2: group: empty value");
+}
+
+Test(errors, daemon_only_keys)
+{
+	expect_errors("[daemon]\nworkers = 0\n" ECHO,
+	    "t.ini:2: workers: '0' is out of range (1 to 256, or auto)");
+	expect_errors("[daemon]\nworkers = 257\n" ECHO,
+	    "t.ini:2: workers: '257' is out of range (1 to 256, or auto)");
+	expect_errors(ECHO "[daemon]\nworkers = lots\n",
+	    "t.ini:5: workers: 'lots': not a number (or auto)");
+	expect_errors("[daemon]\nworkers = AUTO\n" ECHO,
+	    "t.ini:2: workers: 'AUTO': not a number (or auto)");
+	expect_errors("[daemon]\nsource_prefix4 = 7\n" ECHO,
+	    "t.ini:2: source_prefix4: '7' is out of range (8 to 32)");
+	expect_errors("[daemon]\nsource_prefix4 = 33\n" ECHO,
+	    "t.ini:2: source_prefix4: '33' is out of range (8 to 32)");
+	expect_errors("[daemon]\nsource_prefix6 = 15\n" ECHO,
+	    "t.ini:2: source_prefix6: '15' is out of range (16 to 128)");
+	expect_errors("[daemon]\nsource_prefix6 = 129\n" ECHO,
+	    "t.ini:2: source_prefix6: '129' is out of range (16 to 128)");
+	expect_errors("[daemon]\nmax_sources = 63\n" ECHO,
+	    "t.ini:2: max_sources: '63' is out of range (64 to 1048576)");
+	expect_errors("[daemon]\nmax_sources = 1048577\n" ECHO,
+	    "t.ini:2: max_sources: '1048577' is out of range (64 to "
+	    "1048576)");
+	/* Per-instance use of a [daemon]-only key. */
+	expect_errors(ECHO "workers = 2\nmetrics_listen = tcp://[::1]:1\n",
+	    "t.ini:4: unknown key 'workers' for service 'echo'",
+	    "t.ini:5: unknown key 'metrics_listen' for service 'echo'");
+}
+
+Test(errors, metrics_listen)
+{
+	expect_errors("[daemon]\nmetrics_listen = udp://127.0.0.1:9180\n" ECHO,
+	    "t.ini:2: metrics_listen: 'udp://127.0.0.1:9180': served over "
+	    "tcp:// only");
+	expect_errors("[daemon]\n"
+	    "metrics_listen = tcp://127.0.0.1:1 tcp://[::1]:1\n" ECHO,
+	    "t.ini:2: metrics_listen: 'tcp://127.0.0.1:1 tcp://[::1]:1': one "
+	    "endpoint only");
+	expect_errors("[daemon]\nmetrics_listen = tcp://localhost:9180\n" ECHO,
+	    "t.ini:2: metrics_listen: 'tcp://localhost:9180': bad IPv4 "
+	    "address (numeric only, names are not resolved)");
+	expect_errors("[daemon]\nmetrics_listen =\n" ECHO,
+	    "t.ini:2: metrics_listen: '': unknown scheme (use tcp:// or "
+	    "udp://)");
+	expect_errors("[daemon]\nmetrics_listen = tcp://127.0.0.1:1\n"
+	    "metrics_listen = tcp://127.0.0.1:2\n" ECHO,
+	    "t.ini:3: duplicate key 'metrics_listen' (first at line 2)");
+}
+
+Test(errors, metrics_listen_used_by_an_instance)
+{
+	/* [daemon] first: reported at the instance's listen line. */
+	expect_errors("[daemon]\nmetrics_listen = tcp://127.0.0.1:7\n" ECHO,
+	    "t.ini:5: listen: 'tcp://127.0.0.1:7' is already used by "
+	    "metrics_listen (line 2)");
+	/* [daemon] last: reported at the metrics_listen line. */
+	expect_errors(ECHO "\n[daemon]\nmetrics_listen = tcp://127.0.0.1:7\n",
+	    "t.ini:6: metrics_listen: 'tcp://127.0.0.1:7' is already used by "
+	    "[echo] (line 1)");
+	expect_errors("[a]\nservice = echo\n"
+	    "listen = tcp://[::1]:9180 udp://[::1]:9180\n"
+	    "[daemon]\nmetrics_listen = tcp://[::1]:9180\n"
+	    "[b]\nservice = discard\nlisten = tcp://[0::1]:9180\n",
+	    "t.ini:5: metrics_listen: 'tcp://[::1]:9180' is already used by "
+	    "[a] (line 1)",
+	    "t.ini:8: listen: 'tcp://[::1]:9180' is already used by "
+	    "metrics_listen (line 5)",
+	    "t.ini:8: listen: 'tcp://[::1]:9180' is already used by [a] "
+	    "(line 1)");
+}
+
+Test(errors, limits_ranges)
+{
+	expect_errors("[daemon]\nmax_per_source = 1000001\n" ECHO,
+	    "t.ini:2: max_per_source: '1000001' is out of range (0 to "
+	    "1000000)");
+	expect_errors("[daemon]\nrate = 1000001\n" ECHO,
+	    "t.ini:2: rate: '1000001' is out of range (0 to 1000000)");
+	expect_errors("[daemon]\nburst = 10000001\n" ECHO,
+	    "t.ini:2: burst: '10000001' is out of range (0 to 10000000)");
+	expect_errors(ECHO "instance_rate = 1000001\n",
+	    "t.ini:4: instance_rate: '1000001' is out of range (0 to "
+	    "1000000)");
+	expect_errors(ECHO "instance_burst = 10000001\n",
+	    "t.ini:4: instance_burst: '10000001' is out of range (0 to "
+	    "10000000)");
+	expect_errors(ECHO "max_duration = 169h\n",
+	    "t.ini:4: max_duration: '169h' is out of range (0 to 168h)");
+	expect_errors(ECHO "write_timeout = 1441m\n",
+	    "t.ini:4: write_timeout: '1441m' is out of range (0 to 24h)");
+	expect_errors(ECHO "max_bytes = 1025G\n",
+	    "t.ini:4: max_bytes: '1025G' is out of range (0 to 1024GiB)");
+	expect_errors(ECHO "max_bytes = 1TiB\n",
+	    "t.ini:4: max_bytes: '1TiB': unknown unit (use K, KiB, M, MiB, G "
+	    "or GiB)");
+	expect_errors(ECHO "udp_max_amplification = 1001\n",
+	    "t.ini:4: udp_max_amplification: '1001' is out of range (0 to "
+	    "1000)");
+	expect_errors(ECHO "udp_amplify_rate = 100001\n",
+	    "t.ini:4: udp_amplify_rate: '100001' is out of range (0 to "
+	    "100000)");
+	expect_errors(ECHO "udp_amplify_burst = 1000001\n",
+	    "t.ini:4: udp_amplify_burst: '1000001' is out of range (0 to "
+	    "1000000)");
+	expect_errors(ECHO "udp_protect = sometimes\n",
+	    "t.ini:4: udp_protect: 'sometimes': not a boolean (use yes or "
+	    "no)");
+	expect_errors(ECHO "log_connections = on\n",
+	    "t.ini:4: log_connections: 'on': use off or close");
+	expect_errors("[daemon]\nlog_connections = Close\n" ECHO,
+	    "t.ini:2: log_connections: 'Close': use off or close");
+	expect_errors(ECHO "rate = -1\n",
+	    "t.ini:4: rate: '-1': not a number");
+}
+
+Test(errors, burst_below_rate)
+{
+	expect_errors("[daemon]\nrate = 100\nburst = 99\n" ECHO,
+	    "t.ini:3: burst must be at least rate (burst = 99, rate = 100; "
+	    "0 means twice the rate)");
+	/* Reported once, in [daemon], not again for each instance. */
+	expect_errors("[daemon]\nburst = 10\n" ECHO "[daemon]\nrate = 20\n"
+	    "[e2]\nservice = echo\nlisten = tcp://127.0.0.1:8\n",
+	    "t.ini:2: burst must be at least rate (burst = 10, rate = 20; "
+	    "0 means twice the rate)",
+	    "t.ini:6: duplicate section [daemon] (first at line 1)");
+	/* An instance's own rate against the inherited burst. */
+	expect_errors("[daemon]\nrate = 50\nburst = 100\n" ECHO
+	    "rate = 200\n",
+	    "t.ini:7: burst must be at least rate (burst = 100, rate = 200; "
+	    "0 means twice the rate)");
+	/* An instance's own burst against the inherited rate. */
+	expect_errors(ECHO "burst = 5\n\n[daemon]\nrate = 6\n",
+	    "t.ini:4: burst must be at least rate (burst = 5, rate = 6; "
+	    "0 means twice the rate)");
+	expect_errors(ECHO "instance_rate = 1000\ninstance_burst = 999\n",
+	    "t.ini:5: instance_burst must be at least instance_rate "
+	    "(instance_burst = 999, instance_rate = 1000; 0 means twice the "
+	    "rate)");
+}
+
+Test(errors, acl)
+{
+	expect_errors("[daemon]\nallow = 10.0.0.1/8\n" ECHO,
+	    "t.ini:2: allow: '10.0.0.1/8': host bits set (the address must "
+	    "be the first of its prefix)");
+	expect_errors(ECHO "deny = 192.0.2.0/24 bogus 2001:db8::/129 "
+	    "::ffff:192.0.2.0/120\n",
+	    "t.ini:4: deny: 'bogus': bad IPv4 address (numeric only, names "
+	    "are not resolved)",
+	    "t.ini:4: deny: '2001:db8::/129': prefix length out of range "
+	    "(0-128)",
+	    "t.ini:4: deny: '192.0.2.0/24' is listed twice");
+	expect_errors(ECHO "allow = [::1]\n",
+	    "t.ini:4: allow: '[::1]': bad IPv6 address");
+	expect_errors(ECHO "allow = fe80::1%lo\n",
+	    "t.ini:4: allow: 'fe80::1%lo': IPv6 scope ids are not supported");
+	expect_errors(ECHO "allow = 10.0.0.0/33\n",
+	    "t.ini:4: allow: '10.0.0.0/33': prefix length out of range "
+	    "(0-32)");
+	expect_errors(ECHO "allow = 10.0.0.0/\n",
+	    "t.ini:4: allow: '10.0.0.0/': missing prefix length after '/'");
+	expect_errors("[daemon]\ndeny = , ,\n" ECHO,
+	    "t.ini:2: deny: no prefixes (0.0.0.0/0 and ::/0 are every "
+	    "address)");
+	expect_errors(ECHO "allow =\n",
+	    "t.ini:4: allow: no prefixes (0.0.0.0/0 and ::/0 are every "
+	    "address)");
+	expect_errors(ECHO "allow = 2001:0db8:0000:0000:0000:0000:0000:0000:"
+	    "0000:0000:0000:0000:0000/128\n",
+	    "t.ini:4: allow: '2001:0db8:0000:0000:0000:0000:0000:0000:0000:"
+	    "0000:0000:0000:0000/128': too long");
+	/* One line per key: a second allow is a duplicate, not more. */
+	expect_errors(ECHO "allow = 10.0.0.0/8\nallow = 192.0.2.0/24\n",
+	    "t.ini:5: duplicate key 'allow' (first at line 4)");
 }
 
 Test(errors, instance_keys)
@@ -939,6 +1583,35 @@ Test(file, good)
 	free(out);
 	free(real);
 	free(dir);
+	free(path);
+	config_unref(conf);
+}
+
+Test(file, limits)
+{
+	struct config_errors	 errs;
+	struct config		*conf;
+	struct instance_conf	*ic;
+	char			*path = data_path("limits.ini");
+
+	conf = config_load(path, &errs);
+	cr_assert(conf != NULL, "%s", errs.count > 0 ? errs.msg[0] : "?");
+	cr_assert(eq(uint, conf->daemon.workers, 0));
+	cr_assert(eq(int, conf->daemon.metrics, 1));
+	expect_str(conf->daemon.metrics_listen.text, "tcp://127.0.0.1:0");
+	expect_acl(&conf->daemon.lim.deny, "192.0.2.0/24 2001:db8::/32");
+	ic = instance(conf, "open");
+	cr_assert(eq(uint, ic->lim.rate, 50), "[daemon] comes last");
+	cr_assert(eq(uint, ic->lim.max_per_source, 32));
+	expect_acl(&ic->lim.allow, "127.0.0.0/8 ::1");
+	cr_assert(eq(sz, ic->lim.deny.n, 0));
+	ic = instance(conf, "local");
+	cr_assert(eq(uint, ic->lim.rate, 0));
+	cr_assert(eq(uint, ic->lim.max_per_source, 32));
+	cr_assert(eq(u64, ic->lim.max_duration_ms, 3600000));
+	expect_acl(&ic->lim.allow, "127.0.0.1");
+	expect_acl(&ic->lim.deny, "127.0.0.2");
+	cr_assert(eq(int, ic->lim.udp_protect, 0));
 	free(path);
 	config_unref(conf);
 }

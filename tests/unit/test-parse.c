@@ -542,3 +542,240 @@ Test(format, round_trip)
 		cr_expect(eq(u64, back, v[i]), "size %s", buf);
 	}
 }
+
+/* Parse s, which must be a good CIDR prefix. */
+static struct cidr
+test_cidr(const char *s)
+{
+	struct cidr	 c;
+	const char	*cause = NULL;
+
+	cr_assert(eq(int, parse_cidr(s, &c, &cause), 0), "%s: %s", s, cause);
+	return c;
+}
+
+Test(cidr, ipv4)
+{
+	static const uint8_t	 net[4] = { 192, 0, 2, 0 };
+	static const uint8_t	 host[4] = { 10, 1, 2, 3 };
+	static const uint8_t	 zero[16];
+	struct cidr		 c;
+
+	c = test_cidr("192.0.2.0/24");
+	cr_assert(eq(int, c.family, AF_INET));
+	cr_assert(eq(uint, c.prefix, 24));
+	cr_assert(eq(int, memcmp(c.addr, net, 4), 0));
+	cr_assert(eq(int, memcmp(c.addr + 4, zero, 12), 0));
+	c = test_cidr("10.1.2.3");
+	cr_assert(eq(int, c.family, AF_INET));
+	cr_assert(eq(uint, c.prefix, 32), "a bare address is a /32");
+	cr_assert(eq(int, memcmp(c.addr, host, 4), 0));
+	c = test_cidr("0.0.0.0/0");
+	cr_assert(eq(uint, c.prefix, 0));
+	cr_assert(eq(int, memcmp(c.addr, zero, 16), 0));
+	c = test_cidr("10.1.2.3/32");
+	cr_assert(eq(uint, c.prefix, 32));
+	c = test_cidr("172.16.0.0/12");
+	cr_assert(eq(uint, c.prefix, 12));
+	c = test_cidr("128.0.0.0/1");
+	cr_assert(eq(uint, c.prefix, 1));
+	c = test_cidr("10.0.0.0/008");
+	cr_assert(eq(uint, c.prefix, 8));
+}
+
+Test(cidr, ipv6)
+{
+	static const uint8_t	 doc[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	static const uint8_t	 lo[16] = { [15] = 1 };
+	static const uint8_t	 zero[16];
+	struct cidr		 c;
+
+	c = test_cidr("2001:db8::/32");
+	cr_assert(eq(int, c.family, AF_INET6));
+	cr_assert(eq(uint, c.prefix, 32));
+	cr_assert(eq(int, memcmp(c.addr, doc, 16), 0));
+	c = test_cidr("::1");
+	cr_assert(eq(int, c.family, AF_INET6));
+	cr_assert(eq(uint, c.prefix, 128), "a bare address is a /128");
+	cr_assert(eq(int, memcmp(c.addr, lo, 16), 0));
+	c = test_cidr("::/0");
+	cr_assert(eq(int, c.family, AF_INET6));
+	cr_assert(eq(uint, c.prefix, 0));
+	cr_assert(eq(int, memcmp(c.addr, zero, 16), 0));
+	c = test_cidr("2001:DB8:0:0::/64");
+	cr_assert(eq(uint, c.prefix, 64));
+	cr_assert(eq(int, memcmp(c.addr, doc, 16), 0));
+	c = test_cidr("fe80::/10");
+	cr_assert(eq(uint, c.prefix, 10));
+	/* Not mapped (::/96 and NAT64): these stay IPv6. */
+	c = test_cidr("::192.0.2.0/120");
+	cr_assert(eq(int, c.family, AF_INET6));
+	c = test_cidr("64:ff9b::/96");
+	cr_assert(eq(int, c.family, AF_INET6));
+}
+
+Test(cidr, mapped_becomes_ipv4)
+{
+	static const uint8_t	 net[16] = { 192, 0, 2, 0 };
+	static const uint8_t	 host[16] = { 198, 51, 100, 7 };
+	static const uint8_t	 fffe[16] = { [10] = 0xff, [11] = 0xfe };
+	struct cidr		 c;
+
+	c = test_cidr("::ffff:192.0.2.0/120");
+	cr_assert(eq(int, c.family, AF_INET));
+	cr_assert(eq(uint, c.prefix, 24));
+	cr_assert(eq(int, memcmp(c.addr, net, 16), 0), "IPv4 bytes first");
+	c = test_cidr("::ffff:198.51.100.7");
+	cr_assert(eq(int, c.family, AF_INET));
+	cr_assert(eq(uint, c.prefix, 32));
+	cr_assert(eq(int, memcmp(c.addr, host, 16), 0));
+	c = test_cidr("::FFFF:c000:0200/120");
+	cr_assert(eq(int, c.family, AF_INET));
+	cr_assert(eq(uint, c.prefix, 24));
+	c = test_cidr("::ffff:0.0.0.0/96");
+	cr_assert(eq(int, c.family, AF_INET), "all of IPv4");
+	cr_assert(eq(uint, c.prefix, 0));
+	/* Shorter than /96 it covers more than IPv4: it stays IPv6. */
+	c = test_cidr("::fffe:0:0/95");
+	cr_assert(eq(int, c.family, AF_INET6));
+	cr_assert(eq(uint, c.prefix, 95));
+	cr_assert(eq(int, memcmp(c.addr, fffe, 16), 0));
+}
+
+Test(cidr, bad_forms)
+{
+	static const struct bad	t[] = {
+		{ "", "missing address" },
+		{ "/24", "missing address" },
+		{ "192.0.2.0/", "missing prefix length after '/'" },
+		{ "::/", "missing prefix length after '/'" },
+		{ "192.0.2.0/x", "bad prefix length (digits only)" },
+		{ "192.0.2.0/-1", "bad prefix length (digits only)" },
+		{ "192.0.2.0/+8", "bad prefix length (digits only)" },
+		{ "192.0.2.0/24 ", "bad prefix length (digits only)" },
+		{ "192.0.2.0/2 4", "bad prefix length (digits only)" },
+		{ "192.0.2.0/24/8", "bad prefix length (digits only)" },
+		{ "192.0.2.0/33", "prefix length out of range (0-32)" },
+		{ "0.0.0.0/99999999999999999999999",
+		    "prefix length out of range (0-32)" },
+		{ "::/129", "prefix length out of range (0-128)" },
+		{ "::ffff:192.0.2.0/129",
+		    "prefix length out of range (0-128)" },
+		{ "localhost", BADV4 },
+		{ "192.0.2", BADV4 },
+		{ "192.0.2.256", BADV4 },
+		{ "192.0.2.0.0/24", BADV4 },
+		{ " 192.0.2.0/24", BADV4 },
+		{ "192.0.02.0/24", BADV4 },
+		{ "0x7f.0.0.1", BADV4 },
+		{ "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20",
+		    "bad IPv4 address" },
+		{ "[::1]", "bad IPv6 address" },
+		{ "[::1]/128", "bad IPv6 address" },
+		{ "::g", "bad IPv6 address" },
+		{ "1:2:3:4:5:6:7:8:9", "bad IPv6 address" },
+		{ "2001:db8:::/48", "bad IPv6 address" },
+		{ "fe80::1%eth0", SCOPE },
+		{ "fe80::%2/64", SCOPE },
+		{ "192.0.2.1/24", "host bits set (the address must be the "
+		    "first of its prefix)" },
+		{ "10.0.0.1/0", "host bits set (the address must be the first "
+		    "of its prefix)" },
+		{ "172.17.0.0/12", "host bits set (the address must be the "
+		    "first of its prefix)" },
+		{ "2001:db8::1/64", "host bits set (the address must be the "
+		    "first of its prefix)" },
+		{ "::1/0", "host bits set (the address must be the first of "
+		    "its prefix)" },
+		{ "::ffff:192.0.2.1/120", "host bits set (the address must be "
+		    "the first of its prefix)" },
+		{ "::ffff:0:0/95", "host bits set (the address must be the "
+		    "first of its prefix)" },
+		{ "2001:db8:8000::/33", NULL },
+		{ "fee0::/10", "host bits set (the address must be the first "
+		    "of its prefix)" },
+	};
+	struct cidr	 c;
+	const char	*cause;
+	size_t		 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		cause = NULL;
+		if (t[i].cause == NULL) {
+			cr_expect(eq(int, parse_cidr(t[i].in, &c, &cause), 0),
+			    "refused '%s': %s", t[i].in, cause);
+			continue;
+		}
+		cr_expect(eq(int, parse_cidr(t[i].in, &c, &cause), -1),
+		    "accepted '%s'", t[i].in);
+		cr_expect(cause != NULL && strcmp(cause, t[i].cause) == 0,
+		    "'%s': cause '%s', expected '%s'", t[i].in,
+		    cause != NULL ? cause : "(null)", t[i].cause);
+	}
+}
+
+Test(cidr, prefix_ranges)
+{
+	const char	*cause;
+	struct cidr	 c;
+	char		 s[64];
+	unsigned int	 p;
+
+	/* Every length of both families, on an address with no host bits. */
+	for (p = 0; p <= 32; p++) {
+		snprintf(s, sizeof(s), "0.0.0.0/%u", p);
+		cr_expect(eq(int, parse_cidr(s, &c, &cause), 0), "%s", s);
+		cr_expect(eq(uint, c.prefix, p), "%s", s);
+		snprintf(s, sizeof(s), "255.255.255.255/%u", p);
+		cr_expect(eq(int, parse_cidr(s, &c, &cause), p == 32 ? 0 : -1),
+		    "%s", s);
+	}
+	for (p = 0; p <= 128; p++) {
+		snprintf(s, sizeof(s), "::/%u", p);
+		cr_expect(eq(int, parse_cidr(s, &c, &cause), 0), "%s", s);
+		cr_expect(eq(uint, c.prefix, p), "%s", s);
+		snprintf(s, sizeof(s), "::1/%u", p);
+		cr_expect(eq(int, parse_cidr(s, &c, &cause), p == 128 ? 0 : -1),
+		    "%s", s);
+	}
+}
+
+Test(cidr, format)
+{
+	static const struct {
+		const char	*in, *text;
+	} t[] = {
+		{ "192.0.2.0/24", "192.0.2.0/24" },
+		{ "10.1.2.3", "10.1.2.3" },
+		{ "10.1.2.3/32", "10.1.2.3" },
+		{ "0.0.0.0/0", "0.0.0.0/0" },
+		{ "10.0.0.0/008", "10.0.0.0/8" },
+		{ "2001:DB8:0:0::/32", "2001:db8::/32" },
+		{ "0:0:0:0:0:0:0:1", "::1" },
+		{ "::1/128", "::1" },
+		{ "::/0", "::/0" },
+		{ "fe80::/10", "fe80::/10" },
+		{ "::ffff:192.0.2.0/120", "192.0.2.0/24" },
+		{ "::ffff:198.51.100.7", "198.51.100.7" },
+		{ "::ffff:0:0/96", "0.0.0.0/0" },
+		{ "::fffe:0:0/95", "::fffe:0:0/95" },
+	};
+	struct cidr	c, back;
+	char		buf[64];
+	size_t		i;
+
+	for (i = 0; i < nitems(t); i++) {
+		c = test_cidr(t[i].in);
+		cidr_format(&c, buf, sizeof(buf));
+		cr_expect(strcmp(buf, t[i].text) == 0, "%s: got %s",
+		    t[i].in, buf);
+		/* What cidr_format writes parses back to the same prefix. */
+		back = test_cidr(buf);
+		cr_expect(eq(int, memcmp(&back, &c, sizeof(c)), 0), "%s", buf);
+	}
+	cidr_format(&c, buf, 4);
+	expect_str(buf, "::f");				/* cut, terminated */
+	memset(&c, 0, sizeof(c));
+	cidr_format(&c, buf, sizeof(buf));
+	expect_str(buf, "?");
+}

@@ -1,0 +1,612 @@
+/*
+ * metrics.c: the metrics endpoint.  GET /metrics answers with the daemon's
+ * counters in the Prometheus text exposition format, version 0.0.4, served
+ * by libevent's evhttp on the daemon's own event loop (there is no HTTP
+ * parser of ours).  It only reads counters: the instances' stats, which
+ * carry over reloads, and the daemon's totals.
+ *
+ * evhttp is kept on a short leash, since anything that can connect may talk
+ * to it: small header and body limits, a read/write timeout, one path, two
+ * methods, and accepting pauses when descriptors run out instead of
+ * spinning on EMFILE.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "netsvcd.h"
+
+#define METRICS_PATH		"/metrics"
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_BACKLOG		16
+#define METRICS_TIMEOUT_S	10	/* read and write, per connection */
+#define METRICS_MAX_HEADERS	8192	/* request line and headers */
+#define METRICS_MAX_BODY	1024	/* nothing we serve takes a body */
+#define METRICS_PAUSE_MS	250	/* after EMFILE */
+
+/*
+ * The methods that reach metrics_on_request, which answers 405 to all but
+ * GET and HEAD.  evhttp itself answers a method outside this mask with
+ * 501, not the 405 its header promises: CONNECT is left to that (evhttp
+ * then keeps the connection open for a tunnel, until the timeout).
+ */
+#define METRICS_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |		\
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |	\
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH)
+
+struct metrics {
+	struct daemon			*d;
+	struct evhttp			*http;
+	struct evhttp_bound_socket	*bound;
+	struct event			*ev_resume;	/* accept again */
+	struct log_rate			 emfile_log;
+};
+
+/* A body being built; the first failed append marks it failed. */
+struct metrics_out {
+	struct evbuffer		*b;
+	int			 failed;
+};
+
+/*
+ * One series of the per-instance families: the sum over every stats
+ * object whose instance has these labels, and the open connections of
+ * every instance object (current and retired) sharing those stats.
+ */
+struct metrics_row {
+	const char		*instance;
+	const char		*service;
+	unsigned long		 accepted;
+	unsigned long		 refused[REFUSE_COUNT];
+	unsigned long		 active;
+	unsigned long		 timed_out;
+	unsigned long		 bytes_in;
+	unsigned long		 bytes_out;
+	unsigned long		 dgrams_in;
+	unsigned long		 dgrams_out;
+	unsigned long		 dropped[DROP_COUNT];
+};
+
+/* One per-instance family: a field of metrics_row, or an array of them. */
+struct metrics_family {
+	const char		*name;
+	const char		*type;
+	const char		*help;
+	size_t			 off;		/* in struct metrics_row */
+	int			 nreasons;	/* 0: one value, no reason */
+	const char		*(*reason)(int);
+};
+
+static const char	*metrics_refuse_name(int);
+static const char	*metrics_drop_name(int);
+static void		 metrics_add(struct metrics_out *, const void *,
+			    size_t);
+static void		 metrics_printf(struct metrics_out *, const char *, ...)
+			    __attribute__((format(printf, 2, 3)));
+static void		 metrics_escape(struct metrics_out *, const char *);
+static void		 metrics_head(struct metrics_out *, const char *,
+			    const char *, const char *);
+static void		 metrics_sample(struct metrics_out *, const char *,
+			    const struct metrics_row *, const char *,
+			    unsigned long);
+static struct instance	*metrics_rep(struct daemon *, struct instance *,
+			    int *first);
+static int		 metrics_rows(struct daemon *, struct metrics_row **,
+			    size_t *);
+static int		 metrics_body(struct daemon *, struct evbuffer *);
+static void		 metrics_reply(struct evhttp_request *, int,
+			    const char *, const char *);
+static void		 metrics_on_request(struct evhttp_request *, void *);
+static void		 metrics_on_accept_error(struct evconnlistener *,
+			    void *);
+static void		 metrics_on_resume(evutil_socket_t, short, void *);
+static int		 metrics_socket(const struct endpoint *, char **cause);
+
+static const struct metrics_family metrics_families[] = {
+	{ "netsvcd_connections_accepted_total", "counter",
+	    "TCP connections accepted.",
+	    offsetof(struct metrics_row, accepted), 0, NULL },
+	{ "netsvcd_connections_refused_total", "counter",
+	    "TCP connections refused, by reason.",
+	    offsetof(struct metrics_row, refused), REFUSE_COUNT,
+	    metrics_refuse_name },
+	{ "netsvcd_connections_active", "gauge",
+	    "TCP connections open now.",
+	    offsetof(struct metrics_row, active), 0, NULL },
+	{ "netsvcd_connections_timed_out_total", "counter",
+	    "TCP connections closed by a timeout.",
+	    offsetof(struct metrics_row, timed_out), 0, NULL },
+	{ "netsvcd_bytes_received_total", "counter",
+	    "Bytes received from clients, TCP and UDP.",
+	    offsetof(struct metrics_row, bytes_in), 0, NULL },
+	{ "netsvcd_bytes_sent_total", "counter",
+	    "Bytes sent to clients, TCP and UDP.",
+	    offsetof(struct metrics_row, bytes_out), 0, NULL },
+	{ "netsvcd_datagrams_received_total", "counter",
+	    "UDP datagrams received.",
+	    offsetof(struct metrics_row, dgrams_in), 0, NULL },
+	{ "netsvcd_datagrams_sent_total", "counter",
+	    "UDP datagrams sent.",
+	    offsetof(struct metrics_row, dgrams_out), 0, NULL },
+	{ "netsvcd_datagrams_dropped_total", "counter",
+	    "UDP datagrams that got no reply, by reason.",
+	    offsetof(struct metrics_row, dropped), DROP_COUNT,
+	    metrics_drop_name },
+};
+#define METRICS_NFAMILIES \
+	(sizeof(metrics_families) / sizeof(metrics_families[0]))
+
+/*
+ * The error callback of an evconnlistener gets the listener's callback
+ * argument, which evhttp keeps for itself; the one endpoint of the process
+ * is found here instead.
+ */
+static struct metrics	*metrics_self;
+
+static const char *
+metrics_refuse_name(int i)
+{
+	return refuse_reason_name((enum refuse_reason)i);
+}
+
+static const char *
+metrics_drop_name(int i)
+{
+	return drop_reason_name((enum drop_reason)i);
+}
+
+/* Append bytes to the body. */
+static void
+metrics_add(struct metrics_out *o, const void *p, size_t len)
+{
+	if (!o->failed && evbuffer_add(o->b, p, len) == -1)
+		o->failed = 1;
+}
+
+/* Append formatted text to the body. */
+static void
+metrics_printf(struct metrics_out *o, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (o->failed)
+		return;
+	va_start(ap, fmt);
+	if (evbuffer_add_vprintf(o->b, fmt, ap) == -1)
+		o->failed = 1;
+	va_end(ap);
+}
+
+/*
+ * Append a label value, escaped as the format asks: backslash, double
+ * quote and line feed become \\, \" and \n.
+ */
+static void
+metrics_escape(struct metrics_out *o, const char *s)
+{
+	size_t	n;
+
+	while (*s != '\0') {
+		n = strcspn(s, "\\\"\n");
+		metrics_add(o, s, n);
+		s += n;
+		switch (*s) {
+		case '\\':
+			metrics_add(o, "\\\\", 2);
+			break;
+		case '"':
+			metrics_add(o, "\\\"", 2);
+			break;
+		case '\n':
+			metrics_add(o, "\\n", 2);
+			break;
+		default:
+			return;
+		}
+		s++;
+	}
+}
+
+/* The HELP and TYPE lines of a family (help text has no \ or newline). */
+static void
+metrics_head(struct metrics_out *o, const char *name, const char *type,
+    const char *help)
+{
+	metrics_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+/* One sample of a per-instance family. */
+static void
+metrics_sample(struct metrics_out *o, const char *name,
+    const struct metrics_row *r, const char *reason, unsigned long v)
+{
+	metrics_printf(o, "%s{instance=\"", name);
+	metrics_escape(o, r->instance);
+	metrics_add(o, "\",service=\"", 11);
+	metrics_escape(o, r->service);
+	if (reason != NULL) {
+		metrics_add(o, "\",reason=\"", 10);
+		metrics_escape(o, reason);
+	}
+	metrics_printf(o, "\"} %lu\n", v);
+}
+
+/*
+ * The instance whose labels the stats of inst are shown under: after a
+ * reload several instance objects of one name share one stats object, and
+ * the current one names the series.  *first is set when inst is the first
+ * in the list with those stats, so that each stats object is counted once.
+ */
+static struct instance *
+metrics_rep(struct daemon *d, struct instance *inst, int *first)
+{
+	struct instance	*i, *rep = NULL;
+	int		 seen = 0;
+
+	*first = 1;
+	TAILQ_FOREACH(i, &d->instances, entry) {
+		if (i->state == INSTANCE_STAGED || i->stats != inst->stats)
+			continue;
+		if (i == inst)
+			seen = 1;
+		else if (!seen)
+			*first = 0;
+		if (rep == NULL || (i->state == INSTANCE_CURRENT &&
+		    rep->state != INSTANCE_CURRENT))
+			rep = i;
+	}
+	return rep;
+}
+
+/*
+ * Gather the per-instance series, one row per label set.  A name removed
+ * by a reload and added again by a later one gets fresh stats while the
+ * retired instance still has connections: both land in one row, so that
+ * no series is written twice.  Sets *rowsp to a calloc'd array (NULL when
+ * there are no instances) of *n rows; returns 0, or -1 out of memory.
+ */
+static int
+metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
+{
+	struct metrics_row	*rows, *r;
+	struct instance_stats	*s;
+	struct instance		*inst, *rep;
+	size_t			 max = 0, i;
+	int			 first, k;
+
+	*rowsp = NULL;
+	*n = 0;
+	TAILQ_FOREACH(inst, &d->instances, entry)
+		max++;
+	if (max == 0)
+		return 0;
+	if ((rows = calloc(max, sizeof(*rows))) == NULL)
+		return -1;
+	TAILQ_FOREACH(inst, &d->instances, entry) {
+		/* Staged instances exist only inside daemon_apply(). */
+		if (inst->state == INSTANCE_STAGED)
+			continue;
+		rep = metrics_rep(d, inst, &first);
+		for (i = 0; i < *n; i++) {
+			if (strcmp(rows[i].instance, rep->ic->name) == 0 &&
+			    strcmp(rows[i].service,
+			    rep->ic->service->name) == 0)
+				break;
+		}
+		r = &rows[i];
+		if (i == *n) {
+			r->instance = rep->ic->name;
+			r->service = rep->ic->service->name;
+			(*n)++;
+		}
+		r->active += atomic_load(&inst->nconns);
+		if (!first)
+			continue;
+		s = inst->stats;
+		r->accepted += atomic_load(&s->accepted);
+		for (k = 0; k < REFUSE_COUNT; k++)
+			r->refused[k] += atomic_load(&s->refused[k]);
+		r->timed_out += atomic_load(&s->timed_out);
+		r->bytes_in += atomic_load(&s->bytes_in);
+		r->bytes_out += atomic_load(&s->bytes_out);
+		r->dgrams_in += atomic_load(&s->dgrams_in);
+		r->dgrams_out += atomic_load(&s->dgrams_out);
+		for (k = 0; k < DROP_COUNT; k++)
+			r->dropped[k] += atomic_load(&s->dropped[k]);
+	}
+	*rowsp = rows;
+	return 0;
+}
+
+/* Write the whole exposition into b.  Returns 0, or -1 out of memory. */
+static int
+metrics_body(struct daemon *d, struct evbuffer *b)
+{
+	const struct metrics_family	*f;
+	const unsigned long		*v;
+	struct metrics_out		 o = { b, 0 };
+	struct metrics_row		*rows;
+	struct timespec			 now;
+	long long			 up;
+	size_t				 nrows, i, j;
+	int				 k;
+
+	if (metrics_rows(d, &rows, &nrows) == -1)
+		return -1;
+
+	metrics_head(&o, "netsvcd_info", "gauge",
+	    "Version of netsvcd; the value is always 1.");
+	metrics_printf(&o, "netsvcd_info{version=\"");
+	metrics_escape(&o, NETSVCD_VERSION);
+	metrics_printf(&o, "\"} 1\n");
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	up = (long long)now.tv_sec - (long long)d->started.tv_sec;
+	if (now.tv_nsec < d->started.tv_nsec)
+		up--;
+	metrics_head(&o, "netsvcd_uptime_seconds", "gauge",
+	    "Seconds since the daemon started.");
+	metrics_printf(&o, "netsvcd_uptime_seconds %lld\n", up < 0 ? 0 : up);
+
+	metrics_head(&o, "netsvcd_reloads_total", "counter",
+	    "Configuration reloads, by result.");
+	metrics_printf(&o, "netsvcd_reloads_total{result=\"ok\"} %lu\n"
+	    "netsvcd_reloads_total{result=\"failed\"} %lu\n", d->reloads_ok,
+	    d->reloads_failed);
+
+	metrics_head(&o, "netsvcd_connections_open", "gauge",
+	    "TCP connections open now, over all instances.");
+	metrics_printf(&o, "netsvcd_connections_open %u\n",
+	    atomic_load(&d->nconns));
+
+	for (j = 0; j < METRICS_NFAMILIES; j++) {
+		f = &metrics_families[j];
+		metrics_head(&o, f->name, f->type, f->help);
+		for (i = 0; i < nrows; i++) {
+			v = (const unsigned long *)(const void *)
+			    ((const char *)&rows[i] + f->off);
+			if (f->nreasons == 0) {
+				metrics_sample(&o, f->name, &rows[i], NULL,
+				    *v);
+				continue;
+			}
+			for (k = 0; k < f->nreasons; k++)
+				metrics_sample(&o, f->name, &rows[i],
+				    f->reason(k), v[k]);
+		}
+	}
+	free(rows);
+	return o.failed ? -1 : 0;
+}
+
+/* A short plain text reply (errors); HEAD gets the headers only. */
+static void
+metrics_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*b;
+
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD ||
+	    (b = evbuffer_new()) == NULL) {
+		evhttp_send_reply(req, code, reason, NULL);
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+/*
+ * Every request: GET or HEAD /metrics gets the exposition (a query string
+ * is ignored), other methods on it 405, other paths 404.
+ */
+static void
+metrics_on_request(struct evhttp_request *req, void *arg)
+{
+	struct metrics		*m = arg;
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*path = NULL;
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	struct evbuffer		*b;
+	char			 len[32];
+
+	if (uri != NULL)
+		path = evhttp_uri_get_path(uri);
+	if (path == NULL || strcmp(path, METRICS_PATH) != 0) {
+		metrics_reply(req, HTTP_NOTFOUND, "Not Found",
+		    "not found: the metrics are at " METRICS_PATH "\n");
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(h, "Allow", "GET, HEAD");
+		metrics_reply(req, HTTP_BADMETHOD, "Method Not Allowed",
+		    "method not allowed: use GET or HEAD\n");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL || metrics_body(m->d, b) == -1) {
+		if (b != NULL)
+			evbuffer_free(b);
+		log_warnx("metrics: out of memory");
+		metrics_reply(req, HTTP_INTERNAL, "Internal Server Error",
+		    "out of memory\n");
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", METRICS_CONTENT_TYPE);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/*
+		 * evhttp 2.1 would send a HEAD reply's body, and gives it no
+		 * Content-Length: say how long a GET would be, send nothing.
+		 */
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+		evhttp_add_header(h, "Content-Length", len);
+		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+	} else
+		evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+/*
+ * accept() failed with something other than EAGAIN or EINTR, most likely
+ * EMFILE: the waiting client would make the listener fire again at once,
+ * so stop accepting for a moment (the daemon's own listeners do the same).
+ */
+static void
+metrics_on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct metrics	*m = metrics_self;
+	struct timeval	 tv = { 0, METRICS_PAUSE_MS * 1000 };
+	unsigned long	 n;
+	int		 saved = errno;
+
+	UNUSED(arg);
+	if (m == NULL)
+		return;
+	if ((n = log_ratelimit(&m->emfile_log)) > 0) {
+		errno = saved;
+		log_warn("metrics: accept (%lu time%s): pausing for %d ms", n,
+		    n == 1 ? "" : "s", METRICS_PAUSE_MS);
+	}
+	evconnlistener_disable(lev);
+	evtimer_add(m->ev_resume, &tv);
+}
+
+static void
+metrics_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics	*m = arg;
+
+	UNUSED(fd);
+	UNUSED(what);
+	evconnlistener_enable(evhttp_bound_socket_get_listener(m->bound));
+}
+
+/* A bound, listening TCP socket for ep; the fd, or -1 with *cause. */
+static int
+metrics_socket(const struct endpoint *ep, char **cause)
+{
+	int	fd, on = 1;
+
+	fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (ep->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&ep->addr, ep->addrlen) == -1 ||
+	    listen(fd, METRICS_BACKLOG) == -1)
+		goto fail;
+	return fd;
+fail:
+	if (asprintf(cause, "metrics_listen %s: %s", ep->text,
+	    strerror(errno)) == -1)
+		*cause = NULL;
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Serve the metrics on ep (a TCP endpoint; port 0 picks a free port, and
+ * the log line tells which).  Returns NULL with *cause allocated (or NULL
+ * when out of memory) on failure.
+ */
+struct metrics *
+metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
+{
+	struct metrics		*m;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 addr[80];
+	int			 fd;
+
+	*cause = NULL;
+	if (ep->proto != SERVICE_TCP) {
+		if (asprintf(cause, "metrics_listen %s: not a tcp:// "
+		    "endpoint", ep->text) == -1)
+			*cause = NULL;
+		return NULL;
+	}
+	if (metrics_self != NULL) {
+		if (asprintf(cause, "metrics_listen %s: already serving",
+		    ep->text) == -1)
+			*cause = NULL;
+		return NULL;
+	}
+	if (d->started.tv_sec == 0 && d->started.tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &d->started);
+	if ((fd = metrics_socket(ep, cause)) == -1)
+		return NULL;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		memcpy(&ss, &ep->addr, sizeof(ss));
+	sockaddr_format((struct sockaddr *)&ss, addr, sizeof(addr));
+
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->http = evhttp_new(d->w.base)) == NULL ||
+	    (m->ev_resume = evtimer_new(d->w.base, metrics_on_resume,
+	    m)) == NULL) {
+		if (asprintf(cause, "metrics_listen %s: out of memory",
+		    ep->text) == -1)
+			*cause = NULL;
+		close(fd);
+		metrics_stop(m);
+		return NULL;
+	}
+	m->d = d;
+	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
+	evhttp_set_max_body_size(m->http, METRICS_MAX_BODY);
+	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
+	evhttp_set_allowed_methods(m->http, METRICS_METHODS);
+	evhttp_set_gencb(m->http, metrics_on_request, m);
+	/* On success the listener owns fd and closes it when freed. */
+	if ((m->bound = evhttp_accept_socket_with_handle(m->http,
+	    fd)) == NULL) {
+		if (asprintf(cause, "metrics_listen %s: cannot serve HTTP",
+		    ep->text) == -1)
+			*cause = NULL;
+		close(fd);
+		metrics_stop(m);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(m->bound),
+	    metrics_on_accept_error);
+	metrics_self = m;
+	log_info("metrics listening on http://%s%s", addr, METRICS_PATH);
+	return m;
+}
+
+/* Close the endpoint and its HTTP connections; NULL is fine. */
+void
+metrics_stop(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	if (metrics_self == m)
+		metrics_self = NULL;
+	if (m->http != NULL)
+		evhttp_free(m->http);
+	if (m->ev_resume != NULL)
+		event_free(m->ev_resume);
+	free(m);
+}

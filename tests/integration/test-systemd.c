@@ -1,0 +1,362 @@
+/*
+ * test-systemd.c: what a service manager does besides start and stop.
+ * Socket activation: the harness binds the sockets and passes them as
+ * fds 3... with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES.  Reload: SIGHUP,
+ * RELOADING=1 then READY=1; kept endpoints keep their sockets, moved and
+ * removed ones stop answering, open connections go on, and a broken config
+ * or a port that cannot be bound changes nothing.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define SD_TMO		5000		/* ms for one exchange, unscaled */
+
+/*
+ * Reload tests use fixed ports: a reload keeps the socket of an endpoint
+ * only when its configured identity is the same, and each port 0 is new.
+ */
+struct sd_ports {
+	int	tcp[3];		/* echo, gone, added on 127.0.0.1 */
+	int	udp;		/* echo on 127.0.0.1 */
+};
+
+static void	 sd_ports(struct sd_ports *);
+static const char *sd_conf1(const struct sd_ports *);
+static const char *sd_conf2(const struct sd_ports *);
+static void	 sd_echo(int, const char *);
+static void	 sd_echo_ep(const struct hs_endpoint *, const char *);
+static void	 sd_refused(const struct hs_endpoint *, const char *);
+static void	 sd_close(int);
+static void	 sd_conf1_serves(struct hs_daemon *, int);
+
+TestSuite(activation, .fini = hs_teardown);
+TestSuite(reload, .fini = hs_teardown);
+
+/* Pick the fixed ports of one test. */
+static void
+sd_ports(struct sd_ports *p)
+{
+	hs_free_ports(SOCK_STREAM, AF_INET, p->tcp, 3);
+	hs_free_ports(SOCK_DGRAM, AF_INET, &p->udp, 1);
+}
+
+/* echo on TCP and UDP, gone (daytime) on TCP. */
+static const char *
+sd_conf1(const struct sd_ports *p)
+{
+	static char	conf[512];
+
+	snprintf(conf, sizeof(conf),
+	    "[daemon]\n"
+	    "shutdown_timeout = 5s\n"
+	    "\n"
+	    "[echo]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:%d udp://127.0.0.1:%d\n"
+	    "\n"
+	    "[gone]\n"
+	    "service = daytime\n"
+	    "listen = tcp://127.0.0.1:%d\n", p->tcp[0], p->udp, p->tcp[1]);
+	return conf;
+}
+
+/* echo's TCP endpoint moves to ::1, gone goes, added (banner) comes. */
+static const char *
+sd_conf2(const struct sd_ports *p)
+{
+	static char	conf[512];
+
+	snprintf(conf, sizeof(conf),
+	    "[daemon]\n"
+	    "shutdown_timeout = 5s\n"
+	    "\n"
+	    "[echo]\n"
+	    "service = echo\n"
+	    "listen = tcp://[::1]:0 udp://127.0.0.1:%d\n"
+	    "\n"
+	    "[added]\n"
+	    "service = banner\n"
+	    "listen = tcp://127.0.0.1:%d\n"
+	    "message = added\\r\\n\n", p->udp, p->tcp[2]);
+	return conf;
+}
+
+/* One echo round trip on an open TCP connection. */
+static void
+sd_echo(int fd, const char *msg)
+{
+	char	buf[128];
+	size_t	len = strlen(msg);
+	ssize_t	n;
+
+	cr_assert(len <= sizeof(buf), "message too long");
+	cr_assert(hs_send_all(fd, msg, len, hs_ms(SD_TMO)) == 0, "send: %s",
+	    strerror(errno));
+	n = hs_recv_n(fd, buf, len, hs_ms(SD_TMO));
+	cr_assert(n == (ssize_t)len && memcmp(buf, msg, len) == 0,
+	    "echo of %s: %s", hs_show(msg, len), n < 0 ? strerror(errno) :
+	    hs_show(buf, (size_t)n));
+}
+
+/* An echo exchange with a fresh TCP or UDP socket to ep. */
+static void
+sd_echo_ep(const struct hs_endpoint *ep, const char *msg)
+{
+	char	buf[128];
+	ssize_t	n;
+	int	fd;
+
+	fd = hs_connect_ep(ep, hs_ms(SD_TMO));
+	cr_assert(fd != -1, "connect to %s: %s", ep->url, strerror(errno));
+	if (ep->type == SOCK_STREAM)
+		sd_echo(fd, msg);
+	else {
+		n = hs_udp_ask(fd, msg, strlen(msg), buf, sizeof(buf),
+		    hs_ms(SD_TMO));
+		cr_assert(n == (ssize_t)strlen(msg) &&
+		    memcmp(buf, msg, (size_t)n) == 0, "udp echo at %s: %s",
+		    ep->url, n < 0 ? strerror(errno) : hs_show(buf, (size_t)n));
+	}
+	hs_close(fd);
+}
+
+/* Nobody listens at ep any more. */
+static void
+sd_refused(const struct hs_endpoint *ep, const char *why)
+{
+	int	fd;
+
+	fd = hs_connect_ep(ep, hs_ms(SD_TMO));
+	if (fd != -1)
+		hs_close(fd);
+	cr_assert(fd == -1 && errno == ECONNREFUSED, "%s: %s still accepts "
+	    "connections", why, ep->url);
+}
+
+/* End a connection politely: SHUT_WR, then the daemon's EOF. */
+static void
+sd_close(int fd)
+{
+	cr_assert(shutdown(fd, SHUT_WR) == 0, "shutdown: %s",
+	    strerror(errno));
+	cr_assert(hs_wait_closed(fd, hs_ms(SD_TMO)) == 0, "no EOF after "
+	    "SHUT_WR");
+	hs_close(fd);
+}
+
+/* Everything of sd_conf1() answers, and the open echo connection fd. */
+static void
+sd_conf1_serves(struct hs_daemon *d, int fd)
+{
+	char	buf[256];
+	ssize_t	n;
+	int	g;
+
+	sd_echo(fd, "old connection\n");
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET), "tcp\n");
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET), "udp\n");
+	g = hs_connect(d, "gone", SOCK_STREAM, AF_INET);
+	n = hs_read_eof(g, buf, sizeof(buf), hs_ms(SD_TMO));
+	cr_assert(n > 0 && hs_check_daytime(buf, (size_t)n) == NULL,
+	    "daytime after a failed reload: %s", n < 0 ? strerror(errno) :
+	    hs_show(buf, (size_t)n));
+	hs_close(g);
+}
+
+/* Sockets passed by the service manager are served, not bound again. */
+Test(activation, adopts_passed_sockets, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	const char		*t4, *u4, *t6;
+	char			 conf[512];
+
+	/*
+	 * The harness keeps its copies open, as systemd does: binding the
+	 * same ports again would fail, so only adoption can work.
+	 */
+	t4 = hs_bind(d, "tcp://127.0.0.1:0");
+	u4 = hs_bind(d, "udp://127.0.0.1:0");
+	t6 = hs_bind(d, "tcp://[::1]:0");
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\n"
+	    "listen = %s %s %s\n", t4, u4, t6);
+	hs_start(d, conf);
+	cr_assert(strcmp(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET)->url,
+	    t4) == 0, "echo listens on %s, not on the passed %s",
+	    hs_endpoint(d, "echo", SOCK_STREAM, AF_INET)->url, t4);
+	cr_assert(strcmp(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET6)->url,
+	    t6) == 0, "echo listens on %s, not on the passed %s",
+	    hs_endpoint(d, "echo", SOCK_STREAM, AF_INET6)->url, t6);
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET), "t4\n");
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET), "u4\n");
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET6), "t6\n");
+	hs_stop_ok(d);
+}
+
+/* A passed socket and one the daemon binds itself, side by side. */
+Test(activation, mixed_with_bound, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	const char		*t4;
+	char			 conf[512];
+
+	t4 = hs_bind(d, "tcp://127.0.0.1:0");
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\n"
+	    "listen = %s tcp://[::1]:0\n"
+	    "[daytime]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n", t4);
+	hs_start(d, conf);
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET), "passed\n");
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET6), "bound\n");
+	hs_stop_ok(d);
+}
+
+/*
+ * Reload with an endpoint moved, an instance removed and one added: the
+ * open connection goes on, kept sockets stay, the new ones answer and the
+ * old ones refuse.
+ */
+Test(reload, moves_adds_removes, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	struct hs_endpoint	 old_tcp, old_udp, gone;
+	struct sd_ports		 p;
+	char			 buf[64];
+	ssize_t			 n;
+	int			 fd, b;
+
+	sd_ports(&p);
+	d = hs_spawn(sd_conf1(&p));
+	old_tcp = *hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
+	old_udp = *hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET);
+	gone = *hs_endpoint(d, "gone", SOCK_STREAM, AF_INET);
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	sd_echo(fd, "before reload\n");
+
+	hs_reload(d, sd_conf2(&p));
+	cr_assert(strstr(d->last_status, "fail") == NULL, "reload: STATUS=%s",
+	    d->last_status);
+	sd_echo(fd, "after reload\n");
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET6), "moved\n");
+	cr_assert(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET)->port ==
+	    old_udp.port, "the kept UDP endpoint moved from port %d to %d",
+	    old_udp.port, hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET)->port);
+	sd_echo_ep(&old_udp, "kept\n");
+	b = hs_connect(d, "added", SOCK_STREAM, AF_INET);
+	n = hs_read_eof(b, buf, sizeof(buf), hs_ms(SD_TMO));
+	cr_assert(n == 7 && memcmp(buf, "added\r\n", 7) == 0, "added banner: "
+	    "%s", n < 0 ? strerror(errno) : hs_show(buf, (size_t)n));
+	hs_close(b);
+	sd_refused(&old_tcp, "moved endpoint");
+	sd_refused(&gone, "removed instance");
+	sd_echo(fd, "still after reload\n");
+	sd_close(fd);
+	hs_stop_ok(d);
+}
+
+/*
+ * The same config again keeps every socket: connections queued in the
+ * backlog while the daemon was stopped are served after the reload.
+ */
+Test(reload, same_config_keeps_queued, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	struct hs_endpoint	 tcp, udp;
+	struct sd_ports		 p;
+	int			 fd, queued[5];
+	size_t			 i;
+
+	sd_ports(&p);
+	d = hs_spawn(sd_conf1(&p));
+	tcp = *hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
+	udp = *hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET);
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	sd_echo(fd, "before reload\n");
+
+	/* Stopped, the daemon cannot accept: the kernel queues these. */
+	cr_assert(hs_signal(d, SIGSTOP) == 0, "kill: %s", strerror(errno));
+	for (i = 0; i < 5; i++) {
+		queued[i] = hs_connect_ep(&tcp, hs_ms(SD_TMO));
+		cr_assert(queued[i] != -1, "connect while stopped: %s",
+		    strerror(errno));
+	}
+	hs_reload(d, sd_conf1(&p));		/* SIGHUP, then SIGCONT */
+	for (i = 0; i < 5; i++) {
+		sd_echo(queued[i], "queued before the reload\n");
+		sd_close(queued[i]);
+	}
+	sd_echo_ep(&tcp, "same tcp port\n");
+	sd_echo_ep(&udp, "same udp port\n");
+	sd_conf1_serves(d, fd);
+	sd_close(fd);
+	hs_stop_ok(d);
+}
+
+/* A broken config: RELOADING=1, READY=1 saying so, nothing changed. */
+Test(reload, broken_config_changes_nothing, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	struct sd_ports		 p;
+	int			 fd;
+
+	sd_ports(&p);
+	d = hs_spawn(sd_conf1(&p));
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	sd_echo(fd, "before reload\n");
+	hs_reload(d, "[echo]\nservice = nosuchservice\n"
+	    "listen = tcp://127.0.0.1:0\nbogus = 1\n");
+	cr_assert(strstr(d->last_status, "fail") != NULL, "a failed reload "
+	    "sent READY=1 with STATUS=%s", d->last_status);
+	sd_conf1_serves(d, fd);
+	sd_close(fd);
+	hs_stop_ok(d);
+}
+
+/* A port that cannot be bound: the reload is rolled back as a whole. */
+Test(reload, bind_failure_rolls_back, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct sd_ports		 p;
+	char			 conf[1024];
+	int			 fd, taken;
+
+	sd_ports(&p);
+	d = hs_spawn(sd_conf1(&p));
+	taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(taken != -1 && bind(taken, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0 && listen(taken, 1) == 0 &&
+	    getsockname(taken, (struct sockaddr *)&sin, &len) == 0,
+	    "bind: %s", strerror(errno));
+
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	sd_echo(fd, "before reload\n");
+	/* New endpoints that bind, and one that cannot. */
+	snprintf(conf, sizeof(conf), "%s\n[extra]\nservice = echo\n"
+	    "listen = tcp://[::1]:0 tcp://127.0.0.1:%u\n", sd_conf1(&p),
+	    ntohs(sin.sin_port));
+	hs_reload(d, conf);
+	cr_assert(strstr(d->last_status, "fail") != NULL, "a reload that "
+	    "cannot bind port %u sent READY=1 with STATUS=%s",
+	    ntohs(sin.sin_port), d->last_status);
+	sd_conf1_serves(d, fd);
+	sd_close(fd);
+	close(taken);
+	hs_stop_ok(d);
+}

@@ -1,0 +1,68 @@
+#!/bin/sh
+# package-deb.sh SRCDIR OUTDIR: build the .deb with packaging/build-deb.sh
+# into OUTDIR, check what it holds and run lintian on it (fails on errors
+# and warnings; packaging/README.md lists what is left and why).  Exits 77
+# (skipped) when dpkg-buildpackage, debhelper or lintian is missing:
+# scripts/deps.sh installs them.
+set -eu
+
+src=$1
+out=$2
+
+for tool in dpkg-buildpackage dh lintian; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "package-deb: $tool not found (scripts/deps.sh), skipped"
+		exit 77
+	fi
+done
+
+rm -rf "$out"
+mkdir -p "$out"
+log="$out/build.log"
+if ! deb=$("$src/packaging/build-deb.sh" "$out" 2>"$log"); then
+	tail -n 40 "$log"
+	echo "package-deb: packaging/build-deb.sh failed (log: $log)"
+	exit 1
+fi
+echo "package-deb: built $deb"
+echo "$deb" >"$out/deb-path"
+
+fail=0
+dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$out/contents"
+for f in /usr/sbin/netsvcd /etc/netsvcd/netsvcd.ini \
+    /lib/systemd/system/netsvcd.service /lib/systemd/system/netsvcd.socket \
+    /usr/share/man/man8/netsvcd.8.gz /usr/share/man/man5/netsvcd.ini.5.gz \
+    /usr/share/doc/netsvcd/copyright /usr/share/doc/netsvcd/README.md.gz \
+    /usr/share/doc/netsvcd/examples/tutorial.ini \
+    /usr/share/doc/netsvcd/examples/netsvcd-dev.ini; do
+	if ! grep -qx "$f" "$out/contents"; then
+		echo "package-deb: $f missing from the package"
+		fail=1
+	fi
+done
+if [ "$(dpkg-deb -f "$deb" Package Section Priority)" != "$(printf \
+    'Package: netsvcd\nSection: net\nPriority: optional')" ]; then
+	echo "package-deb: unexpected control fields:"
+	dpkg-deb -f "$deb" Package Section Priority
+	fail=1
+fi
+if ! dpkg-deb --info "$deb" conffiles | grep -qx /etc/netsvcd/netsvcd.ini
+then
+	echo "package-deb: /etc/netsvcd/netsvcd.ini is not a conffile"
+	fail=1
+fi
+
+if lintian --fail-on error,warning --display-info --tag-display-limit 0 \
+    "$deb" >"$out/lintian.log" 2>&1; then
+	status=0
+else
+	status=$?
+fi
+# lintian warns when run as root; that line is noise here.
+echo "package-deb: lintian (exit status $status):"
+grep -v 'running with root privileges' "$out/lintian.log" || true
+if [ "$status" -ne 0 ]; then
+	echo "package-deb: lintian reports errors or warnings"
+	fail=1
+fi
+exit $fail
