@@ -29,6 +29,9 @@ void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Debug lines cost nothing (not even their arguments) when filtered out. */
+#define log_debug(...)							\
+	(log_getlevel() >= LOG_LEVEL_DEBUG ? log_debug(__VA_ARGS__) : (void)0)
 void	log_emit(int level, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
 
