@@ -14,6 +14,7 @@
 # is bounded in time, and every server is stopped on exit.
 set -u
 
+# usage: the options.
 usage()
 {
 	cat <<EOF
@@ -155,9 +156,9 @@ listening()
 # pick_ports: a base with 100 free ports (10 per server); sets base.
 pick_ports()
 {
-	local try have
+	local have
 	have=$(bound | sort -un)
-	for try in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		if ! echo "$have" | awk -v lo="$base" -v hi=$((base + 99)) \
 		    '$1 >= lo && $1 <= hi { f = 1 } END { exit !f }'; then
 			return 0
@@ -434,7 +435,7 @@ load_args()
 field()
 {
 	local x=" $2 "
-	x=${x#* $1=}
+	x=${x#* "$1"=}
 	[ "$x" = " $2 " ] && return 1
 	echo "${x%% *}"
 }
@@ -661,10 +662,14 @@ table()
 	done
 }
 
+# main: build, start, measure, print the table; the exit status.
 main()
 {
-	local load
+	local load busy
 	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	busy=$(awk '$1 > 1 { print $1 }' /proc/loadavg)
+	[ -n "$busy" ] && note "load average $busy before the run: other" \
+	    "work shares the cores, the numbers are noisy"
 	if ! build_tools; then
 		echo "run.sh: cannot build loadgen and refecho" >&2
 		exit 1

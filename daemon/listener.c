@@ -128,10 +128,16 @@ listener_new(struct daemon *d, struct instance *inst,
 	    (l->fd = listener_take_passed(d, ep)) != -1) {
 		l->activated = 1;
 		/* systemd hands over blocking sockets. */
-		fl = fcntl(l->fd, F_GETFL);
-		if (fl != -1)
-			fcntl(l->fd, F_SETFL, fl | O_NONBLOCK);
-		fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+		if ((fl = fcntl(l->fd, F_GETFL)) == -1 ||
+		    fcntl(l->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+		    fcntl(l->fd, F_SETFD, FD_CLOEXEC) == -1) {
+			if (asprintf(cause, "%s: passed socket: %s", ep->text,
+			    strerror(errno)) == -1)
+				*cause = NULL;
+			close(l->fd);
+			free(l);
+			return NULL;
+		}
 	} else if ((l->fd = listener_socket(ep, inst->ic->backlog,
 	    cause)) == -1) {
 		free(l);

@@ -41,8 +41,17 @@ log_stderr_is_journal(void)
 	const char		*env = getenv("JOURNAL_STREAM");
 	struct stat		 st;
 	unsigned long long	 dev, ino;
+	char			*end;
 
-	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+	if (env == NULL)
+		return 0;
+	errno = 0;
+	dev = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != ':')
+		return 0;
+	env = end + 1;
+	ino = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != '\0')
 		return 0;
 	if (fstat(fileno(stderr), &st) == -1)
 		return 0;

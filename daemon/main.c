@@ -97,7 +97,7 @@ main(int argc, char *argv[])
 	struct config			*conf;
 	struct daemon			*d;
 	struct sigaction		 sa;
-	int				 ch, check = 0, level = -1;
+	int				 ch, check = 0, level = -1, status;
 
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
@@ -167,9 +167,9 @@ main(int argc, char *argv[])
 		log_warnx("not started");
 		return 1;
 	}
-	daemon_run(d);
+	status = daemon_run(d) == -1 ? 1 : 0;
 	daemon_free(d);
 	libevent_global_shutdown();
 	log_notice("stopped");
-	return 0;
+	return status;
 }

@@ -408,8 +408,10 @@ metrics_reply(struct evhttp_request *req, int code, const char *reason,
 		evhttp_send_reply(req, code, reason, NULL);
 		return;
 	}
-	evbuffer_add(b, text, strlen(text));
-	evhttp_send_reply(req, code, reason, b);
+	if (evbuffer_add(b, text, strlen(text)) == -1)
+		evhttp_send_reply(req, code, reason, NULL);
+	else
+		evhttp_send_reply(req, code, reason, b);
 	evbuffer_free(b);
 }
 

@@ -198,11 +198,14 @@ daemon_ready(struct daemon *d, const char *prefix)
 	systemd_ready(status);
 }
 
-/* Run the loop until stopped.  Returns 0. */
+/* Run the loop until stopped.  Returns 0, or -1 if the loop failed. */
 int
 daemon_run(struct daemon *d)
 {
-	event_base_dispatch(d->w.base);
+	if (event_base_dispatch(d->w.base) == -1) {
+		log_warnx("the event loop failed");
+		return -1;
+	}
 	return 0;
 }
 

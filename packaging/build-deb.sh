@@ -46,6 +46,7 @@ mkdir "$tree"
 # .gitignore keeps out of the repository.
 (cd "$src" && tar -cf - --exclude=./.git --exclude='./build*' \
     --exclude=./.device --exclude=./debian --exclude='./obj-*' \
+    --exclude='./*.deb' \
     --exclude='*.o' --exclude='*.swp' .) | (cd "$tree" && tar -xf -)
 cp -R "$src/packaging/debian" "$tree/debian"
 

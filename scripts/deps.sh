@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config libevent-dev libinih-dev
 libsystemd-dev libcriterion-dev clang valgrind mandoc netcat-openbsd
-dpkg-dev debhelper lintian systemd"
+dpkg-dev debhelper lintian systemd
+cppcheck clang-tidy libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,7 +1,11 @@
 #!/bin/sh
 # test.sh: install what is missing, then build and run the whole ctest suite
 # twice: build/ with gcc, and build-asan/ with clang, AddressSanitizer and
-# UndefinedBehaviorSanitizer.  Extra arguments go to both ctest runs, e.g.
+# UndefinedBehaviorSanitizer.  In build/ the static analysis (cppcheck and
+# clang-tidy, label static) runs as a step of its own.  Last, build-fuzz/
+# builds the libFuzzer targets (clang, ASan+UBSan) and runs each briefly
+# from the seed corpus (label fuzz, about 20 s in all; fuzz/run.sh runs
+# them longer).  Extra arguments go to every ctest run, e.g.
 # scripts/test.sh -R unit-test-config.  Exits non-zero when anything fails.
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,10 +31,25 @@ build_and_test()
 }
 
 plain=FAIL
+static=FAIL
 asan=FAIL
+fuzz=FAIL
 
-if build_and_test build gcc "" "$@"; then
+if build_and_test build gcc "" -LE static "$@"; then
 	plain=ok
+fi
+
+# Static analysis needs only build/compile_commands.json.  Without ctest
+# arguments, finding no static test at all is a failure, not a pass.
+echo "==== static analysis (build) ====" >&2
+if [ -f build/compile_commands.json ] && (
+	cd build
+	if [ $# -eq 0 ]; then
+		set -- --no-tests=error
+	fi
+	ctest --output-on-failure -L static "$@"
+); then
+	static=ok
 fi
 
 if (
@@ -41,5 +60,17 @@ if (
 	asan=ok
 fi
 
-echo "test.sh: gcc build: $plain; clang ASan+UBSan build: $asan"
-[ "$plain" = ok ] && [ "$asan" = ok ]
+# The fuzz tree builds the libraries and the fuzz targets only.
+echo "==== build-fuzz (clang) ====" >&2
+if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNETSVCD_FUZZ=ON -DNETSVCD_SANITIZE=address,undefined \
+    -DNETSVCD_TESTS=OFF &&
+    cmake --build build-fuzz -j "$jobs" &&
+    (cd build-fuzz && ctest --output-on-failure -L fuzz "$@"); then
+	fuzz=ok
+fi
+
+echo "test.sh: gcc build: $plain; static analysis: $static;" \
+    "clang ASan+UBSan build: $asan; clang libFuzzer build: $fuzz"
+[ "$plain" = ok ] && [ "$static" = ok ] && [ "$asan" = ok ] &&
+    [ "$fuzz" = ok ]

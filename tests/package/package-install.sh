@@ -31,6 +31,7 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/netsvcd-pkg.XXXXXX")
 pid=""
+# shellcheck disable=SC2317  # called by the trap
 cleanup()
 {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -106,6 +107,8 @@ run=()
 if command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
 	run=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
 fi
+echo "package-install: starting /usr/sbin/netsvcd as $([ ${#run[@]} -gt 0 ] &&
+    echo nobody || echo root) on $tmp/netsvcd.ini"
 "${run[@]}" /usr/sbin/netsvcd -f -c "$tmp/netsvcd.ini" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 100); do
@@ -124,11 +127,14 @@ daytime_port=$(port daytime)
 echo_port=$(port echo)
 
 # bash's /dev/tcp; timeout keeps a silent server from hanging the test.
+# The inner bash expands $1 (the port), hence single quotes.
+# shellcheck disable=SC2016
 line=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && \
     IFS= read -r l <&3 && printf "%s" "$l"' _ "$daytime_port")
 echo "package-install: daytime on 127.0.0.1:$daytime_port: $line"
 [[ $line =~ ^[A-Z][a-z]+day,\ [A-Z][a-z]+\ [0-9]{2},\ [0-9]{4}\ .*UTC ]] ||
     bad "daytime answer '$line'"
+# shellcheck disable=SC2016
 line=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && \
     printf "netsvcd package test\r\n" >&3 && IFS= read -r l <&3 && \
     printf "%s" "$l"' _ "$echo_port")
