@@ -7,7 +7,8 @@
  *
  * Listeners are matched by identity (protocol, address, port as
  * configured): a kept endpoint keeps its very socket, so nothing queued on
- * it is lost and no client is refused during a reload.  Connections keep a
+ * it is lost and no client is refused during a reload.  An endpoint
+ * configured with port 0 never matches: each load binds a new port.  Connections keep a
  * reference to the instance they were accepted by and finish under the
  * settings they started with.
  */
@@ -126,7 +127,11 @@ apply_commit(struct daemon *d, struct config *nc)
 	apply_udp_ports(d);
 }
 
-/* Note the port of every UDP service, so that none replies to another. */
+/*
+ * Note the configured port of every UDP service, so that none replies to
+ * another.  Ports the kernel picked (port 0) are ephemeral ports that
+ * clients use too, so they are left out.
+ */
 static void
 apply_udp_ports(struct daemon *d)
 {
@@ -135,9 +140,9 @@ apply_udp_ports(struct daemon *d)
 
 	memset(d->udp_ports, 0, sizeof(d->udp_ports));
 	TAILQ_FOREACH(l, &d->listeners, entry) {
-		if (l->ep.proto != SERVICE_UDP)
+		if (l->cfg.proto != SERVICE_UDP ||
+		    (port = endpoint_port(&l->cfg)) == 0)
 			continue;
-		port = endpoint_port(&l->ep);
 		d->udp_ports[port / 8] |= (uint8_t)(1U << (port % 8));
 	}
 }

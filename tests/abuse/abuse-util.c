@@ -24,6 +24,7 @@
 static int	ab_sockaddr(int family, const char *addr, int port,
 		    struct sockaddr_storage *, socklen_t *);
 static int	ab_udp_port_used(struct hs_daemon *, int);
+static char	*ab_run_log(struct hs_daemon *);
 
 /* ---- Time ---- */
 
@@ -183,12 +184,13 @@ ab_udp_port_used(struct hs_daemon *d, int port)
 }
 
 int
-ab_udp(const struct hs_endpoint *ep, const char *src, int port)
+ab_udp(struct hs_daemon *d, const struct hs_endpoint *ep, const char *src,
+    int port)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	unsigned int		 attempt;
-	int			 fd, saved, on = 1;
+	int			 fd, saved, got, on = 1;
 
 	for (attempt = 0; attempt < 32; attempt++) {
 		fd = socket(ep->family, SOCK_DGRAM | SOCK_NONBLOCK |
@@ -200,7 +202,7 @@ ab_udp(const struct hs_endpoint *ep, const char *src, int port)
 			errno = EINVAL;
 			return -1;
 		}
-		/* A port bound by a UDP server elsewhere is still fine. */
+		/* A fixed port that another socket holds is still ours. */
 		if (port != 0)
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 			    sizeof(on));
@@ -213,15 +215,13 @@ ab_udp(const struct hs_endpoint *ep, const char *src, int port)
 		len = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 			goto fail;
-		port = ntohs(ss.ss_family == AF_INET6 ?
+		got = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
-		/* Not a port of the daemon (it would not answer). */
-		if (!ab_udp_port_used(criterion_current_test != NULL ?
-		    NULL : NULL, 0))
-			;
-		port = 0;
-		return fd;
+		/* netsvcd rightly never answers its own UDP ports. */
+		if (!ab_udp_port_used(d, got))
+			return fd;
+		close(fd);
 	}
 	errno = EADDRINUSE;
 	return -1;
@@ -230,4 +230,239 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* ---- Outcomes ---- */
+
+const char *
+ab_fate_name(enum ab_fate f)
+{
+	switch (f) {
+	case AB_SERVED:
+		return "served";
+	case AB_CLOSED:
+		return "closed (EOF or reset)";
+	case AB_HUNG:
+		return "neither served nor closed";
+	case AB_ERROR:
+		return "local error";
+	}
+	return "?";
+}
+
+enum ab_fate
+ab_echo_fate(int fd, const char *msg, int timeout_ms)
+{
+	char		 buf[256];
+	size_t		 len = strlen(msg);
+	ssize_t		 n;
+
+	cr_assert(len > 0 && len < sizeof(buf), "ab_echo_fate: bad message");
+	/* A refused connection may already reject the send: that is fine. */
+	if (send(fd, msg, len, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
+	    errno != ECONNRESET && errno != EAGAIN)
+		return AB_ERROR;
+	n = hs_recv_n(fd, buf, len, timeout_ms);
+	if (n == (ssize_t)len && memcmp(buf, msg, len) == 0)
+		return AB_SERVED;
+	if (n >= 0 && (size_t)n < len)
+		return AB_CLOSED;	/* EOF (after part of it, if any) */
+	if (n == -1 && (errno == ECONNRESET || errno == EPIPE))
+		return AB_CLOSED;
+	if (n == -1 && errno == ETIMEDOUT)
+		return AB_HUNG;
+	return AB_ERROR;
+}
+
+int
+ab_peer_closed(int fd)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLRDHUP;
+	if (poll(&pfd, 1, 0) != 1)
+		return 0;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+int
+ab_wait_peer_closed(int fd, int timeout_ms)
+{
+	struct pollfd	pfd;
+	int64_t		deadline = hs_now_ms() + timeout_ms, left;
+	unsigned int	rounds;
+
+	for (rounds = 0; rounds < 1000; rounds++) {
+		if (ab_peer_closed(fd))
+			return 0;
+		if ((left = deadline - hs_now_ms()) <= 0)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLRDHUP;
+		poll(&pfd, 1, (int)left);
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+void
+ab_reset(int fd)
+{
+	struct linger	lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+long
+ab_probe(struct hs_daemon *d, const char *instance, int family,
+    const char *src, int timeout_ms)
+{
+	const struct hs_endpoint	*ep;
+	enum ab_fate			 f;
+	int64_t				 t0 = hs_now_ms(), left;
+	int				 fd;
+
+	ep = hs_endpoint(d, instance, SOCK_STREAM, family);
+	fd = ab_tcp_start(ep, src);
+	cr_assert(fd != -1, "probe of %s from %s: connect: %s", ep->url,
+	    src != NULL ? src : "any", strerror(errno));
+	if (ab_tcp_wait(fd, timeout_ms) == -1)
+		cr_assert_fail("probe of %s from %s: connect: %s", ep->url,
+		    src != NULL ? src : "any", strerror(errno));
+	left = t0 + timeout_ms - hs_now_ms();
+	f = ab_echo_fate(fd, "probe\r\n", left > 0 ? (int)left : 0);
+	hs_close(fd);
+	cr_assert(f == AB_SERVED, "probe of %s (%s) from %s: %s within %d ms",
+	    instance, ep->url, src != NULL ? src : "any", ab_fate_name(f),
+	    timeout_ms);
+	return (long)(hs_now_ms() - t0);
+}
+
+/* ---- The daemon ---- */
+
+void
+ab_wait_nfds(struct hs_daemon *d, int base, int timeout_ms, const char *what)
+{
+	int64_t		deadline = hs_now_ms() + timeout_ms;
+	unsigned int	rounds;
+	int		now = -1;
+
+	for (rounds = 0; rounds < 10000; rounds++) {
+		if ((now = hs_nfds(d)) != -1 && now <= base)
+			return;
+		if (hs_now_ms() >= deadline)
+			break;
+		poll(NULL, 0, 20);
+	}
+	cr_assert_fail("descriptor leak after %s: the daemon had %d "
+	    "descriptors before and %d %d ms after", what, base, now,
+	    timeout_ms);
+}
+
+/* This run's part of the log, NUL-terminated; free() it. */
+static char *
+ab_run_log(struct hs_daemon *d)
+{
+	char	*all = hs_log(d), *run;
+	size_t	 len = strlen(all), skip;
+
+	/* hs_log() keeps the last 1 MiB; this run starts at log_start. */
+	skip = d->log_start > 0 && (size_t)d->log_start < len ?
+	    (size_t)d->log_start : 0;
+	if (skip == 0)
+		return all;
+	run = strdup(all + skip);
+	free(all);
+	cr_assert(run != NULL, "out of memory");
+	return run;
+}
+
+unsigned long
+ab_log_sum(struct hs_daemon *d, const char *instance, const char *verb)
+{
+	char		 key[128], *text, *p, *end;
+	unsigned long	 sum = 0, n;
+	unsigned int	 rounds;
+
+	snprintf(key, sizeof(key), ": %s: %s ", instance, verb);
+	text = ab_run_log(d);
+	p = text;
+	for (rounds = 0; rounds < 1000000; rounds++) {
+		if ((p = strstr(p, key)) == NULL)
+			break;
+		p += strlen(key);
+		n = strtoul(p, &end, 10);
+		if (end != p)
+			sum += n;
+	}
+	free(text);
+	return sum;
+}
+
+int
+ab_log_has(struct hs_daemon *d, const char *text)
+{
+	char	*log = ab_run_log(d);
+	int	 found = strstr(log, text) != NULL;
+
+	free(log);
+	return found;
+}
+
+long
+ab_metric(struct hs_daemon *d, const char *name, const char *instance,
+    const char *reason)
+{
+	static const char	 req[] = "GET /metrics HTTP/1.1\r\n"
+				    "Host: 127.0.0.1\r\n"
+				    "Connection: close\r\n\r\n";
+	static const char	 key[] = "metrics listening on "
+				    "http://127.0.0.1:";
+	struct hs_endpoint	 ep;
+	struct hs_xfer		 x;
+	char			 sample[256], *log, *at, *body, *line;
+	long			 value = -1, port;
+	int			 fd;
+
+	log = ab_run_log(d);
+	at = strstr(log, key);
+	port = at != NULL ? strtol(at + sizeof(key) - 1, NULL, 10) : 0;
+	free(log);
+	cr_assert(port > 0 && port < 65536, "no \"%s\" line in the log",
+	    key);
+
+	memset(&ep, 0, sizeof(ep));
+	ep.type = SOCK_STREAM;
+	ep.family = AF_INET;
+	ab_sockaddr(AF_INET, "127.0.0.1", (int)port, &ep.addr, &ep.addrlen);
+	snprintf(ep.url, sizeof(ep.url), "tcp://127.0.0.1:%ld", port);
+	fd = ab_tcp(&ep, NULL);
+	body = malloc(AB_HTTP_CAP + 1);
+	cr_assert(body != NULL, "out of memory");
+	memset(&x, 0, sizeof(x));
+	x.out = req;
+	x.outlen = sizeof(req) - 1;
+	x.in = body;
+	x.incap = AB_HTTP_CAP;
+	x.until_eof = 1;
+	cr_assert(hs_xfer(fd, &x, ab_ms(5000)) == 0, "GET /metrics: %s",
+	    strerror(errno));
+	hs_close(fd);
+	body[x.inlen] = '\0';
+	cr_assert(strncmp(body, "HTTP/1.1 200", 12) == 0, "GET /metrics: %s",
+	    hs_show(body, x.inlen));
+
+	if (reason != NULL)
+		snprintf(sample, sizeof(sample),
+		    "\n%s{instance=\"%s\",reason=\"%s\"} ", name, instance,
+		    reason);
+	else
+		snprintf(sample, sizeof(sample), "\n%s{instance=\"%s\"} ", name,
+		    instance);
+	if ((line = strstr(body, sample)) != NULL)
+		value = strtol(line + strlen(sample), NULL, 10);
+	free(body);
+	return value;
 }

@@ -23,10 +23,10 @@
 #define UDP_MAX		65507		/* largest UDP payload over IPv4 */
 #define NSENDERS	20
 /*
- * chargen queries per family: netsvcd lets a source have 20 replies larger
- * than their query in a burst (udp_amplify_burst), then 10 a second.
+ * chargen queries per family: netsvcd lets a source have 200 replies larger
+ * than their query in a burst (udp_amplify_burst), then 50 a second.
  */
-#define UDP_NCHARGEN	12
+#define UDP_NCHARGEN	40
 
 static const int families[] = { AF_INET, AF_INET6 };
 #define NFAMILIES	(sizeof(families) / sizeof(families[0]))

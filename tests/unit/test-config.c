@@ -49,8 +49,8 @@
 	"write_timeout = 1m\n"						\
 	"max_bytes = 0\n"						\
 	"udp_max_amplification = 1\n"					\
-	"udp_amplify_rate = 10\n"					\
-	"udp_amplify_burst = 20\n"					\
+	"udp_amplify_rate = 50\n"					\
+	"udp_amplify_burst = 200\n"					\
 	"udp_protect = yes\n"						\
 	"log_connections = off\n"
 
@@ -162,8 +162,8 @@ check_default_limits(const struct limits_conf *lim)
 	cr_assert(eq(u64, lim->write_timeout_ms, 60000));
 	cr_assert(eq(u64, lim->max_bytes, 0));
 	cr_assert(eq(uint, lim->udp_max_amplification, 1));
-	cr_assert(eq(uint, lim->udp_amplify_rate, 10));
-	cr_assert(eq(uint, lim->udp_amplify_burst, 20));
+	cr_assert(eq(uint, lim->udp_amplify_rate, 50));
+	cr_assert(eq(uint, lim->udp_amplify_burst, 200));
 	cr_assert(eq(int, lim->udp_protect, 1));
 	cr_assert(eq(int, lim->log_connections, LOG_CONN_OFF));
 	cr_assert(eq(sz, lim->allow.n, 0));
@@ -897,8 +897,8 @@ Test(config, print_limits)
 	    "write_timeout = 1m\n"
 	    "max_bytes = 1MiB\n"
 	    "udp_max_amplification = 1\n"
-	    "udp_amplify_rate = 10\n"
-	    "udp_amplify_burst = 20\n"
+	    "udp_amplify_rate = 50\n"
+	    "udp_amplify_burst = 200\n"
 	    "udp_protect = yes\n"
 	    "log_connections = off\n"
 	    "allow = 192.0.2.0/24 10.0.0.0/8 ::1\n"
@@ -921,8 +921,8 @@ Test(config, print_limits)
 	    "write_timeout = 1m\n"
 	    "max_bytes = 1MiB\n"
 	    "udp_max_amplification = 1\n"
-	    "udp_amplify_rate = 10\n"
-	    "udp_amplify_burst = 20\n"
+	    "udp_amplify_rate = 50\n"
+	    "udp_amplify_burst = 200\n"
 	    "udp_protect = yes\n"
 	    "log_connections = close\n"
 	    "allow = 192.0.2.0/24 10.0.0.0/8 ::1\n"
@@ -945,8 +945,8 @@ Test(config, print_limits)
 	    "write_timeout = 1m\n"
 	    "max_bytes = 1MiB\n"
 	    "udp_max_amplification = 1\n"
-	    "udp_amplify_rate = 10\n"
-	    "udp_amplify_burst = 20\n"
+	    "udp_amplify_rate = 50\n"
+	    "udp_amplify_burst = 200\n"
 	    "udp_protect = yes\n"
 	    "log_connections = off\n"
 	    "allow = 2001:db8::/32\n"
