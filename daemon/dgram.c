@@ -140,15 +140,19 @@ dgram_amplify_ok(struct listener *l, const struct sockaddr *sa,
 {
 	const struct limits_conf	*lim = &l->inst->ic->lim;
 	struct source_table		*t = l->d->sources;
+	uint32_t			 i;
+	int				 ok = 1;
 
+	UNUSED(src);
 	if (lim->udp_max_amplification == 0 || lim->udp_amplify_rate == 0 ||
 	    reply <= (uint64_t)lim->udp_max_amplification * req || t == NULL)
 		return 1;
-	if (*src == SOURCE_NONE &&
-	    (*src = source_get(t, sa, l->inst->stats)) == SOURCE_NONE)
-		return 1;
-	return bucket_take(source_amplify(t, *src), lim->udp_amplify_rate,
-	    lim->udp_amplify_burst, clock_ms());
+	pthread_mutex_lock(&l->d->lock);
+	if ((i = source_get(t, sa, l->inst->stats)) != SOURCE_NONE)
+		ok = bucket_take(source_amplify(t, i), lim->udp_amplify_rate,
+		    lim->udp_amplify_burst, clock_ms());
+	pthread_mutex_unlock(&l->d->lock);
+	return ok;
 }
 
 /* Run one batch; returns the number of datagrams read (0: nothing left). */
@@ -245,7 +249,7 @@ dgram_on_read(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
-	if ((b = dgram_batch_get(&l->d->w)) == NULL) {
+	if ((b = dgram_batch_get(l->w)) == NULL) {
 		log_warn("%s: UDP buffers", l->ep.text);
 		return;
 	}
@@ -271,7 +275,7 @@ dgram_reply(struct dgram *dg, const void *buf, size_t len)
 		len = DGRAM_MAX_REPLY;
 	if (buf != dg->slot)
 		memmove(dg->slot, buf, len);
-	iov = &dg->l->d->w.batch->oiov[m - dg->l->d->w.batch->out];
+	iov = &dg->l->w->batch->oiov[m - dg->l->w->batch->out];
 	iov->iov_base = dg->slot;
 	iov->iov_len = len;
 	memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));

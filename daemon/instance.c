@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "netsvcd.h"
 
 const char *
@@ -82,20 +84,37 @@ instance_find(struct daemon *d, const char *name, int retired)
 void
 instance_ref(struct instance *inst)
 {
-	inst->refs++;
+	atomic_fetch_add(&inst->refs, 1);
 }
 
-/* Drop a reference; the last one frees the instance and its config ref. */
+/*
+ * Drop a reference.  Any worker may drop the last one, but only the main
+ * thread changes the instance list, so the free happens there, in
+ * instance_sweep().
+ */
 void
 instance_unref(struct instance *inst)
 {
-	if (--inst->refs > 0)
-		return;
-	TAILQ_REMOVE(&inst->d->instances, inst, entry);
-	if (--inst->stats->refs == 0)
-		free(inst->stats);
-	config_unref(inst->ic->conf);
-	free(inst);
+	if (atomic_fetch_sub(&inst->refs, 1) == 1)
+		event_active(inst->d->ev_sweep, EV_TIMEOUT, 0);
+}
+
+/* Free every instance nothing refers to any more (main thread). */
+void
+instance_sweep(struct daemon *d)
+{
+	struct instance	*inst, *next;
+
+	for (inst = TAILQ_FIRST(&d->instances); inst != NULL; inst = next) {
+		next = TAILQ_NEXT(inst, entry);
+		if (atomic_load(&inst->refs) > 0)
+			continue;
+		TAILQ_REMOVE(&d->instances, inst, entry);
+		if (--inst->stats->refs == 0)
+			free(inst->stats);
+		config_unref(inst->ic->conf);
+		free(inst);
+	}
 }
 
 /* Count a refusal; log at most once a second, with the count since. */
@@ -106,34 +125,38 @@ instance_refuse(struct instance *inst, enum refuse_reason why)
 
 	atomic_fetch_add_explicit(&inst->stats->refused[why], 1,
 	    memory_order_relaxed);
-	if ((n = log_ratelimit(&inst->refuse_log)) > 0)
+	pthread_mutex_lock(&inst->d->lock);
+	n = log_ratelimit(&inst->refuse_log);
+	pthread_mutex_unlock(&inst->d->lock);
+	if (n > 0)
 		log_warnx("%s: refused %lu connection%s (latest: %s)",
 		    inst->ic->name, n, n == 1 ? "" : "s",
 		    refuse_reason_name(why));
 }
 
+/* Are rate or per-source limits set (and so d->lock needed)? */
+static int
+instance_limited(const struct limits_conf *lim)
+{
+	return lim->instance_rate != 0 || lim->rate != 0 ||
+	    lim->max_per_source != 0;
+}
+
 /*
- * The checks every new TCP connection and UDP request passes, in order:
- * access lists, the instance's bucket, the source's bucket.  Returns
- * REFUSE_COUNT when it may go on, else the reason to refuse it.  *src is
- * the source's entry when per-source limits apply, else SOURCE_NONE.
+ * The rate buckets (instance, then source) and, for TCP, max_per_source;
+ * called with d->lock held.  Returns REFUSE_COUNT when the request may go
+ * on, else why not.  On success *src is the source's entry when one is
+ * tracked, else SOURCE_NONE; with hold, the entry counts the connection.
  */
 static enum refuse_reason
-instance_check(struct instance *inst, const struct sockaddr *sa,
-    uint32_t *src)
+instance_limits(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src, int hold)
 {
 	const struct limits_conf	*lim = &inst->ic->lim;
 	struct source_table		*t = inst->d->sources;
-	uint64_t			 now;
+	uint64_t			 now = clock_ms();
 
 	*src = SOURCE_NONE;
-	if (!acl_allows(&lim->allow, &lim->deny,
-	    &inst->ic->conf->daemon.lim.deny, sa))
-		return REFUSE_ACCESS;
-	if (lim->instance_rate == 0 && lim->rate == 0 &&
-	    lim->max_per_source == 0)
-		return REFUSE_COUNT;
-	now = clock_ms();
 	if (!bucket_take(&inst->bucket, lim->instance_rate,
 	    lim->instance_burst, now))
 		return REFUSE_RATE;
@@ -141,16 +164,25 @@ instance_check(struct instance *inst, const struct sockaddr *sa,
 		return REFUSE_COUNT;
 	if ((*src = source_get(t, sa, inst->stats)) == SOURCE_NONE)
 		return REFUSE_COUNT;	/* every entry pinned: fail open */
-	if (!bucket_take(source_rate(t, *src), lim->rate, lim->burst, now))
+	if (!bucket_take(source_rate(t, *src), lim->rate, lim->burst, now)) {
+		*src = SOURCE_NONE;
 		return REFUSE_RATE;
+	}
+	if (hold && lim->max_per_source != 0 &&
+	    source_conns(t, *src) >= lim->max_per_source) {
+		*src = SOURCE_NONE;
+		return REFUSE_SOURCE;
+	}
+	if (hold)
+		source_hold(t, *src);
 	return REFUSE_COUNT;
 }
 
 /*
- * Admit a new TCP connection from sa: access lists, rates, the source's,
- * the instance's and the global connection caps.  Returns 0 when it may
- * proceed (give it back with instance_release(inst, *src)), or -1 when it
- * must be refused; the refusal is counted and logged.
+ * Admit a new TCP connection from sa: access lists, the global and the
+ * instance's connection caps, rates and max_per_source.  Returns 0 when it
+ * may proceed (give it back with instance_release(inst, *src)), or -1 when
+ * it must be refused; the refusal is counted and logged.
  */
 int
 instance_admit(struct instance *inst, const struct sockaddr *sa,
@@ -158,14 +190,12 @@ instance_admit(struct instance *inst, const struct sockaddr *sa,
 {
 	struct daemon		*d = inst->d;
 	unsigned int		 max = inst->ic->max_connections;
-	unsigned int		 per = inst->ic->lim.max_per_source;
 	enum refuse_reason	 why;
 
-	if ((why = instance_check(inst, sa, src)) != REFUSE_COUNT)
-		goto refuse;
-	why = REFUSE_SOURCE;
-	if (per != 0 && *src != SOURCE_NONE &&
-	    source_conns(d->sources, *src) >= per)
+	*src = SOURCE_NONE;
+	why = REFUSE_ACCESS;
+	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
+	    &inst->ic->conf->daemon.lim.deny, sa))
 		goto refuse;
 	why = REFUSE_LIMIT;
 	if (atomic_fetch_add(&d->nconns, 1) >=
@@ -173,18 +203,22 @@ instance_admit(struct instance *inst, const struct sockaddr *sa,
 		atomic_fetch_sub(&d->nconns, 1);
 		goto refuse;
 	}
-	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0) {
-		atomic_fetch_sub(&inst->nconns, 1);
-		atomic_fetch_sub(&d->nconns, 1);
-		goto refuse;
+	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0)
+		goto undo;
+	if (instance_limited(&inst->ic->lim)) {
+		pthread_mutex_lock(&d->lock);
+		why = instance_limits(inst, sa, src, 1);
+		pthread_mutex_unlock(&d->lock);
+		if (why != REFUSE_COUNT)
+			goto undo;
 	}
-	if (*src != SOURCE_NONE)
-		source_hold(d->sources, *src);
 	atomic_fetch_add_explicit(&inst->stats->accepted, 1,
 	    memory_order_relaxed);
 	return 0;
+undo:
+	atomic_fetch_sub(&inst->nconns, 1);
+	atomic_fetch_sub(&d->nconns, 1);
 refuse:
-	*src = SOURCE_NONE;
 	instance_refuse(inst, why);
 	return -1;
 }
@@ -193,8 +227,11 @@ refuse:
 void
 instance_release(struct instance *inst, uint32_t src)
 {
-	if (src != SOURCE_NONE)
+	if (src != SOURCE_NONE) {
+		pthread_mutex_lock(&inst->d->lock);
 		source_release(inst->d->sources, src);
+		pthread_mutex_unlock(&inst->d->lock);
+	}
 	atomic_fetch_sub(&inst->nconns, 1);
 	atomic_fetch_sub(&inst->d->nconns, 1);
 	daemon_conn_gone(inst->d);
@@ -202,18 +239,22 @@ instance_release(struct instance *inst, uint32_t src)
 
 /*
  * May a UDP request from sa be served?  Returns DROP_COUNT when yes (with
- * *src as in instance_check), else why it is dropped.
+ * *src as in instance_limits), else why it is dropped.
  */
 int
 instance_dgram_ok(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src)
 {
-	switch (instance_check(inst, sa, src)) {
-	case REFUSE_ACCESS:
+	enum refuse_reason	why;
+
+	*src = SOURCE_NONE;
+	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
+	    &inst->ic->conf->daemon.lim.deny, sa))
 		return DROP_ACCESS;
-	case REFUSE_RATE:
-		return DROP_RATE;
-	default:
+	if (!instance_limited(&inst->ic->lim))
 		return DROP_COUNT;
-	}
+	pthread_mutex_lock(&inst->d->lock);
+	why = instance_limits(inst, sa, src, 0);
+	pthread_mutex_unlock(&inst->d->lock);
+	return why == REFUSE_RATE ? DROP_RATE : DROP_COUNT;
 }

@@ -23,13 +23,17 @@
 
 static void	listener_on_accept(evutil_socket_t, short, void *);
 static int	listener_socket(const struct endpoint *, unsigned int backlog,
-		    char **cause);
+		    int reuseport, char **cause);
 static void	listener_emfile(struct listener *);
 static int	listener_take_passed(struct daemon *, const struct endpoint *);
 
-/* Create, bind and (for TCP) listen; returns the fd or -1 with *cause. */
+/*
+ * Create, bind and (for TCP) listen; returns the fd or -1 with *cause.
+ * With reuseport, every worker binds a socket of its own to the endpoint.
+ */
 static int
-listener_socket(const struct endpoint *ep, unsigned int backlog, char **cause)
+listener_socket(const struct endpoint *ep, unsigned int backlog,
+    int reuseport, char **cause)
 {
 	int	fd, on = 1, type;
 
@@ -38,6 +42,9 @@ listener_socket(const struct endpoint *ep, unsigned int backlog, char **cause)
 	if (fd == -1)
 		goto fail;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) == -1)
 		goto fail;
 	/* So that [::] and 0.0.0.0 can both be configured. */
 	if (ep->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
@@ -102,13 +109,15 @@ listener_take_passed(struct daemon *d, const struct endpoint *ep)
 }
 
 /*
- * Make the socket of one endpoint: a socket passed by systemd when one
- * matches, else a new bound one.  It does not serve until listener_enable().
- * Returns NULL with *cause set on failure.
+ * Make worker w's socket of one endpoint.  Worker 0 takes a socket passed
+ * by systemd when one matches, else binds a new one; the other workers
+ * bind their own with SO_REUSEPORT to the port worker 0's listener (first)
+ * got, or share first's socket when systemd passed it.  It does not serve
+ * until listener_enable().  Returns NULL with *cause set on failure.
  */
 struct listener *
-listener_new(struct daemon *d, struct instance *inst,
-    const struct endpoint *ep, char **cause)
+listener_new(struct daemon *d, struct instance *inst, struct worker *w,
+    const struct endpoint *ep, const struct listener *first, char **cause)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
@@ -121,10 +130,21 @@ listener_new(struct daemon *d, struct instance *inst,
 		return NULL;
 	}
 	l->d = d;
+	l->w = w;
 	l->inst = inst;
 	l->cfg = *ep;
-	l->ep = *ep;
-	if (ep->addrlen != 0 && endpoint_port(ep) != 0 &&
+	l->ep = first != NULL ? first->ep : *ep;
+	if (first != NULL && first->activated) {
+		l->activated = 1;
+		if ((l->fd = fcntl(first->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			if (asprintf(cause, "%s: dup: %s", ep->text,
+			    strerror(errno)) == -1)
+				*cause = NULL;
+			free(l);
+			return NULL;
+		}
+	} else if (first == NULL && ep->addrlen != 0 &&
+	    endpoint_port(ep) != 0 &&
 	    (l->fd = listener_take_passed(d, ep)) != -1) {
 		l->activated = 1;
 		/* systemd hands over blocking sockets. */
@@ -138,8 +158,8 @@ listener_new(struct daemon *d, struct instance *inst,
 			free(l);
 			return NULL;
 		}
-	} else if ((l->fd = listener_socket(ep, inst->ic->backlog,
-	    cause)) == -1) {
+	} else if ((l->fd = listener_socket(&l->ep, inst->ic->backlog,
+	    d->nworkers > 1, cause)) == -1) {
 		free(l);
 		return NULL;
 	}
@@ -161,13 +181,14 @@ listener_enable(struct listener *l)
 	event_callback_fn	cb;
 
 	cb = l->ep.proto == SERVICE_TCP ? listener_on_accept : dgram_on_read;
-	l->ev = event_new(l->d->w.base, l->fd, EV_READ | EV_PERSIST, cb, l);
+	l->ev = event_new(l->w->base, l->fd, EV_READ | EV_PERSIST, cb, l);
 	if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
 		log_warnx("%s: cannot add event", l->ep.text);
 		return -1;
 	}
-	log_info("instance %s listening on %s%s", l->inst->ic->name,
-	    l->ep.text, l->activated ? " (from systemd)" : "");
+	if (l->w->id == 0)
+		log_info("instance %s listening on %s%s", l->inst->ic->name,
+		    l->ep.text, l->activated ? " (from systemd)" : "");
 	return 0;
 }
 
@@ -180,16 +201,20 @@ listener_rebacklog(struct listener *l)
 		log_warn("%s: listen", l->ep.text);
 }
 
-/* The running listener bound to the same configured endpoint, or NULL. */
+/*
+ * Worker w's running listener bound to the same configured endpoint, or
+ * NULL.
+ */
 struct listener *
-listener_find(struct daemon *d, const struct endpoint *ep)
+listener_find(struct daemon *d, const struct endpoint *ep,
+    const struct worker *w)
 {
 	struct listener	*l;
 
 	if (endpoint_port(ep) == 0)
 		return NULL;	/* each port 0 is a new port */
 	TAILQ_FOREACH(l, &d->listeners, entry) {
-		if (l->inst->state != INSTANCE_STAGED &&
+		if (l->w == w && l->inst->state != INSTANCE_STAGED &&
 		    endpoint_same(&l->cfg, ep))
 			return l;
 	}
@@ -242,30 +267,30 @@ listener_close_all(struct daemon *d)
 		listener_close(l);
 }
 
-/* Stop accepting on every TCP listener for ms milliseconds. */
+/* Stop accepting on the worker's TCP listeners for ms milliseconds. */
 void
-listener_pause_all(struct daemon *d, int ms)
+listener_pause(struct worker *w, int ms)
 {
 	struct listener	*l;
 	struct timeval	 tv;
 
-	TAILQ_FOREACH(l, &d->listeners, entry) {
-		if (l->ep.proto == SERVICE_TCP && l->ev != NULL)
+	TAILQ_FOREACH(l, &w->d->listeners, entry) {
+		if (l->w == w && l->ep.proto == SERVICE_TCP && l->ev != NULL)
 			event_del(l->ev);
 	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	event_add(d->ev_resume, &tv);
+	event_add(w->ev_resume, &tv);
 }
 
 /* The resume timer: accept again after a descriptor shortage. */
 void
-listener_resume_all(struct daemon *d)
+listener_resume(struct worker *w)
 {
 	struct listener	*l;
 
-	TAILQ_FOREACH(l, &d->listeners, entry) {
-		if (l->ep.proto == SERVICE_TCP && l->ev != NULL)
+	TAILQ_FOREACH(l, &w->d->listeners, entry) {
+		if (l->w == w && l->ep.proto == SERVICE_TCP && l->ev != NULL)
 			event_add(l->ev, NULL);
 	}
 }
@@ -281,6 +306,7 @@ listener_emfile(struct listener *l)
 	unsigned long	 n;
 	int		 fd;
 
+	pthread_mutex_lock(&d->lock);
 	if (d->reserve_fd != -1) {
 		close(d->reserve_fd);
 		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
@@ -288,10 +314,12 @@ listener_emfile(struct listener *l)
 			close(fd);
 		d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	if ((n = log_ratelimit(&d->emfile_log)) > 0)
+	n = log_ratelimit(&d->emfile_log);
+	pthread_mutex_unlock(&d->lock);
+	if (n > 0)
 		log_warnx("out of file descriptors (%lu time%s): pausing "
 		    "accept for %d ms", n, n == 1 ? "" : "s", EMFILE_PAUSE_MS);
-	listener_pause_all(d, EMFILE_PAUSE_MS);
+	listener_pause(l->w, EMFILE_PAUSE_MS);
 }
 
 /* Accept until EAGAIN or the batch is done. */
@@ -336,7 +364,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		conn_start(&l->d->w, l->inst, fd, (struct sockaddr *)&ss,
+		conn_start(l->w, l->inst, fd, (struct sockaddr *)&ss,
 		    sslen, src);
 	}
 }

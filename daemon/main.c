@@ -158,8 +158,9 @@ main(int argc, char *argv[])
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("sigaction SIGPIPE");
 
-	if ((d = daemon_new()) == NULL)
-		fatal("cannot set up the event loop");
+	if ((d = daemon_new(conf->daemon.workers != 0 ?
+	    conf->daemon.workers : workers_auto())) == NULL)
+		fatal("cannot set up the event loops");
 	d->log_level_forced = level != -1;
 	if (daemon_start(d, conf) == -1) {
 		daemon_free(d);

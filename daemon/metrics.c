@@ -565,8 +565,8 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 	sockaddr_format((struct sockaddr *)&ss, addr, sizeof(addr));
 
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->http = evhttp_new(d->w.base)) == NULL ||
-	    (m->ev_resume = evtimer_new(d->w.base, metrics_on_resume,
+	    (m->http = evhttp_new(d->base)) == NULL ||
+	    (m->ev_resume = evtimer_new(d->base, metrics_on_resume,
 	    m)) == NULL) {
 		if (asprintf(cause, "metrics_listen %s: out of memory",
 		    ep->text) == -1)

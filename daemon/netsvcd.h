@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -248,16 +249,22 @@ struct instance {
 	struct instance_stats	*stats;
 	atomic_uint		 nconns;
 	struct log_rate		 refuse_log;
-	struct bucket		 bucket;	/* instance_rate */
-	int			 refs;
+	struct bucket		 bucket;	/* instance_rate, under d->lock */
+	atomic_int		 refs;		/* freed by the main thread */
 	enum instance_state	 state;
 };
 TAILQ_HEAD(instances, instance);
 
-/* One bound socket of an instance. */
+/*
+ * One bound socket of an instance, served by one worker; with several
+ * workers each endpoint has one listener per worker (SO_REUSEPORT).  Only
+ * the main thread changes listeners, and only while the other workers are
+ * parked (workers_park), so worker callbacks read them without locks.
+ */
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	struct daemon		*d;
+	struct worker		*w;
 	struct instance		*inst;
 	struct instance		*next;		/* taker during a reload */
 	struct endpoint		 cfg;		/* as configured */
@@ -271,28 +278,44 @@ TAILQ_HEAD(listeners, listener);
 /*
  * A worker owns one event_base and everything that runs on it: the
  * connections it accepted and the scratch buffers of its hot paths.
+ * Worker 0 runs in the main thread, which also owns signals, reload,
+ * metrics and the watchdog; the others run in threads of their own.
  */
 struct worker {
 	struct daemon		*d;
+	unsigned int		 id;
 	struct event_base	*base;
 	unsigned char		*rbuf;		/* TCP read scratch, RBUF_SIZE */
 	struct dgram_batch	*batch;		/* UDP scratch, on first use */
 	LIST_HEAD(, conn)	 conns;
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
 	struct event		*reaper;
+	struct event		*ev_resume;	/* accept again after EMFILE */
+	struct event		*ev_park;	/* stop the world, see reload */
+	struct event		*ev_stop;	/* close everything, end loop */
+	pthread_t		 thread;
+	int			 running;	/* thread started */
 };
 
 #define RBUF_SIZE	65536
 
 struct daemon {
 	struct config		*conf;		/* the current generation */
-	struct worker		 w;
+	struct event_base	*base;		/* worker 0's, the main thread's */
+	struct worker		*workers;
+	unsigned int		 nworkers;
 	struct instances	 instances;	/* current and retired */
 	struct listeners	 listeners;
 	atomic_uint		 nconns;
+	pthread_mutex_t		 lock;		/* sources, buckets, rate logs */
 	struct source_table	*sources;
 	uint8_t			 udp_ports[65536 / 8];	/* udp_protect */
-	int			 stopping;
+	pthread_mutex_t		 park_mtx;	/* workers_park() */
+	pthread_cond_t		 park_cv;
+	unsigned int		 parked;
+	unsigned long		 park_gen;
+	struct event		*ev_sweep;	/* free unreferenced instances */
+	atomic_int		 stopping;
 	int			 log_level_forced;	/* -l given */
 	int			 reserve_fd;	/* spare descriptor for EMFILE */
 	int			*passed_fds;	/* socket activation, -1: taken */
@@ -301,7 +324,6 @@ struct daemon {
 	unsigned long		 reloads_failed;
 	struct event		*ev_sig[4];
 	struct event		*ev_shutdown;
-	struct event		*ev_resume;	/* re-enable accept after EMFILE */
 	struct event		*ev_watchdog;
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
@@ -309,7 +331,7 @@ struct daemon {
 };
 
 /* ---- reactor.c ---- */
-struct daemon	*daemon_new(void);
+struct daemon	*daemon_new(unsigned int workers);
 int		 daemon_start(struct daemon *, struct config *);
 void		 daemon_ready(struct daemon *, const char *prefix);
 int		 daemon_run(struct daemon *);
@@ -322,6 +344,15 @@ void		 daemon_status_dump(struct daemon *);
 int		 daemon_apply(struct daemon *, struct config *, char **cause);
 void		 daemon_reload(struct daemon *);
 
+/* ---- worker.c ---- */
+int		 workers_init(struct daemon *, unsigned int n);
+int		 workers_start(struct daemon *);
+void		 workers_park(struct daemon *);
+void		 workers_unpark(struct daemon *);
+void		 workers_stop(struct daemon *);
+void		 workers_free(struct daemon *);
+unsigned int	 workers_auto(void);
+
 /* ---- instance.c ---- */
 struct instance	*instance_new(struct daemon *, struct instance_conf *,
 		    struct instance_stats *);
@@ -329,6 +360,7 @@ struct instance	*instance_find(struct daemon *, const char *name,
 		    int retired);
 void		 instance_ref(struct instance *);
 void		 instance_unref(struct instance *);
+void		 instance_sweep(struct daemon *);
 int		 instance_admit(struct instance *, const struct sockaddr *,
 		    uint32_t *src);	/* 0, or -1: refused */
 void		 instance_release(struct instance *, uint32_t src);
@@ -338,16 +370,18 @@ void		 instance_refuse(struct instance *, enum refuse_reason);
 
 /* ---- listener.c ---- */
 struct listener	*listener_new(struct daemon *, struct instance *,
-		    const struct endpoint *, char **cause);
+		    struct worker *, const struct endpoint *,
+		    const struct listener *first, char **cause);
 int		 listener_enable(struct listener *);
-struct listener	*listener_find(struct daemon *, const struct endpoint *);
+struct listener	*listener_find(struct daemon *, const struct endpoint *,
+		    const struct worker *);
 void		 listener_close(struct listener *);
 void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
 unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);
-void		 listener_pause_all(struct daemon *, int ms);
-void		 listener_resume_all(struct daemon *);
+void		 listener_pause(struct worker *, int ms);
+void		 listener_resume(struct worker *);
 
 /* ---- conn.c ---- */
 enum conn_state {

@@ -25,8 +25,7 @@ enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_COUNT };
 
 static void	daemon_on_signal(evutil_socket_t, short, void *);
 static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
-static void	daemon_on_resume(evutil_socket_t, short, void *);
-static void	daemon_on_reap(evutil_socket_t, short, void *);
+static void	daemon_on_sweep(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
 
 /* Format an address as "1.2.3.4:5" or "[::1]:5". */
@@ -77,9 +76,12 @@ daemon_raise_nofile(void)
 		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
-/* Make the daemon and its event loop; daemon_start() gives it a config. */
+/*
+ * Make the daemon and its event loops (nworkers of them); daemon_start()
+ * gives it a config.
+ */
 struct daemon *
-daemon_new(void)
+daemon_new(unsigned int nworkers)
 {
 	static const int	 signo[SIG_COUNT] = {
 		[SIG_TERM] = SIGTERM, [SIG_INT] = SIGINT,
@@ -93,20 +95,17 @@ daemon_new(void)
 	d->reserve_fd = -1;
 	TAILQ_INIT(&d->instances);
 	TAILQ_INIT(&d->listeners);
-	LIST_INIT(&d->w.conns);
-	LIST_INIT(&d->w.dead);
-	d->w.d = d;
-	if ((d->w.base = event_base_new()) == NULL ||
-	    (d->w.rbuf = malloc(RBUF_SIZE)) == NULL ||
-	    (d->w.reaper = event_new(d->w.base, -1, 0, daemon_on_reap,
-	    &d->w)) == NULL ||
-	    (d->ev_shutdown = evtimer_new(d->w.base, daemon_on_shutdown_timer,
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->park_mtx, NULL);
+	pthread_cond_init(&d->park_cv, NULL);
+	if (workers_init(d, nworkers) == -1 ||
+	    (d->ev_shutdown = evtimer_new(d->base, daemon_on_shutdown_timer,
 	    d)) == NULL ||
-	    (d->ev_resume = evtimer_new(d->w.base, daemon_on_resume,
+	    (d->ev_sweep = event_new(d->base, -1, 0, daemon_on_sweep,
 	    d)) == NULL)
 		goto fail;
 	for (i = 0; i < SIG_COUNT; i++) {
-		d->ev_sig[i] = evsignal_new(d->w.base, signo[i],
+		d->ev_sig[i] = evsignal_new(d->base, signo[i],
 		    daemon_on_signal, d);
 		if (d->ev_sig[i] == NULL || event_add(d->ev_sig[i], NULL) == -1)
 			goto fail;
@@ -170,7 +169,9 @@ daemon_start(struct daemon *d, struct config *conf)
 		free(cause);
 		return -1;
 	}
-	d->ev_watchdog = systemd_watchdog_start(d->w.base);
+	if (workers_start(d) == -1)
+		return -1;
+	d->ev_watchdog = systemd_watchdog_start(d->base);
 	daemon_ready(d, "");
 	return 0;
 }
@@ -189,8 +190,10 @@ daemon_ready(struct daemon *d, const char *prefix)
 		if (inst->state == INSTANCE_CURRENT)
 			ni++;
 	}
-	TAILQ_FOREACH(l, &d->listeners, entry)
-		nl++;
+	TAILQ_FOREACH(l, &d->listeners, entry) {
+		if (l->w->id == 0)
+			nl++;	/* each endpoint once, whatever the workers */
+	}
 	snprintf(status, sizeof(status), "%s%d instance%s, %d endpoint%s, "
 	    "%u connection%s", prefix, ni, ni == 1 ? "" : "s", nl,
 	    nl == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
@@ -202,7 +205,7 @@ daemon_ready(struct daemon *d, const char *prefix)
 int
 daemon_run(struct daemon *d)
 {
-	if (event_base_dispatch(d->w.base) == -1) {
+	if (event_base_dispatch(d->base) == -1) {
 		log_warnx("the event loop failed");
 		return -1;
 	}
@@ -220,17 +223,18 @@ daemon_stop(struct daemon *d)
 	unsigned int	n = atomic_load(&d->nconns);
 	struct timeval	tv;
 
-	if (d->stopping)
+	if (atomic_load(&d->stopping))
 		return;
-	d->stopping = 1;
+	atomic_store(&d->stopping, 1);
 	systemd_stopping();
+	workers_park(d);
 	listener_close_all(d);
+	workers_unpark(d);
 	metrics_stop(d->metrics);	/* metrics.c */
 	d->metrics = NULL;
-	event_del(d->ev_resume);
-	if (n == 0) {
+	if (atomic_load(&d->nconns) == 0) {
 		log_notice("stopping");
-		event_base_loopbreak(d->w.base);
+		event_base_loopbreak(d->base);
 		return;
 	}
 	log_notice("stopping: waiting up to %llu ms for %u connection%s",
@@ -240,12 +244,15 @@ daemon_stop(struct daemon *d)
 	event_add(d->ev_shutdown, &tv);
 }
 
-/* A connection is gone: the last one ends a graceful stop. */
+/*
+ * A connection is gone: the last one ends a graceful stop.  Any worker
+ * may call this; breaking the main loop from another thread is safe.
+ */
 void
 daemon_conn_gone(struct daemon *d)
 {
-	if (d->stopping && atomic_load(&d->nconns) == 0)
-		event_base_loopbreak(d->w.base);
+	if (atomic_load(&d->stopping) && atomic_load(&d->nconns) == 0)
+		event_base_loopbreak(d->base);
 }
 
 static void
@@ -257,24 +264,16 @@ daemon_on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
 	UNUSED(what);
 	log_notice("shutdown_timeout: closing %u connection%s",
 	    atomic_load(&d->nconns), atomic_load(&d->nconns) == 1 ? "" : "s");
-	conn_close_all(&d->w);
-	event_base_loopbreak(d->w.base);
+	event_base_loopbreak(d->base);	/* daemon_free closes the rest */
 }
 
+/* Free the instances whose last connection went away. */
 static void
-daemon_on_resume(evutil_socket_t fd, short what, void *arg)
+daemon_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	UNUSED(fd);
 	UNUSED(what);
-	listener_resume_all(arg);
-}
-
-static void
-daemon_on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	UNUSED(fd);
-	UNUSED(what);
-	conn_reap(arg);
+	instance_sweep(arg);
 }
 
 /* Signals arrive here as ordinary events, never in a handler. */
@@ -291,7 +290,7 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 		daemon_stop(d);
 		break;
 	case SIGHUP:
-		if (!d->stopping)
+		if (!atomic_load(&d->stopping))
 			daemon_reload(d);
 		break;
 	case SIGUSR1:
@@ -345,9 +344,11 @@ daemon_free(struct daemon *d)
 
 	if (d == NULL)
 		return;
+	workers_park(d);
 	listener_close_all(d);
-	conn_close_all(&d->w);
-	conn_reap(&d->w);
+	workers_unpark(d);
+	workers_stop(d);
+	instance_sweep(d);
 	metrics_stop(d->metrics);	/* metrics.c */
 	d->metrics = NULL;
 	for (i = 0; i < SIG_COUNT; i++) {
@@ -356,17 +357,15 @@ daemon_free(struct daemon *d)
 	}
 	if (d->ev_shutdown != NULL)
 		event_free(d->ev_shutdown);
-	if (d->ev_resume != NULL)
-		event_free(d->ev_resume);
+	if (d->ev_sweep != NULL)
+		event_free(d->ev_sweep);
 	if (d->ev_watchdog != NULL)
 		event_free(d->ev_watchdog);
-	if (d->w.reaper != NULL)
-		event_free(d->w.reaper);
-	if (d->w.base != NULL)
-		event_base_free(d->w.base);
-	dgram_batch_free(d->w.batch);
+	workers_free(d);
 	source_table_free(d->sources);
-	free(d->w.rbuf);
+	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->park_mtx);
+	pthread_cond_destroy(&d->park_cv);
 	if (d->reserve_fd != -1)
 		close(d->reserve_fd);
 	free(d->passed_fds);

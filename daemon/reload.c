@@ -33,8 +33,9 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 {
 	struct instance_conf	*ic;
 	struct instance		*inst, *prev;
-	struct listener		*l;
+	struct listener		*l, *first;
 	size_t			 i;
+	unsigned int		 k;
 
 	TAILQ_FOREACH(ic, &nc->instances, entry) {
 		if (!ic->enabled)
@@ -48,14 +49,21 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 			return -1;
 		}
 		for (i = 0; i < ic->nendpoints; i++) {
-			l = listener_find(d, &ic->endpoints[i]);
-			if (l != NULL) {
-				l->next = inst;
-				continue;
+			first = NULL;
+			for (k = 0; k < d->nworkers; k++) {
+				l = listener_find(d, &ic->endpoints[i],
+				    &d->workers[k]);
+				if (l == NULL)
+					l = listener_new(d, inst,
+					    &d->workers[k], &ic->endpoints[i],
+					    first, cause);
+				else
+					l->next = inst;
+				if (l == NULL)
+					return -1;
+				if (first == NULL)
+					first = l;
 			}
-			if (listener_new(d, inst, &ic->endpoints[i],
-			    cause) == NULL)
-				return -1;
 		}
 	}
 	return 0;
@@ -81,13 +89,17 @@ apply_rollback(struct daemon *d)
 	}
 }
 
-/* Swap the staged generation in and sweep what it does not keep. */
+/*
+ * Swap the staged generation in and sweep what it does not keep.  The
+ * other workers are parked meanwhile: they never see a half-done swap.
+ */
 static void
 apply_commit(struct daemon *d, struct config *nc)
 {
 	struct listener	*l, *lnext;
 	struct instance	*inst, *inext, *old;
 
+	workers_park(d);
 	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
 		lnext = TAILQ_NEXT(l, entry);
 		if (l->inst->state == INSTANCE_STAGED) {
@@ -99,11 +111,13 @@ apply_commit(struct daemon *d, struct config *nc)
 			instance_ref(l->inst);
 			instance_unref(old);
 			listener_rebacklog(l);
-			log_info("instance %s keeps %s", l->inst->ic->name,
-			    l->ep.text);
+			if (l->w->id == 0)
+				log_info("instance %s keeps %s",
+				    l->inst->ic->name, l->ep.text);
 		} else {
-			log_info("instance %s: closing %s", l->inst->ic->name,
-			    l->ep.text);
+			if (l->w->id == 0)
+				log_info("instance %s: closing %s",
+				    l->inst->ic->name, l->ep.text);
 			listener_close(l);
 		}
 	}
@@ -125,6 +139,7 @@ apply_commit(struct daemon *d, struct config *nc)
 	}
 	d->conf = nc;
 	apply_udp_ports(d);
+	workers_unpark(d);
 }
 
 /*

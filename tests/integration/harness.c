@@ -75,6 +75,7 @@ static int	 hs_parse_url(const char *, struct hs_endpoint *, int);
 static int	 hs_udp_port_used(int);
 static int	 hs_connect_udp(const struct hs_endpoint *);
 static void	 hs_write_file(const char *, const void *, size_t);
+static void	 hs_write_conf(const char *, const char *);
 static char	*hs_read_file(const char *, long, size_t, size_t *);
 static long	 hs_file_size(const char *);
 static void	 hs_mkdir(char *, size_t);
@@ -596,6 +597,34 @@ hs_describe_status(int status)
 }
 
 /*
+ * Write a config file.  With NETSVCD_WORKERS=N in the environment, every
+ * config gets "workers = N" in its [daemon] section (one is added when it
+ * has none), so a whole suite can run against a multi-threaded daemon.
+ */
+static void
+hs_write_conf(const char *path, const char *conf)
+{
+	const char	*n = getenv("NETSVCD_WORKERS"), *sec;
+	char		*text;
+	size_t		 at;
+	int		 len;
+
+	if (n == NULL || *n == '\0') {
+		hs_write_file(path, conf, strlen(conf));
+		return;
+	}
+	if ((sec = strstr(conf, "[daemon]\n")) != NULL) {
+		at = (size_t)(sec - conf) + strlen("[daemon]\n");
+		len = asprintf(&text, "%.*sworkers = %s\n%s", (int)at, conf, n,
+		    conf + at);
+	} else
+		len = asprintf(&text, "[daemon]\nworkers = %s\n\n%s", n, conf);
+	cr_assert(len != -1, "harness: asprintf");
+	hs_write_file(path, text, (size_t)len);
+	free(text);
+}
+
+/*
  * Start the daemon on the config text conf: bind the notify socket, fork,
  * exec "netsvcd -f -c conf -l info" with stderr to daemon.log, wait for
  * READY=1, then learn the endpoints from the log.
@@ -611,7 +640,7 @@ hs_start(struct hs_daemon *d, const char *conf)
 	int			 fd;
 
 	cr_assert(!d->running, "harness: daemon already running");
-	hs_write_file(d->conf_path, conf, strlen(conf));
+	hs_write_conf(d->conf_path, conf);
 	cr_assert(*hs_bin() != '\0', "harness: NETSVCD_BIN is not set");
 	cr_assert(hs_argv(argv, HS_MAX_ARGS, args,
 	    sizeof(args) / sizeof(args[0])) > 0, "harness: too many args");
@@ -742,7 +771,7 @@ hs_reload(struct hs_daemon *d, const char *conf)
 
 	cr_assert(d->running, "harness: reload of a daemon that is not "
 	    "running");
-	hs_write_file(d->conf_path, conf, strlen(conf));
+	hs_write_conf(d->conf_path, conf);
 	hs_notify_read(d);
 	d->ready = d->reloading = 0;
 	d->last_status[0] = '\0';
