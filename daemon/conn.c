@@ -30,6 +30,8 @@
 
 #include "netsvcd.h"
 
+#define CONN_SPARE	256	/* closed conns a worker keeps for reuse */
+
 struct outbuf {
 	unsigned char	*data;
 	size_t		 off;		/* first unsent byte */
@@ -60,8 +62,9 @@ struct conn {
 	enum conn_state		 state;
 	enum conn_end		 end;
 	uint32_t		 src;		/* source table entry */
-	uint8_t			 reading;	/* rev is armed */
-	uint8_t			 writing;	/* wev is armed */
+	uint8_t			 armed;		/* events set up */
+	uint8_t			 reading;	/* rev is added */
+	uint8_t			 writing;	/* wev is added */
 	struct event		 rev;
 	struct event		 wev;
 	struct event		 timer;		/* lazily re-armed deadlines */
@@ -86,6 +89,7 @@ static void	conn_on_timer(evutil_socket_t, short, void *);
 static void	conn_abort(struct conn *, enum conn_end);
 static void	conn_finish(struct conn *, enum conn_end);
 static void	conn_schedule(struct conn *);
+static void	conn_arm(struct conn *);
 static void	conn_count_out(struct conn *, size_t);
 static void	conn_log_end(struct conn *);
 static void	conn_set_state(struct conn *, enum conn_state);
@@ -154,7 +158,11 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 {
 	struct conn	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = LIST_FIRST(&w->spare)) != NULL) {
+		LIST_REMOVE(c, entry);
+		w->nspare--;
+		memset(c, 0, sizeof(*c));
+	} else if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: connection", inst->ic->name);
 		close(fd);
 		instance_release(inst, src);
@@ -170,20 +178,35 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 	if (salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
 	instance_ref(inst);
-	event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, conn_on_read,
-	    c);
-	event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST,
-	    conn_on_write, c);
-	evtimer_assign(&c->timer, w->base, conn_on_timer, c);
 	LIST_INSERT_HEAD(&w->conns, c, entry);
 
-	conn_schedule(c);
-	conn_want_read(c, 1);
+	/*
+	 * The service goes first: a daytime-like service writes, closes and
+	 * is gone before any event was ever set up for it.
+	 */
 	if (c->svc->tcp_accept != NULL)
 		c->svc->tcp_accept(c);
-	if (c->state == CONN_OPEN && c->svc->tcp_write_ready != NULL)
+	if (c->state != CONN_OPEN)
+		return 0;
+	conn_schedule(c);
+	conn_want_read(c, 1);
+	if (c->svc->tcp_write_ready != NULL)
 		conn_want_write(c, 1);
 	return 0;
+}
+
+/* Set up the connection's events, the first time one is needed. */
+static void
+conn_arm(struct conn *c)
+{
+	if (c->armed)
+		return;
+	c->armed = 1;
+	event_assign(&c->rev, c->w->base, c->fd, EV_READ | EV_PERSIST,
+	    conn_on_read, c);
+	event_assign(&c->wev, c->w->base, c->fd, EV_WRITE | EV_PERSIST,
+	    conn_on_write, c);
+	evtimer_assign(&c->timer, c->w->base, conn_on_timer, c);
 }
 
 static void
@@ -191,6 +214,7 @@ conn_want_read(struct conn *c, int on)
 {
 	if (on == c->reading)
 		return;
+	conn_arm(c);
 	c->reading = on;
 	if (on)
 		event_add(&c->rev, NULL);
@@ -203,6 +227,7 @@ conn_want_write(struct conn *c, int on)
 {
 	if (on == c->writing)
 		return;
+	conn_arm(c);
 	c->writing = on;
 	if (on)
 		event_add(&c->wev, NULL);
@@ -226,9 +251,11 @@ conn_abort(struct conn *c, enum conn_end why)
 	conn_set_state(c, CONN_CLOSED);
 	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE)
 		conn_log_end(c);
-	event_del(&c->rev);
-	event_del(&c->wev);
-	event_del(&c->timer);
+	if (c->armed) {
+		event_del(&c->rev);
+		event_del(&c->wev);
+		event_del(&c->timer);
+	}
 	close(c->fd);
 	c->fd = -1;
 	free(c->out.data);
@@ -236,8 +263,9 @@ conn_abort(struct conn *c, enum conn_end why)
 	if (c->svc->tcp_close != NULL)
 		c->svc->tcp_close(c);
 	LIST_REMOVE(c, entry);
+	if (LIST_EMPTY(&w->dead))
+		event_active(w->reaper, EV_TIMEOUT, 0);
 	LIST_INSERT_HEAD(&w->dead, c, entry);
-	event_active(w->reaper, EV_TIMEOUT, 0);
 }
 
 /* Free every conn closed since the last run (the worker's reaper event). */
@@ -251,7 +279,12 @@ conn_reap(struct worker *w)
 		LIST_REMOVE(c, entry);
 		inst = c->inst;
 		instance_release(inst, c->src);
-		free(c);
+		/* Keep a few for the next accepts: no malloc per connection. */
+		if (w->nspare < CONN_SPARE) {
+			LIST_INSERT_HEAD(&w->spare, c, entry);
+			w->nspare++;
+		} else
+			free(c);
 		instance_unref(inst);
 	}
 }
@@ -264,6 +297,19 @@ conn_close_all(struct worker *w)
 
 	while ((c = LIST_FIRST(&w->conns)) != NULL)
 		conn_abort(c, END_SHUTDOWN);
+}
+
+/* Free the spare conns kept for reuse (the worker is going away). */
+void
+conn_free_spare(struct worker *w)
+{
+	struct conn	*c;
+
+	while ((c = LIST_FIRST(&w->spare)) != NULL) {
+		LIST_REMOVE(c, entry);
+		free(c);
+	}
+	w->nspare = 0;
 }
 
 /*
@@ -383,6 +429,7 @@ conn_schedule(struct conn *c)
 		return;
 	now = clock_ms();
 	c->timer_at = t;
+	conn_arm(c);
 	timer_arm(&c->timer, t > now ? t - now : 0);
 }
 

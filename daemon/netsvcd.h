@@ -289,6 +289,8 @@ struct worker {
 	struct dgram_batch	*batch;		/* UDP scratch, on first use */
 	LIST_HEAD(, conn)	 conns;
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
+	LIST_HEAD(, conn)	 spare;		/* freed, kept for reuse */
+	unsigned int		 nspare;
 	struct event		*reaper;
 	struct event		*ev_resume;	/* accept again after EMFILE */
 	struct event		*ev_park;	/* stop the world, see reload */
@@ -394,6 +396,7 @@ int		 conn_start(struct worker *, struct instance *, int fd,
 		    const struct sockaddr *, socklen_t, uint32_t src);
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
+void		 conn_free_spare(struct worker *);
 
 /* ---- dgram.c ---- */
 void		 dgram_on_read(int fd, short what, void *arg);

@@ -64,6 +64,7 @@ workers_init(struct daemon *d, unsigned int n)
 		w->id = i;
 		LIST_INIT(&w->conns);
 		LIST_INIT(&w->dead);
+		LIST_INIT(&w->spare);
 		if ((w->base = event_base_new()) == NULL ||
 		    (w->rbuf = malloc(RBUF_SIZE)) == NULL ||
 		    (w->reaper = event_new(w->base, -1, 0, worker_on_reap,
@@ -234,6 +235,7 @@ workers_free(struct daemon *d)
 
 	for (i = 0; i < d->nworkers; i++) {
 		w = &d->workers[i];
+		conn_free_spare(w);
 		if (w->reaper != NULL)
 			event_free(w->reaper);
 		if (w->ev_resume != NULL)
