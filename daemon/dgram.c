@@ -123,11 +123,29 @@ dgram_source_ok(const struct daemon *d, const struct sockaddr *sa)
 	return 0;
 }
 
+/*
+ * Count datagrams that get no reply, and log them at most once a second
+ * per instance (with the count since), except for services that never
+ * reply: discard drops by design.
+ */
 static void
 dgram_drop(struct listener *l, enum drop_reason why, unsigned long n)
 {
-	atomic_fetch_add_explicit(&l->inst->stats->dropped[why], n,
+	struct instance	*inst = l->inst;
+	unsigned long	 total;
+
+	atomic_fetch_add_explicit(&inst->stats->dropped[why], n,
 	    memory_order_relaxed);
+	if (why == DROP_NOREPLY)
+		return;
+	pthread_mutex_lock(&l->d->lock);
+	inst->drop_log.suppressed += n - 1;
+	total = log_ratelimit(&inst->drop_log);
+	pthread_mutex_unlock(&l->d->lock);
+	if (total > 0)
+		log_warnx("%s: dropped %lu datagram%s (latest: %s, on %s)",
+		    inst->ic->name, total, total == 1 ? "" : "s",
+		    drop_reason_name(why), l->ep.text);
 }
 
 /*

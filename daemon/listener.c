@@ -26,6 +26,7 @@ static int	listener_socket(const struct endpoint *, unsigned int backlog,
 		    int reuseport, char **cause);
 static void	listener_emfile(struct listener *);
 static int	listener_take_passed(struct daemon *, const struct endpoint *);
+static int	listener_keep_passed(struct daemon *, int);
 
 /*
  * Create, bind and (for TCP) listen; returns the fd or -1 with *cause.
@@ -253,9 +254,29 @@ listener_close(struct listener *l)
 	TAILQ_REMOVE(&l->d->listeners, l, entry);
 	if (l->ev != NULL)
 		event_free(l->ev);
-	close(l->fd);
+	/*
+	 * systemd holds a copy of a socket it passed, so binding the address
+	 * again would fail: keep it aside for a later reload to adopt.
+	 */
+	if (!l->activated || l->w->id != 0 || atomic_load(&l->d->stopping) ||
+	    listener_keep_passed(l->d, l->fd) == -1)
+		close(l->fd);
 	instance_unref(l->inst);
 	free(l);
+}
+
+/* Put a socket back among the passed ones.  Returns 0 or -1. */
+static int
+listener_keep_passed(struct daemon *d, int fd)
+{
+	int	*v;
+
+	v = reallocarray(d->passed_fds, d->npassed + 1, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	v[d->npassed++] = fd;
+	d->passed_fds = v;
+	return 0;
 }
 
 void

@@ -248,7 +248,8 @@ struct instance {
 	struct instance_conf	*ic;		/* holds a config reference */
 	struct instance_stats	*stats;
 	atomic_uint		 nconns;
-	struct log_rate		 refuse_log;
+	struct log_rate		 refuse_log;	/* under d->lock */
+	struct log_rate		 drop_log;	/* under d->lock */
 	struct bucket		 bucket;	/* instance_rate, under d->lock */
 	atomic_int		 refs;		/* freed by the main thread */
 	enum instance_state	 state;
@@ -327,6 +328,7 @@ struct daemon {
 	struct event		*ev_sig[4];
 	struct event		*ev_shutdown;
 	struct event		*ev_watchdog;
+	struct event		*ev_status;	/* STATUS= refresh */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	struct log_rate		 emfile_log;

@@ -23,9 +23,14 @@
 
 enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_COUNT };
 
+#define STATUS_INTERVAL_S	10	/* STATUS= refresh, under systemd */
+
 static void	daemon_on_signal(evutil_socket_t, short, void *);
 static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
 static void	daemon_on_sweep(evutil_socket_t, short, void *);
+static void	status_endpoints(struct daemon *, struct instance *);
+static void	daemon_summary(struct daemon *, const char *, char *, size_t);
+static void	daemon_on_status(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
 
 /* Format an address as "1.2.3.4:5" or "[::1]:5". */
@@ -124,6 +129,7 @@ fail:
 int
 daemon_start(struct daemon *d, struct config *conf)
 {
+	struct timeval	 tv;
 	char		*cause;
 	uint32_t	 cap;
 
@@ -172,17 +178,24 @@ daemon_start(struct daemon *d, struct config *conf)
 	if (workers_start(d) == -1)
 		return -1;
 	d->ev_watchdog = systemd_watchdog_start(d->base);
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		tv.tv_sec = STATUS_INTERVAL_S;
+		tv.tv_usec = 0;
+		if ((d->ev_status = event_new(d->base, -1, EV_PERSIST,
+		    daemon_on_status, d)) == NULL ||
+		    event_add(d->ev_status, &tv) == -1)
+			log_warnx("cannot start the status timer");
+	}
 	daemon_ready(d, "");
 	return 0;
 }
 
-/* Tell the log and systemd that we are serving, and what. */
-void
-daemon_ready(struct daemon *d, const char *prefix)
+/* The one-line summary for STATUS= and the log. */
+static void
+daemon_summary(struct daemon *d, const char *prefix, char *buf, size_t len)
 {
 	struct instance	*inst;
 	struct listener	*l;
-	char		 status[160];
 	int		 ni = 0, nl = 0;
 	unsigned int	 nc = atomic_load(&d->nconns);
 
@@ -194,11 +207,35 @@ daemon_ready(struct daemon *d, const char *prefix)
 		if (l->w->id == 0)
 			nl++;	/* each endpoint once, whatever the workers */
 	}
-	snprintf(status, sizeof(status), "%s%d instance%s, %d endpoint%s, "
-	    "%u connection%s", prefix, ni, ni == 1 ? "" : "s", nl,
-	    nl == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
+	snprintf(buf, len, "%s%d instance%s, %d endpoint%s, %u connection%s",
+	    prefix, ni, ni == 1 ? "" : "s", nl, nl == 1 ? "" : "s", nc,
+	    nc == 1 ? "" : "s");
+}
+
+/* Tell the log and systemd that we are serving, and what. */
+void
+daemon_ready(struct daemon *d, const char *prefix)
+{
+	char	status[160];
+
+	daemon_summary(d, prefix, status, sizeof(status));
 	log_notice("netsvcd %s ready: %s", NETSVCD_VERSION, status);
 	systemd_ready(status);
+}
+
+/* Keep STATUS= (systemctl status) current while a manager listens. */
+static void
+daemon_on_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	char		 status[160];
+
+	UNUSED(fd);
+	UNUSED(what);
+	if (atomic_load(&d->stopping))
+		return;
+	daemon_summary(d, "", status, sizeof(status));
+	systemd_status(status);
 }
 
 /* Run the loop until stopped.  Returns 0, or -1 if the loop failed. */
@@ -333,7 +370,30 @@ daemon_status_dump(struct daemon *d)
 		    atomic_load(&s->bytes_out), atomic_load(&s->dgrams_in),
 		    atomic_load(&s->dgrams_out),
 		    status_sum(s->dropped, DROP_COUNT));
+		status_endpoints(d, inst);
 	}
+}
+
+/* One status line with the endpoints an instance listens on. */
+static void
+status_endpoints(struct daemon *d, struct instance *inst)
+{
+	struct listener	*l;
+	char		 buf[1024];
+	size_t		 len = 0;
+	int		 n;
+
+	buf[0] = '\0';
+	TAILQ_FOREACH(l, &d->listeners, entry) {
+		if (l->inst != inst || l->w->id != 0)
+			continue;
+		n = snprintf(buf + len, sizeof(buf) - len, " %s", l->ep.text);
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break;
+		len += (size_t)n;
+	}
+	if (len > 0)
+		log_notice("status: %s listens on%s", inst->ic->name, buf);
 }
 
 /* Free everything, so that valgrind and LeakSanitizer see a clean exit. */
@@ -361,6 +421,8 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_sweep);
 	if (d->ev_watchdog != NULL)
 		event_free(d->ev_watchdog);
+	if (d->ev_status != NULL)
+		event_free(d->ev_status);
 	workers_free(d);
 	source_table_free(d->sources);
 	pthread_mutex_destroy(&d->lock);
@@ -368,6 +430,10 @@ daemon_free(struct daemon *d)
 	pthread_cond_destroy(&d->park_cv);
 	if (d->reserve_fd != -1)
 		close(d->reserve_fd);
+	for (i = 0; i < (int)d->npassed; i++) {
+		if (d->passed_fds[i] != -1)
+			close(d->passed_fds[i]);
+	}
 	free(d->passed_fds);
 	if (d->conf != NULL)
 		config_unref(d->conf);

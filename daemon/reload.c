@@ -89,17 +89,13 @@ apply_rollback(struct daemon *d)
 	}
 }
 
-/*
- * Swap the staged generation in and sweep what it does not keep.  The
- * other workers are parked meanwhile: they never see a half-done swap.
- */
+/* Swap the staged generation in and sweep what it does not keep. */
 static void
 apply_commit(struct daemon *d, struct config *nc)
 {
 	struct listener	*l, *lnext;
 	struct instance	*inst, *inext, *old;
 
-	workers_park(d);
 	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
 		lnext = TAILQ_NEXT(l, entry);
 		if (l->inst->state == INSTANCE_STAGED) {
@@ -139,7 +135,6 @@ apply_commit(struct daemon *d, struct config *nc)
 	}
 	d->conf = nc;
 	apply_udp_ports(d);
-	workers_unpark(d);
 }
 
 /*
@@ -192,17 +187,21 @@ apply_check_immutable(const struct config *old, const struct config *nc)
 /*
  * Make nc the running configuration.  On success takes over the reference
  * to nc and returns 0; on failure returns -1 with *cause set, and the
- * running generation is untouched.
+ * running generation is untouched.  The other workers stay parked
+ * throughout, so they never see a half-built or half-swapped generation.
  */
 int
 daemon_apply(struct daemon *d, struct config *nc, char **cause)
 {
 	*cause = NULL;
+	workers_park(d);	/* the listener list changes from here */
 	if (apply_stage(d, nc, cause) == -1) {
 		apply_rollback(d);
+		workers_unpark(d);
 		return -1;
 	}
 	apply_commit(d, nc);
+	workers_unpark(d);
 	return 0;
 }
 

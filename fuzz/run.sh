@@ -3,9 +3,9 @@
 #
 #   fuzz/run.sh [SECONDS [TARGET...]]
 #
-# SECONDS per target (default 600); TARGETs among config, parsers and
-# services (default: all three, one after the other).  Builds build-fuzz/
-# as scripts/test.sh does (clang, ASan+UBSan, -DNETSVCD_FUZZ=ON), then
+# SECONDS per target (default 600); TARGETs among config, parsers,
+# services and sources (default: all four, one after the other).  Builds
+# build-fuzz/ as scripts/test.sh does (clang, ASan+UBSan, NETSVCD_FUZZ), then
 # fuzzes from build-fuzz/fuzz-corpus/TARGET, which keeps what every run
 # found and gets the seeds (fuzz/corpus/, etc/, the unit tests' configs)
 # added each time.  Crash, leak, timeout and out-of-memory inputs land in
@@ -22,7 +22,7 @@ src=$(pwd)
 
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- config parsers services
+[ $# -gt 0 ] || set -- config parsers services sources
 jobs=${JOBS:-1}
 
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -95,7 +95,9 @@ proto_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
 
 	*bufp = NULL;
 	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* O_NONBLOCK: a FIFO named by mistake must not hang a config check. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1)
 		return proto_cause(cause, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == -1) {
 		saved = errno;

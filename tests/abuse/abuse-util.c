@@ -422,7 +422,8 @@ ab_metric(struct hs_daemon *d, const char *name, const char *instance,
 				    "http://127.0.0.1:";
 	struct hs_endpoint	 ep;
 	struct hs_xfer		 x;
-	char			 sample[256], *log, *at, *body, *line;
+	char			 want_inst[128], want_reason[64];
+	char			*log, *at, *body, *line, *save, *brace;
 	long			 value = -1, port;
 	int			 fd;
 
@@ -454,15 +455,23 @@ ab_metric(struct hs_daemon *d, const char *name, const char *instance,
 	cr_assert(strncmp(body, "HTTP/1.1 200", 12) == 0, "GET /metrics: %s",
 	    hs_show(body, x.inlen));
 
-	if (reason != NULL)
-		snprintf(sample, sizeof(sample),
-		    "\n%s{instance=\"%s\",reason=\"%s\"} ", name, instance,
-		    reason);
-	else
-		snprintf(sample, sizeof(sample), "\n%s{instance=\"%s\"} ", name,
-		    instance);
-	if ((line = strstr(body, sample)) != NULL)
-		value = strtol(line + strlen(sample), NULL, 10);
+	/* name{instance="I",service="S",reason="R"} VALUE, labels in any order. */
+	snprintf(want_inst, sizeof(want_inst), "instance=\"%s\"", instance);
+	snprintf(want_reason, sizeof(want_reason), "reason=\"%s\"",
+	    reason != NULL ? reason : "");
+	for (line = strtok_r(body, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, name, strlen(name)) != 0 ||
+		    line[strlen(name)] != '{' ||
+		    (brace = strchr(line, '}')) == NULL)
+			continue;
+		*brace = '\0';
+		if (strstr(line, want_inst) == NULL ||
+		    (reason != NULL && strstr(line, want_reason) == NULL))
+			continue;
+		value = strtol(brace + 1, NULL, 10);
+		break;
+	}
 	free(body);
 	return value;
 }

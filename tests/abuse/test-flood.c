@@ -126,7 +126,7 @@ Test(flood, max_connections_2000_at_once, .timeout = 120)
 	    "once: %zu stayed open and %zu were closed (expected %d and %d)",
 	    FLOOD_HELD, FLOOD_N, nopen, nclosed, FLOOD_HELD,
 	    FLOOD_N - FLOOD_HELD);
-	cr_assert(worst <= ab_ms(3000), "a refused connection was closed "
+	cr_assert(worst <= ab_ms(1000), "a refused connection was closed "
 	    "only %lld ms after its connect", (long long)worst);
 	cr_assert(during <= ab_quick_ms(FLOOD_LATENCY), "a client of another "
 	    "instance waited %ld ms during the flood (bound %d ms)", during,

@@ -45,7 +45,7 @@ echo "static-cppcheck: $("$CPPCHECK" --version) over daemon/ services/"
     --suppress=missingIncludeSystem \
     --suppressions-list=tests/static/cppcheck.supp \
     --template='{file}:{line}:{column}: {severity}: {message} [{id}]' \
-    -j "$(nproc 2>/dev/null || echo 2)" daemon services
+    -j "$(nproc 2>/dev/null || echo 2)" daemon services 2>&1
 rc=$?
 if [ $rc -eq 0 ]; then
 	echo "static-cppcheck: clean"

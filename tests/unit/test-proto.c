@@ -609,3 +609,19 @@ Test(conf, read_file)
 	free(cause);
 	rmdir(dir);
 }
+
+/* A FIFO (a config mistake) is refused at once, never waited on. */
+Test(proto, read_file_refuses_fifo_without_blocking, .timeout = 10)
+{
+	char	 dir[] = "/tmp/netsvcd-test-XXXXXX", path[300], *buf, *cause;
+	size_t	 len;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(proto_read_file(path, 10, &buf, &len, &cause), -1);
+	cr_assert_not_null(strstr(cause, "not a regular file"), "%s", cause);
+	free(cause);
+	unlink(path);
+	rmdir(dir);
+}
