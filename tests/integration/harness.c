@@ -112,6 +112,8 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 		    strerror(errno));
 		return;
 	}
+	/* A daemon that dropped privileges still reads its config. */
+	chmod(tmpl, 0755);
 	memcpy(hs_rundir, tmpl, sizeof(hs_rundir));
 	setenv(HS_RUNDIR_ENV, hs_rundir, 1);
 }
@@ -265,12 +267,13 @@ hs_mkdir(char *dir, size_t len)
 	if (run != NULL && *run != '\0' && t != NULL) {
 		snprintf(dir, len, "%s/%s.%s.%u", run, t->category, t->name,
 		    ++hs_seq);
-		if (mkdir(dir, 0700) == 0)
+		if (mkdir(dir, 0755) == 0)
 			return;
 		cr_assert_fail("harness: mkdir %s: %s", dir, strerror(errno));
 	}
 	if (mkdtemp(tmpl) == NULL)
 		cr_assert_fail("harness: mkdtemp: %s", strerror(errno));
+	chmod(tmpl, 0755);
 	snprintf(dir, len, "%s", tmpl);
 }
 
@@ -658,6 +661,8 @@ hs_start(struct hs_daemon *d, const char *conf)
 		cr_assert(bind(d->notify_fd, (struct sockaddr *)&sun,
 		    sizeof(sun)) == 0, "harness: bind %s: %s",
 		    d->notify_path, strerror(errno));
+		/* As systemd's: a daemon that dropped root still notifies. */
+		chmod(d->notify_path, 0666);
 	}
 	d->ready = d->stopping = d->reloading = 0;
 	d->log_start = hs_file_size(d->log_path);
