@@ -15,8 +15,11 @@
  * service) ever touches freed memory.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+
+#include <linux/sockios.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -65,6 +68,7 @@ struct conn {
 	uint8_t			 armed;		/* events set up */
 	uint8_t			 reading;	/* rev is added */
 	uint8_t			 writing;	/* wev is added */
+	uint8_t			 unsent;	/* kernel may hold our output */
 	struct event		 rev;
 	struct event		 wev;
 	struct event		 timer;		/* lazily re-armed deadlines */
@@ -76,6 +80,7 @@ struct conn {
 	uint64_t		 timer_at;	/* when the timer fires, 0: off */
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
+	uint64_t		 acked;		/* bytes_out the peer took */
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
@@ -236,6 +241,19 @@ conn_want_write(struct conn *c, int on)
 }
 
 /*
+ * Make close() send a reset and drop what the kernel still holds for a
+ * peer that stopped reading: a FIN would wait behind that output, on a
+ * zero window, for as long as the peer likes.
+ */
+static void
+conn_reset(int fd)
+{
+	struct linger	l = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+/*
  * Close the socket now, whatever is pending, and queue the conn for the
  * reaper.  Safe to call from any callback, more than once.
  */
@@ -256,6 +274,8 @@ conn_abort(struct conn *c, enum conn_end why)
 		event_del(&c->wev);
 		event_del(&c->timer);
 	}
+	if (why == END_WRITE_TIMEOUT)
+		conn_reset(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	free(c->out.data);
@@ -320,10 +340,17 @@ static void
 conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	size_t		 room;
 	ssize_t		 n;
 
 	UNUSED(what);
-	n = recv(fd, c->w->rbuf, RBUF_SIZE, 0);
+	/*
+	 * Never read more than the output buffer could still hold: an echo
+	 * of it must fit under buffer_limit.  Reading stops at the limit, so
+	 * room is at least 1 here.
+	 */
+	room = c->inst->ic->buffer_limit - conn_pending(c);
+	n = recv(fd, c->w->rbuf, room < RBUF_SIZE ? room : RBUF_SIZE, 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -345,6 +372,10 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (c->svc->tcp_read != NULL)
 		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
+	if (c->unsent == 1) {
+		c->unsent = 2;
+		conn_schedule(c);	/* write_timeout now watches the kernel */
+	}
 	if (c->inst->ic->lim.max_bytes != 0 &&
 	    c->bytes_in + c->bytes_out >= c->inst->ic->lim.max_bytes)
 		conn_finish(c, END_BYTES);
@@ -402,7 +433,7 @@ conn_deadline(const struct conn *c, enum conn_end *why)
 		*why = END_DURATION;
 	}
 	if (ic->lim.write_timeout_ms != 0 && (c->out.len != c->out.off ||
-	    c->svc->tcp_write_ready != NULL) &&
+	    c->svc->tcp_write_ready != NULL || c->unsent != 0) &&
 	    c->last_write + ic->lim.write_timeout_ms < t) {
 		t = c->last_write + ic->lim.write_timeout_ms;
 		*why = END_WRITE_TIMEOUT;
@@ -433,6 +464,32 @@ conn_schedule(struct conn *c)
 	timer_arm(&c->timer, t > now ? t - now : 0);
 }
 
+/*
+ * write_timeout came while netsvcd holds no output of its own, but the
+ * kernel may: echoed bytes the peer never read sit in the socket's send
+ * queue (up to net.ipv4.tcp_wmem's maximum).  The peer is making progress
+ * if it acknowledged more since the last look; then the clock restarts.
+ * Returns 1 when the connection should be dropped.
+ */
+static int
+conn_kernel_stalled(struct conn *c)
+{
+	uint64_t	acked;
+	int		queued;
+
+	if (ioctl(c->fd, SIOCOUTQ, &queued) == -1 || queued <= 0) {
+		c->unsent = 0;
+		return 0;
+	}
+	acked = c->bytes_out - (uint64_t)queued;
+	if (acked != c->acked) {
+		c->acked = acked;
+		c->last_write = clock_ms();
+		return 0;
+	}
+	return 1;
+}
+
 /* The timer: end the connection if a deadline really passed. */
 static void
 conn_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -445,7 +502,9 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	UNUSED(what);
 	c->timer_at = 0;
 	t = conn_deadline(c, &why);
-	if (t > clock_ms()) {
+	if (t > clock_ms() || (why == END_WRITE_TIMEOUT &&
+	    c->out.len == c->out.off && c->svc->tcp_write_ready == NULL &&
+	    !conn_kernel_stalled(c))) {
 		conn_schedule(c);
 		return;
 	}
@@ -462,6 +521,8 @@ conn_count_out(struct conn *c, size_t n)
 {
 	c->last_write = c->last_active = clock_ms();
 	c->bytes_out += n;
+	if (c->unsent == 0 && c->inst->ic->lim.write_timeout_ms != 0)
+		c->unsent = 1;
 	atomic_fetch_add_explicit(&c->inst->stats->bytes_out,
 	    (unsigned long)n, memory_order_relaxed);
 	if (c->inst->ic->lim.max_bytes != 0 &&
