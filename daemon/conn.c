@@ -366,7 +366,7 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	c->last_active = clock_ms();
 	c->bytes_in += (uint64_t)n;
-	atomic_fetch_add_explicit(&c->inst->stats->bytes_in, (unsigned long)n,
+	atomic_fetch_add_explicit(&c->inst->stats->bytes_in[PROTO_TCP], (unsigned long)n,
 	    memory_order_relaxed);
 	if (c->state != CONN_OPEN)
 		return;
@@ -523,7 +523,7 @@ conn_count_out(struct conn *c, size_t n)
 	c->bytes_out += n;
 	if (c->unsent == 0 && c->inst->ic->lim.write_timeout_ms != 0)
 		c->unsent = 1;
-	atomic_fetch_add_explicit(&c->inst->stats->bytes_out,
+	atomic_fetch_add_explicit(&c->inst->stats->bytes_out[PROTO_TCP],
 	    (unsigned long)n, memory_order_relaxed);
 	if (c->inst->ic->lim.max_bytes != 0 &&
 	    c->bytes_in + c->bytes_out >= c->inst->ic->lim.max_bytes)

@@ -208,7 +208,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		dg.peer = (const struct sockaddr *)&b->addr[i];
 		dg.reply = &b->out[nout];
 		dg.replied = 0;
-		atomic_fetch_add_explicit(&l->inst->stats->bytes_in,
+		atomic_fetch_add_explicit(&l->inst->stats->bytes_in[PROTO_UDP],
 		    b->msg[i].msg_len, memory_order_relaxed);
 		if (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			dgram_drop(l, DROP_ERROR, 1);
@@ -248,7 +248,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			break;
 		}
 		for (j = sent; j < sent + i; j++)
-			atomic_fetch_add_explicit(&l->inst->stats->bytes_out,
+			atomic_fetch_add_explicit(&l->inst->stats->bytes_out[PROTO_UDP],
 			    b->out[j].msg_len, memory_order_relaxed);
 		atomic_fetch_add_explicit(&l->inst->stats->dgrams_out,
 		    (unsigned long)i, memory_order_relaxed);

@@ -74,8 +74,8 @@ struct metrics_row {
 	unsigned long		 refused[REFUSE_COUNT];
 	unsigned long		 active;
 	unsigned long		 timed_out;
-	unsigned long		 bytes_in;
-	unsigned long		 bytes_out;
+	unsigned long		 bytes_in[PROTO_COUNT];
+	unsigned long		 bytes_out[PROTO_COUNT];
 	unsigned long		 dgrams_in;
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
@@ -87,12 +87,14 @@ struct metrics_family {
 	const char		*type;
 	const char		*help;
 	size_t			 off;		/* in struct metrics_row */
-	int			 nreasons;	/* 0: one value, no reason */
+	const char		*label;		/* of the array index */
+	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
 };
 
 static const char	*metrics_refuse_name(int);
 static const char	*metrics_drop_name(int);
+static const char	*metrics_proto_name(int);
 static void		 metrics_add(struct metrics_out *, const void *,
 			    size_t);
 static void		 metrics_printf(struct metrics_out *, const char *, ...)
@@ -102,7 +104,7 @@ static void		 metrics_head(struct metrics_out *, const char *,
 			    const char *, const char *);
 static void		 metrics_sample(struct metrics_out *, const char *,
 			    const struct metrics_row *, const char *,
-			    unsigned long);
+			    const char *, unsigned long);
 static struct instance	*metrics_rep(struct daemon *, struct instance *,
 			    int *first);
 static int		 metrics_rows(struct daemon *, struct metrics_row **,
@@ -119,32 +121,34 @@ static int		 metrics_socket(const struct endpoint *, char **cause);
 static const struct metrics_family metrics_families[] = {
 	{ "netsvcd_connections_accepted_total", "counter",
 	    "TCP connections accepted.",
-	    offsetof(struct metrics_row, accepted), 0, NULL },
+	    offsetof(struct metrics_row, accepted), NULL, 0, NULL },
 	{ "netsvcd_connections_refused_total", "counter",
 	    "TCP connections refused, by reason.",
-	    offsetof(struct metrics_row, refused), REFUSE_COUNT,
+	    offsetof(struct metrics_row, refused), "reason", REFUSE_COUNT,
 	    metrics_refuse_name },
 	{ "netsvcd_connections_active", "gauge",
 	    "TCP connections open now.",
-	    offsetof(struct metrics_row, active), 0, NULL },
+	    offsetof(struct metrics_row, active), NULL, 0, NULL },
 	{ "netsvcd_connections_timed_out_total", "counter",
 	    "TCP connections closed by a timeout.",
-	    offsetof(struct metrics_row, timed_out), 0, NULL },
+	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL },
 	{ "netsvcd_bytes_received_total", "counter",
-	    "Bytes received from clients, TCP and UDP.",
-	    offsetof(struct metrics_row, bytes_in), 0, NULL },
+	    "Bytes received from clients, by protocol.",
+	    offsetof(struct metrics_row, bytes_in), "proto", PROTO_COUNT,
+	    metrics_proto_name },
 	{ "netsvcd_bytes_sent_total", "counter",
-	    "Bytes sent to clients, TCP and UDP.",
-	    offsetof(struct metrics_row, bytes_out), 0, NULL },
+	    "Bytes sent to clients, by protocol.",
+	    offsetof(struct metrics_row, bytes_out), "proto", PROTO_COUNT,
+	    metrics_proto_name },
 	{ "netsvcd_datagrams_received_total", "counter",
 	    "UDP datagrams received.",
-	    offsetof(struct metrics_row, dgrams_in), 0, NULL },
+	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL },
 	{ "netsvcd_datagrams_sent_total", "counter",
 	    "UDP datagrams sent.",
-	    offsetof(struct metrics_row, dgrams_out), 0, NULL },
+	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL },
 	{ "netsvcd_datagrams_dropped_total", "counter",
 	    "UDP datagrams that got no reply, by reason.",
-	    offsetof(struct metrics_row, dropped), DROP_COUNT,
+	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
 	    metrics_drop_name },
 };
 #define METRICS_NFAMILIES \
@@ -167,6 +171,12 @@ static const char *
 metrics_drop_name(int i)
 {
 	return drop_reason_name((enum drop_reason)i);
+}
+
+static const char *
+metrics_proto_name(int i)
+{
+	return i == PROTO_TCP ? "tcp" : "udp";
 }
 
 /* Append bytes to the body. */
@@ -230,18 +240,19 @@ metrics_head(struct metrics_out *o, const char *name, const char *type,
 	    type);
 }
 
-/* One sample of a per-instance family. */
+/* One sample of a per-instance family; label is NULL or label="value". */
 static void
 metrics_sample(struct metrics_out *o, const char *name,
-    const struct metrics_row *r, const char *reason, unsigned long v)
+    const struct metrics_row *r, const char *label, const char *value,
+    unsigned long v)
 {
 	metrics_printf(o, "%s{instance=\"", name);
 	metrics_escape(o, r->instance);
 	metrics_add(o, "\",service=\"", 11);
 	metrics_escape(o, r->service);
-	if (reason != NULL) {
-		metrics_add(o, "\",reason=\"", 10);
-		metrics_escape(o, reason);
+	if (label != NULL) {
+		metrics_printf(o, "\",%s=\"", label);
+		metrics_escape(o, value);
 	}
 	metrics_printf(o, "\"} %lu\n", v);
 }
@@ -322,8 +333,10 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		for (k = 0; k < REFUSE_COUNT; k++)
 			r->refused[k] += atomic_load(&s->refused[k]);
 		r->timed_out += atomic_load(&s->timed_out);
-		r->bytes_in += atomic_load(&s->bytes_in);
-		r->bytes_out += atomic_load(&s->bytes_out);
+		for (k = 0; k < PROTO_COUNT; k++) {
+			r->bytes_in[k] += atomic_load(&s->bytes_in[k]);
+			r->bytes_out[k] += atomic_load(&s->bytes_out[k]);
+		}
 		r->dgrams_in += atomic_load(&s->dgrams_in);
 		r->dgrams_out += atomic_load(&s->dgrams_out);
 		for (k = 0; k < DROP_COUNT; k++)
@@ -382,12 +395,12 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 			    ((const char *)&rows[i] + f->off);
 			if (f->nreasons == 0) {
 				metrics_sample(&o, f->name, &rows[i], NULL,
-				    *v);
+				    NULL, *v);
 				continue;
 			}
 			for (k = 0; k < f->nreasons; k++)
 				metrics_sample(&o, f->name, &rows[i],
-				    f->reason(k), v[k]);
+				    f->label, f->reason(k), v[k]);
 		}
 	}
 	free(rows);

@@ -212,6 +212,13 @@ enum drop_reason {
 	DROP_COUNT
 };
 
+/* The transport a byte counter is for (the proto label of the metrics). */
+enum stat_proto {
+	PROTO_TCP,
+	PROTO_UDP,
+	PROTO_COUNT
+};
+
 /*
  * Counters of one instance name.  They live apart from the instance so
  * that they carry over a reload; atomics so that workers can share them.
@@ -221,8 +228,8 @@ struct instance_stats {
 	atomic_ulong		 accepted;
 	atomic_ulong		 refused[REFUSE_COUNT];
 	atomic_ulong		 timed_out;
-	atomic_ulong		 bytes_in;
-	atomic_ulong		 bytes_out;
+	atomic_ulong		 bytes_in[PROTO_COUNT];
+	atomic_ulong		 bytes_out[PROTO_COUNT];
 	atomic_ulong		 dgrams_in;
 	atomic_ulong		 dgrams_out;
 	atomic_ulong		 dropped[DROP_COUNT];

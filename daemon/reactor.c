@@ -366,8 +366,10 @@ daemon_status_dump(struct daemon *d)
 		    inst->state == INSTANCE_RETIRED ? ", retired" : "",
 		    atomic_load(&inst->nconns),
 		    atomic_load(&s->accepted), status_sum(s->refused, REFUSE_COUNT),
-		    atomic_load(&s->timed_out), atomic_load(&s->bytes_in),
-		    atomic_load(&s->bytes_out), atomic_load(&s->dgrams_in),
+		    atomic_load(&s->timed_out),
+		    status_sum(s->bytes_in, PROTO_COUNT),
+		    status_sum(s->bytes_out, PROTO_COUNT),
+		    atomic_load(&s->dgrams_in),
 		    atomic_load(&s->dgrams_out),
 		    status_sum(s->dropped, DROP_COUNT));
 		status_endpoints(d, inst);

@@ -794,6 +794,8 @@ static const char met_conf[] =
 #define L_WALLED	"instance=\"walled\",service=\"echo\""
 #define L_REASON(i, r, s) \
 	"instance=\"" i "\",reason=\"" r "\",service=\"" s "\""
+#define L_PROTO(i, p, s) \
+	"instance=\"" i "\",proto=\"" p "\",service=\"" s "\""
 
 /*
  * Three echo connections, two held open and one refused by
@@ -899,26 +901,36 @@ Test(metrics, counters, .timeout = 90)
 	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") < 3600,
 	    "netsvcd_uptime_seconds is %lld after a few seconds",
 	    met_get(set, "netsvcd_uptime_seconds", ""));
-	/* echo: TCP and UDP counted together. */
+	/* echo: bytes by protocol. */
 	met_expect(set, "netsvcd_connections_accepted_total", L_ECHO, 3);
 	met_expect(set, "netsvcd_connections_active", L_ECHO, 0);
 	met_expect(set, "netsvcd_connections_timed_out_total", L_ECHO, 0);
-	met_expect(set, "netsvcd_bytes_received_total", L_ECHO,
-	    (long long)(tcp_bytes + udp_bytes));
-	met_expect(set, "netsvcd_bytes_sent_total", L_ECHO,
-	    (long long)(tcp_bytes + udp_bytes));
+	met_expect(set, "netsvcd_bytes_received_total",
+	    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes);
+	met_expect(set, "netsvcd_bytes_received_total",
+	    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes);
+	met_expect(set, "netsvcd_bytes_sent_total",
+	    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes);
+	met_expect(set, "netsvcd_bytes_sent_total",
+	    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes);
 	met_expect(set, "netsvcd_datagrams_received_total", L_ECHO, 4);
 	met_expect(set, "netsvcd_datagrams_sent_total", L_ECHO, 4);
 	/* sink: datagrams only, none answered. */
 	met_expect(set, "netsvcd_connections_accepted_total", L_SINK, 0);
-	met_expect(set, "netsvcd_bytes_received_total", L_SINK,
-	    (long long)sink_bytes);
-	met_expect(set, "netsvcd_bytes_sent_total", L_SINK, 0);
+	met_expect(set, "netsvcd_bytes_received_total",
+	    L_PROTO("sink", "udp", "discard"), (long long)sink_bytes);
+	met_expect(set, "netsvcd_bytes_received_total",
+	    L_PROTO("sink", "tcp", "discard"), 0);
+	met_expect(set, "netsvcd_bytes_sent_total",
+	    L_PROTO("sink", "udp", "discard"), 0);
 	met_expect(set, "netsvcd_datagrams_received_total", L_SINK, 3);
 	met_expect(set, "netsvcd_datagrams_sent_total", L_SINK, 0);
 	/* walled: nothing served. */
 	met_expect(set, "netsvcd_connections_accepted_total", L_WALLED, 0);
-	met_expect(set, "netsvcd_bytes_sent_total", L_WALLED, 0);
+	met_expect(set, "netsvcd_bytes_sent_total",
+	    L_PROTO("walled", "tcp", "echo"), 0);
+	met_expect(set, "netsvcd_bytes_sent_total",
+	    L_PROTO("walled", "udp", "echo"), 0);
 	met_expect(set, "netsvcd_datagrams_received_total", L_WALLED, 2);
 	met_expect(set, "netsvcd_datagrams_sent_total", L_WALLED, 0);
 	/* Every reason of every instance, at the count expected. */
@@ -948,9 +960,12 @@ Test(metrics, counters, .timeout = 90)
 		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
 		    strcmp(drop[i], "access") == 0 ? 2 : 0);
 	}
-	/* 5 daemon series + 3 instances x (7 + 4 refused + 6 dropped). */
-	cr_assert(set->ns == 5 + 3 * 17, "%zu series, expected %d", set->ns,
-	    5 + 3 * 17);
+	/*
+	 * 5 daemon series + 3 instances x (5 + 2 x 2 bytes by protocol +
+	 * 4 refused + 6 dropped).
+	 */
+	cr_assert(set->ns == 5 + 3 * 19, "%zu series, expected %d", set->ns,
+	    5 + 3 * 19);
 	free(set);
 	hs_stop_ok(d);
 }
@@ -1084,8 +1099,8 @@ Test(metrics, reloads, .timeout = 90)
 	met_expect(set, "netsvcd_reloads_total", "result=\"failed\"", 0);
 	met_expect(set, "netsvcd_connections_accepted_total", L_ECHO, 2);
 	met_expect(set, "netsvcd_connections_active", L_ECHO, 1);
-	met_expect(set, "netsvcd_bytes_received_total", L_ECHO,
-	    (long long)bytes);
+	met_expect(set, "netsvcd_bytes_received_total",
+	    L_PROTO("echo", "tcp", "echo"), (long long)bytes);
 	free(set);
 
 	/* A bad config: counted as failed, nothing else changes. */
@@ -1112,8 +1127,8 @@ Test(metrics, reloads, .timeout = 90)
 	met_expect(set, "netsvcd_reloads_total", "result=\"ok\"", 3);
 	met_expect(set, "netsvcd_connections_accepted_total", L_ECHO, 3);
 	met_expect(set, "netsvcd_connections_active", L_ECHO, 1);
-	met_expect(set, "netsvcd_bytes_received_total", L_ECHO,
-	    (long long)bytes);
+	met_expect(set, "netsvcd_bytes_received_total",
+	    L_PROTO("echo", "tcp", "echo"), (long long)bytes);
 	met_expect(set, "netsvcd_connections_accepted_total",
 	    "instance=\"other\",service=\"discard\"", -1);
 	free(set);
@@ -1129,7 +1144,8 @@ Test(metrics, reloads, .timeout = 90)
 	met_wait(port, "netsvcd_connections_open", "", 0);
 	set = met_scrape(port);
 	met_expect(set, "netsvcd_connections_active", L_ECHO, 0);
-	sent = met_get(set, "netsvcd_bytes_sent_total", L_ECHO);
+	sent = met_get(set, "netsvcd_bytes_sent_total",
+	    L_PROTO("echo", "tcp", "echo"));
 	acc = met_get(set, "netsvcd_connections_accepted_total", L_ECHO);
 	cr_assert((sent == 6 && acc == 1) ||
 	    (sent == (long long)bytes && acc == 3), "after the retired echo "
