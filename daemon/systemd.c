@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
@@ -133,6 +134,8 @@ systemd_watchdog_start(struct event_base *base)
 	return ev;
 }
 
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
+
 /*
  * The connection log: one line per closed connection, with structured
  * fields when the journal is the log sink.
@@ -155,20 +158,23 @@ systemd_log_conn(const char *instance, const struct sockaddr *peer,
 		if (colon > host && colon[-1] == ']')
 			colon[-1] = '\0';
 	}
-	if (!log_is_journal()) {
-		log_info("%s: %s closed (%s): %llu bytes in, %llu bytes out, "
-		    "%llu ms", instance, addr, why,
-		    (unsigned long long)bytes_in, (unsigned long long)bytes_out,
-		    (unsigned long long)(usec / 1000));
-		return;
-	}
-	sd_journal_send("MESSAGE=%s: %s closed (%s): %llu bytes in, %llu bytes "
-	    "out, %llu ms", instance, addr, why, (unsigned long long)bytes_in,
-	    (unsigned long long)bytes_out, (unsigned long long)(usec / 1000),
+	/*
+	 * sd_journal_send() drops the entry silently, and succeeds, when
+	 * journald's socket is missing: then the plain line goes out.
+	 */
+	if (log_is_journal() && access(JOURNAL_SOCKET, W_OK) == 0 &&
+	    sd_journal_send("MESSAGE=%s: %s closed (%s): "
+	    "%llu bytes in, %llu bytes out, %llu ms", instance, addr, why,
+	    (unsigned long long)bytes_in, (unsigned long long)bytes_out,
+	    (unsigned long long)(usec / 1000),
 	    "PRIORITY=6", "NETSVCD_INSTANCE=%s", instance,
 	    "REMOTE_ADDR=%s", host, "REMOTE_PORT=%u", port,
 	    "BYTES_IN=%llu", (unsigned long long)bytes_in,
 	    "BYTES_OUT=%llu", (unsigned long long)bytes_out,
 	    "DURATION_USEC=%llu", (unsigned long long)usec,
-	    "REASON=%s", why, NULL);
+	    "REASON=%s", why, NULL) >= 0)
+		return;
+	log_info("%s: %s closed (%s): %llu bytes in, %llu bytes out, %llu ms",
+	    instance, addr, why, (unsigned long long)bytes_in,
+	    (unsigned long long)bytes_out, (unsigned long long)(usec / 1000));
 }

@@ -63,6 +63,7 @@
 
 static int	 hs_argv(const char **, size_t, const char *const *, size_t);
 static void	 hs_child_env(const char *notify);
+static void	 hs_child_journal(void);
 static void	 hs_child_exec(const char **, int);
 static void	 hs_child_listen_fds(struct hs_daemon *);
 static int	 hs_pidfd(pid_t);
@@ -404,6 +405,23 @@ hs_argv(const char **argv, size_t max, const char *const *args, size_t nargs)
 	return (int)n;
 }
 
+/*
+ * In a child: tell the daemon that its stderr (the log file) is the
+ * journal's stream, as systemd does for StandardError=journal.
+ */
+static void
+hs_child_journal(void)
+{
+	struct stat	st;
+	char		val[64];
+
+	if (fstat(STDERR_FILENO, &st) == -1)
+		_exit(126);
+	snprintf(val, sizeof(val), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", val, 1);
+}
+
 /* In a child: the environment of a service started by systemd, no more. */
 static void
 hs_child_env(const char *notify)
@@ -681,6 +699,8 @@ hs_start(struct hs_daemon *d, const char *conf)
 		if ((fd = open("/dev/null", O_RDONLY)) != -1)
 			dup2(fd, STDIN_FILENO);
 		hs_child_env(d->notify_path);
+		if (d->journal)
+			hs_child_journal();
 		hs_child_listen_fds(d);
 		hs_child_exec(argv, (int)d->nact);
 	}

@@ -59,6 +59,7 @@ struct hs_daemon {
 	size_t			 nact;
 	long			 log_start;	/* log offset, this run */
 	unsigned int		 reloads;	/* hs_reload() calls */
+	int			 journal;	/* JOURNAL_STREAM = the log */
 	struct hs_endpoint	 eps[HS_MAX_ENDPOINTS];
 	size_t			 neps;
 };

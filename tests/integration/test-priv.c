@@ -177,3 +177,50 @@ Test(connlog, one_line_per_closed_connection, .timeout = 60)
 	    "no connection line in:\n%s", log);
 	free(log);
 }
+
+/*
+ * Under systemd (JOURNAL_STREAM names stderr) every line carries an
+ * sd-daemon priority prefix and no timestamp: the journal adds its own.
+ * With no journald to take the structured connection entry, the plain
+ * line still reaches the log.
+ */
+Test(connlog, journal_stream_lines_carry_priorities, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	char			*log, *line, *save, buf[16];
+	int			 fd, nlines = 0, journald;
+
+	d = hs_new();
+	d->journal = 1;
+	hs_start(d,
+	    "[echo]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:0\n"
+	    "log_connections = close\n");
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	cr_assert(fd != -1, "connect: %s", strerror(errno));
+	cr_assert(hs_send_all(fd, "12345", 5, hs_ms(PV_TMO)) == 0, "send");
+	cr_assert(hs_recv_n(fd, buf, 5, hs_ms(PV_TMO)) == 5, "echo");
+	shutdown(fd, SHUT_WR);
+	cr_assert(hs_wait_closed(fd, hs_ms(PV_TMO)) == 0, "not closed");
+	hs_close(fd);
+	hs_stop_ok(d);
+	log = hs_log(d);
+	cr_assert_not_null(strstr(log, "<6>instance echo listening on tcp://"),
+	    "no info line with its prefix in:\n%s", log);
+	cr_assert_not_null(strstr(log, "<5>netsvcd "), "no notice line with "
+	    "its prefix in:\n%s", log);
+	journald = access("/run/systemd/journal/socket", F_OK) == 0;
+	if (!journald)
+		cr_assert_not_null(strstr(log, "<6>echo: 127.0.0.1:"),
+		    "no plain connection line without journald in:\n%s", log);
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		cr_assert(line[0] == '<' && line[1] >= '0' && line[1] <= '7' &&
+		    line[2] == '>', "a line without a priority prefix: %s",
+		    line);
+		nlines++;
+	}
+	cr_assert_geq(nlines, 3, "%d lines", nlines);
+	free(log);
+}
