@@ -69,6 +69,7 @@ struct conn {
 	uint8_t			 reading;	/* rev is added */
 	uint8_t			 writing;	/* wev is added */
 	uint8_t			 unsent;	/* kernel may hold our output */
+	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
 	struct event		 rev;
 	struct event		 wev;
 	struct event		 timer;		/* lazily re-armed deadlines */
@@ -179,6 +180,7 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 	c->fd = fd;
 	c->state = CONN_OPEN;
 	c->src = src;
+	c->drop_input = c->svc->tcp_read == NULL;
 	c->started = c->last_active = c->last_write = clock_ms();
 	if (salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
@@ -350,7 +352,8 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	 * room is at least 1 here.
 	 */
 	room = c->inst->ic->buffer_limit - conn_pending(c);
-	n = recv(fd, c->w->rbuf, room < RBUF_SIZE ? room : RBUF_SIZE, 0);
+	n = recv(fd, c->w->rbuf, room < RBUF_SIZE ? room : RBUF_SIZE,
+	    c->drop_input ? MSG_TRUNC : 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -370,7 +373,7 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	    memory_order_relaxed);
 	if (c->state != CONN_OPEN)
 		return;
-	if (c->svc->tcp_read != NULL)
+	if (!c->drop_input)
 		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
 	if (c->unsent == 1) {
 		c->unsent = 2;
@@ -665,6 +668,13 @@ size_t
 conn_pending(struct conn *c)
 {
 	return c->out.len - c->out.off;
+}
+
+/* Service API: see service.h. */
+void
+conn_drop_input(struct conn *c)
+{
+	c->drop_input = 1;
 }
 
 /* Service API: stop reading, flush, then close. */

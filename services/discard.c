@@ -31,6 +31,7 @@ static void	discard_conf_free(struct svc_conf *);
 static void	discard_conf_describe(struct svc_conf *, char *, size_t);
 static void	discard_log(const struct discard_conf *, const char *,
 		    const char *, const void *, size_t);
+static void	discard_accept(struct conn *);
 static void	discard_read(struct conn *, const void *, size_t);
 static void	discard_datagram(struct dgram *, const void *, size_t);
 
@@ -133,6 +134,16 @@ discard_log(const struct discard_conf *dc, const char *proto,
 	    peer != NULL ? peer : "?", len, text, len > shown ? "..." : "");
 }
 
+/* Unless the data is to be logged, it need not even be read. */
+static void
+discard_accept(struct conn *c)
+{
+	const struct discard_conf	*dc = conn_conf(c);
+
+	if (dc == NULL || !dc->log_data)
+		conn_drop_input(c);
+}
+
 /* Drop what was read, logging it if asked to. */
 static void
 discard_read(struct conn *c, const void *buf, size_t len)
@@ -161,6 +172,7 @@ const struct service service_discard = {
 	.conf_check = discard_conf_check,
 	.conf_free = discard_conf_free,
 	.conf_describe = discard_conf_describe,
+	.tcp_accept = discard_accept,
 	.tcp_read = discard_read,
 	.udp_datagram = discard_datagram,
 };

@@ -87,6 +87,13 @@ int		 conn_write(struct conn *, const void *, size_t);
  */
 size_t		 conn_write_some(struct conn *, const void *, size_t);
 
+/*
+ * The service needs none of what the peer sends from now on: the host
+ * drops it inside the kernel without copying it (recv with MSG_TRUNC) and
+ * stops calling tcp_read.  Services without tcp_read get this anyway.
+ */
+void		 conn_drop_input(struct conn *);
+
 size_t		 conn_pending(struct conn *);	/* bytes buffered, not sent */
 void		 conn_close(struct conn *);	/* close once output drains */
 void		*conn_data(struct conn *);

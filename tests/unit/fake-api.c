@@ -104,6 +104,13 @@ conn_write_some(struct conn *c, const void *buf, size_t len)
 	return n;
 }
 
+/* Count the calls. */
+void
+conn_drop_input(struct conn *c)
+{
+	c->drop_input++;
+}
+
 /* What the test set as pending output. */
 size_t
 conn_pending(struct conn *c)

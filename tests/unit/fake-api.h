@@ -27,6 +27,7 @@ struct conn {
 	unsigned int	 write_some;	/* conn_write_some() calls */
 	size_t		 write_some_asked;	/* len of the last such call */
 	unsigned int	 closes;	/* conn_close() calls */
+	unsigned int	 drop_input;	/* conn_drop_input() calls */
 	unsigned int	 after_close;	/* writes attempted after a close */
 };
 

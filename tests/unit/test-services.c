@@ -405,6 +405,30 @@ Test(discard, sends_nothing)
 	unconfigure(&service_discard, &sc);
 }
 
+/* Unless it logs, discard lets the host drop input unread. */
+Test(discard, drops_input_unread_unless_logging)
+{
+	static const char *const kv[] = { "log_data", "yes", NULL };
+	struct svc_conf	 sc;
+	struct conn	 c;
+	char		*cause;
+
+	cr_assert_eq(configure(&service_discard, &sc, NULL, &cause), 0);
+	fake_conn_init(&c, sc.data);
+	cr_assert_not_null(service_discard.tcp_accept);
+	service_discard.tcp_accept(&c);
+	cr_assert_eq(c.drop_input, 1, "log_data = no: input not dropped");
+	fake_conn_free(&c);
+	unconfigure(&service_discard, &sc);
+
+	cr_assert_eq(configure(&service_discard, &sc, kv, &cause), 0);
+	fake_conn_init(&c, sc.data);
+	service_discard.tcp_accept(&c);
+	cr_assert_eq(c.drop_input, 0, "log_data = yes: input dropped unread");
+	fake_conn_free(&c);
+	unconfigure(&service_discard, &sc);
+}
+
 Test(discard, logs_nothing_by_default)
 {
 	static const char *const kv[] = { "log_data", "off", NULL };
