@@ -7,7 +7,9 @@
  * at once is copied into a per-connection buffer, allocated on demand and
  * freed once drained, so an idle connection costs this struct and nothing
  * more.  Past buffer_limit pending bytes the connection stops reading, which
- * bounds memory for peers that send but never read.
+ * bounds memory for peers that send but never read.  Echo skips user space
+ * (splice through the worker's pipe) and discard skips the copy
+ * (MSG_TRUNC) when the service asks for it.
  *
  * Lifetime: conn_abort() closes the socket and moves the conn to the
  * worker's dead list; the memory is freed by the worker's reaper event,
@@ -23,6 +25,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +73,7 @@ struct conn {
 	uint8_t			 writing;	/* wev is added */
 	uint8_t			 unsent;	/* kernel may hold our output */
 	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
+	uint8_t			 echo_input;	/* spliced back, no tcp_read */
 	struct event		 rev;
 	struct event		 wev;
 	struct event		 timer;		/* lazily re-armed deadlines */
@@ -103,6 +107,9 @@ static void	conn_want_read(struct conn *, int);
 static void	conn_want_write(struct conn *, int);
 static int	conn_flush(struct conn *);
 static int	conn_buffer(struct conn *, const void *, size_t);
+static ssize_t	conn_splice_in(struct conn *, size_t);
+static void	conn_splice_out(struct conn *, size_t);
+static void	conn_pipe_take(struct conn *, size_t);
 
 const char *
 conn_state_name(enum conn_state s)
@@ -344,6 +351,7 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c = arg;
 	size_t		 room;
 	ssize_t		 n;
+	int		 spliced;
 
 	UNUSED(what);
 	/*
@@ -352,8 +360,14 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	 * room is at least 1 here.
 	 */
 	room = c->inst->ic->buffer_limit - conn_pending(c);
-	n = recv(fd, c->w->rbuf, room < RBUF_SIZE ? room : RBUF_SIZE,
-	    c->drop_input ? MSG_TRUNC : 0);
+	if (room > RBUF_SIZE)
+		room = RBUF_SIZE;
+	spliced = c->echo_input && c->out.len == c->out.off &&
+	    c->w->pipefd[0] != -1;
+	if (spliced)
+		n = conn_splice_in(c, room);
+	else
+		n = recv(fd, c->w->rbuf, room, c->drop_input ? MSG_TRUNC : 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -371,10 +385,12 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	c->bytes_in += (uint64_t)n;
 	atomic_fetch_add_explicit(&c->inst->stats->bytes_in[PROTO_TCP], (unsigned long)n,
 	    memory_order_relaxed);
+	if (spliced)
+		conn_splice_out(c, (size_t)n);
+	else if (c->state == CONN_OPEN && !c->drop_input)
+		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
 	if (c->state != CONN_OPEN)
 		return;
-	if (!c->drop_input)
-		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
 	if (c->unsent == 1) {
 		c->unsent = 2;
 		conn_schedule(c);	/* write_timeout now watches the kernel */
@@ -385,6 +401,76 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	if (c->state == CONN_OPEN &&
 	    c->out.len - c->out.off >= c->inst->ic->buffer_limit)
 		conn_want_read(c, 0);	/* backpressure until drained */
+}
+
+/*
+ * Echo without copies: move up to len bytes from the socket into the
+ * worker's pipe (splice(2) passes page references), to be sent back from
+ * there by conn_splice_out() before this callback returns, so the pipe is
+ * empty again whenever another connection gets its turn.  Returns what
+ * recv() would.
+ */
+static ssize_t
+conn_splice_in(struct conn *c, size_t len)
+{
+	return splice(c->fd, NULL, c->w->pipefd[1], NULL, len,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+/*
+ * Send the n bytes in the pipe back to the peer, as far as the socket
+ * takes them; the rest goes to the output buffer, the same path as a
+ * copied echo.  A connection no longer open loses them, as its tcp_read
+ * would.
+ */
+static void
+conn_splice_out(struct conn *c, size_t n)
+{
+	ssize_t	m;
+
+	while (n > 0 && c->state == CONN_OPEN) {
+		m = splice(c->w->pipefd[0], NULL, c->fd, NULL, n,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (m == -1 && errno == EINTR)
+			continue;
+		if (m == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_debug("%s: %s: write: %s", c->inst->ic->name,
+			    conn_peer(c), strerror(errno));
+			conn_abort(c, END_ERROR);
+		}
+		if (m <= 0)
+			break;
+		n -= (size_t)m;
+		conn_count_out(c, (size_t)m);
+	}
+	if (n > 0)
+		conn_pipe_take(c, n);
+}
+
+/* Empty the pipe of its n bytes: into c's output buffer while c is open. */
+static void
+conn_pipe_take(struct conn *c, size_t n)
+{
+	struct worker	*w = c->w;
+	ssize_t		 m;
+
+	while (n > 0) {
+		m = read(w->pipefd[0], w->rbuf, n < RBUF_SIZE ? n : RBUF_SIZE);
+		if (m == -1 && errno == EINTR)
+			continue;
+		if (m <= 0) {
+			/* Cannot happen; if it did, a fresh pipe is safe. */
+			log_warn("%s: pipe read", c->inst->ic->name);
+			close(w->pipefd[0]);
+			close(w->pipefd[1]);
+			w->pipefd[0] = w->pipefd[1] = -1;
+			conn_abort(c, END_ERROR);
+			return;
+		}
+		n -= (size_t)m;
+		if (c->state == CONN_OPEN)
+			(void)conn_write(c, w->rbuf, (size_t)m);
+	}
 }
 
 /*
@@ -675,6 +761,13 @@ void
 conn_drop_input(struct conn *c)
 {
 	c->drop_input = 1;
+}
+
+/* Service API: see service.h. */
+void
+conn_echo_input(struct conn *c)
+{
+	c->echo_input = 1;
 }
 
 /* Service API: stop reading, flush, then close. */

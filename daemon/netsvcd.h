@@ -294,6 +294,7 @@ struct worker {
 	unsigned int		 id;
 	struct event_base	*base;
 	unsigned char		*rbuf;		/* TCP read scratch, RBUF_SIZE */
+	int			 pipefd[2];	/* echo splice, -1: none */
 	struct dgram_batch	*batch;		/* UDP scratch, on first use */
 	LIST_HEAD(, conn)	 conns;
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */

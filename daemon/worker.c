@@ -11,6 +11,7 @@
  * a short stop of the world, so the hot paths need no locks at all.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "netsvcd.h"
 
+static void	 worker_pipe(struct worker *);
 static void	*worker_main(void *);
 static void	 worker_on_reap(evutil_socket_t, short, void *);
 static void	 worker_on_resume(evutil_socket_t, short, void *);
@@ -58,6 +60,8 @@ workers_init(struct daemon *d, unsigned int n)
 		return -1;
 	}
 	d->nworkers = n;
+	for (i = 0; i < n; i++)		/* workers_free() may see any of them */
+		d->workers[i].pipefd[0] = d->workers[i].pipefd[1] = -1;
 	for (i = 0; i < n; i++) {
 		w = &d->workers[i];
 		w->d = d;
@@ -65,6 +69,7 @@ workers_init(struct daemon *d, unsigned int n)
 		LIST_INIT(&w->conns);
 		LIST_INIT(&w->dead);
 		LIST_INIT(&w->spare);
+		worker_pipe(w);
 		if ((w->base = event_base_new()) == NULL ||
 		    (w->rbuf = malloc(RBUF_SIZE)) == NULL ||
 		    (w->reaper = event_new(w->base, -1, 0, worker_on_reap,
@@ -81,6 +86,23 @@ workers_init(struct daemon *d, unsigned int n)
 	}
 	d->base = d->workers[0].base;
 	return 0;
+}
+
+/*
+ * The pipe echo connections splice through (conn.c).  Without one, echo
+ * copies through rbuf as any other service does: not an error.
+ */
+static void
+worker_pipe(struct worker *w)
+{
+	if (pipe2(w->pipefd, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_debug("worker %u: pipe: %s; echo copies", w->id,
+		    strerror(errno));
+		w->pipefd[0] = w->pipefd[1] = -1;
+		return;
+	}
+	/* One slot a page: room for a whole read of RBUF_SIZE. */
+	(void)fcntl(w->pipefd[1], F_SETPIPE_SZ, RBUF_SIZE * 4);
 }
 
 /* A worker thread: run its loop until workers_stop() ends it. */
@@ -248,6 +270,10 @@ workers_free(struct daemon *d)
 			event_base_free(w->base);
 		dgram_batch_free(w->batch);
 		free(w->rbuf);
+		if (w->pipefd[0] != -1) {
+			close(w->pipefd[0]);
+			close(w->pipefd[1]);
+		}
 	}
 	free(d->workers);
 	d->workers = NULL;

@@ -7,8 +7,16 @@
 
 #include "service.h"
 
+static void	echo_accept(struct conn *);
 static void	echo_read(struct conn *, const void *, size_t);
 static void	echo_datagram(struct dgram *, const void *, size_t);
+
+/* Let the host echo in the kernel when it can. */
+static void
+echo_accept(struct conn *c)
+{
+	conn_echo_input(c);
+}
 
 /* Send back the bytes read. */
 static void
@@ -27,6 +35,7 @@ echo_datagram(struct dgram *d, const void *buf, size_t len)
 const struct service service_echo = {
 	.name = "echo",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
+	.tcp_accept = echo_accept,
 	.tcp_read = echo_read,
 	.udp_datagram = echo_datagram,
 };

@@ -94,6 +94,14 @@ size_t		 conn_write_some(struct conn *, const void *, size_t);
  */
 void		 conn_drop_input(struct conn *);
 
+/*
+ * The service sends back everything the peer sends, unchanged, in order
+ * (echo): the host may move the bytes inside the kernel (splice(2))
+ * instead of calling tcp_read.  tcp_read must still do the same, for the
+ * times the host copies.
+ */
+void		 conn_echo_input(struct conn *);
+
 size_t		 conn_pending(struct conn *);	/* bytes buffered, not sent */
 void		 conn_close(struct conn *);	/* close once output drains */
 void		*conn_data(struct conn *);

@@ -111,6 +111,13 @@ conn_drop_input(struct conn *c)
 	c->drop_input++;
 }
 
+/* Count the calls. */
+void
+conn_echo_input(struct conn *c)
+{
+	c->echo_input++;
+}
+
 /* What the test set as pending output. */
 size_t
 conn_pending(struct conn *c)

@@ -28,6 +28,7 @@ struct conn {
 	size_t		 write_some_asked;	/* len of the last such call */
 	unsigned int	 closes;	/* conn_close() calls */
 	unsigned int	 drop_input;	/* conn_drop_input() calls */
+	unsigned int	 echo_input;	/* conn_echo_input() calls */
 	unsigned int	 after_close;	/* writes attempted after a close */
 };
 

@@ -344,6 +344,11 @@ Test(echo, tcp_echoes_every_byte)
 
 	cr_assert_eq(configure(&service_echo, &sc, NULL, &cause), 0);
 	fake_conn_init(&c, sc.data);
+	/* The host may splice; tcp_read still echoes when it copies. */
+	cr_assert_not_null(service_echo.tcp_accept);
+	service_echo.tcp_accept(&c);
+	cr_assert_eq(c.echo_input, 1, "echo did not offer kernel echo");
+	cr_assert_eq(c.outlen, 0, "tcp_accept wrote");
 	service_echo.tcp_read(&c, "hello\r\n", 7);
 	service_echo.tcp_read(&c, "\0bin\xff", 5);
 	service_echo.tcp_read(&c, "", 0);
