@@ -153,17 +153,20 @@ Test(priv, binds_port_7_then_runs_as_nobody_for_good, .timeout = 60)
 	hs_stop_ok(d);
 }
 
-Test(connlog, one_line_per_closed_connection, .timeout = 60)
-{
-	struct hs_daemon	*d;
-	char			*log, buf[16];
-	int			 fd;
+/* An echo that logs each closed connection. */
+#define PV_CONNLOG_CONF \
+	"[echo]\n" \
+	"service = echo\n" \
+	"listen = tcp://127.0.0.1:0\n" \
+	"log_connections = close\n"
 
-	d = hs_spawn(
-	    "[echo]\n"
-	    "service = echo\n"
-	    "listen = tcp://127.0.0.1:0\n"
-	    "log_connections = close\n");
+/* One connection: 5 bytes echoed, then EOF both ways; then stop d. */
+static void
+pv_echo_5_and_stop(struct hs_daemon *d)
+{
+	char	buf[16];
+	int	fd;
+
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	cr_assert(fd != -1, "connect: %s", strerror(errno));
 	cr_assert(hs_send_all(fd, "12345", 5, hs_ms(PV_TMO)) == 0, "send");
@@ -172,6 +175,15 @@ Test(connlog, one_line_per_closed_connection, .timeout = 60)
 	cr_assert(hs_wait_closed(fd, hs_ms(PV_TMO)) == 0, "not closed");
 	hs_close(fd);
 	hs_stop_ok(d);
+}
+
+Test(connlog, one_line_per_closed_connection, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	char			*log;
+
+	d = hs_spawn(PV_CONNLOG_CONF);
+	pv_echo_5_and_stop(d);
 	log = hs_log(d);
 	cr_assert_not_null(strstr(log, "closed (eof): 5 bytes in, 5 bytes out"),
 	    "no connection line in:\n%s", log);
@@ -187,24 +199,13 @@ Test(connlog, one_line_per_closed_connection, .timeout = 60)
 Test(connlog, journal_stream_lines_carry_priorities, .timeout = 60)
 {
 	struct hs_daemon	*d;
-	char			*log, *line, *save, buf[16];
-	int			 fd, nlines = 0, journald;
+	char			*log, *line, *save;
+	int			 nlines = 0, journald;
 
 	d = hs_new();
 	d->journal = 1;
-	hs_start(d,
-	    "[echo]\n"
-	    "service = echo\n"
-	    "listen = tcp://127.0.0.1:0\n"
-	    "log_connections = close\n");
-	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	cr_assert(fd != -1, "connect: %s", strerror(errno));
-	cr_assert(hs_send_all(fd, "12345", 5, hs_ms(PV_TMO)) == 0, "send");
-	cr_assert(hs_recv_n(fd, buf, 5, hs_ms(PV_TMO)) == 5, "echo");
-	shutdown(fd, SHUT_WR);
-	cr_assert(hs_wait_closed(fd, hs_ms(PV_TMO)) == 0, "not closed");
-	hs_close(fd);
-	hs_stop_ok(d);
+	hs_start(d, PV_CONNLOG_CONF);
+	pv_echo_5_and_stop(d);
 	log = hs_log(d);
 	cr_assert_not_null(strstr(log, "<6>instance echo listening on tcp://"),
 	    "no info line with its prefix in:\n%s", log);
