@@ -23,6 +23,19 @@
 
 #define PV_TMO		5000		/* ms for one exchange, unscaled */
 
+/* Run as nobody: echo on the endpoints %s, daytime on port %d. */
+#define PV_CONF \
+	"[daemon]\n" \
+	"user = nobody\n" \
+	"\n" \
+	"[echo]\n" \
+	"service = echo\n" \
+	"listen = %s\n" \
+	"\n" \
+	"[day]\n" \
+	"service = daytime\n" \
+	"listen = tcp://127.0.0.1:%d\n"
+
 TestSuite(priv, .fini = hs_teardown);
 TestSuite(connlog, .fini = hs_teardown);
 
@@ -112,17 +125,7 @@ Test(priv, binds_port_7_then_runs_as_nobody_for_good, .timeout = 60)
 		cr_skip_test("127.0.0.1:7 or :8 is taken on this machine");
 	cr_assert_not_null(pw = getpwnam("nobody"), "no user nobody");
 	hs_free_ports(SOCK_STREAM, AF_INET, ports, 1);
-	snprintf(conf, sizeof(conf),
-	    "[daemon]\n"
-	    "user = nobody\n"
-	    "\n"
-	    "[echo]\n"
-	    "service = echo\n"
-	    "listen = tcp://127.0.0.1:7\n"
-	    "\n"
-	    "[day]\n"
-	    "service = daytime\n"
-	    "listen = tcp://127.0.0.1:%d\n", ports[0]);
+	snprintf(conf, sizeof(conf), PV_CONF, "tcp://127.0.0.1:7", ports[0]);
 	d = hs_spawn(conf);
 	pv_ids(d->pid, &uid, &gid);
 	cr_assert_eq(uid, pw->pw_uid, "runs as uid %u, not nobody",
@@ -132,17 +135,8 @@ Test(priv, binds_port_7_then_runs_as_nobody_for_good, .timeout = 60)
 	pv_echo(d, "privileged port\n");
 
 	/* Port 8 needs root again: the reload fails and changes nothing. */
-	snprintf(conf, sizeof(conf),
-	    "[daemon]\n"
-	    "user = nobody\n"
-	    "\n"
-	    "[echo]\n"
-	    "service = echo\n"
-	    "listen = tcp://127.0.0.1:7 tcp://127.0.0.1:8\n"
-	    "\n"
-	    "[day]\n"
-	    "service = daytime\n"
-	    "listen = tcp://127.0.0.1:%d\n", ports[0]);
+	snprintf(conf, sizeof(conf), PV_CONF,
+	    "tcp://127.0.0.1:7 tcp://127.0.0.1:8", ports[0]);
 	hs_reload(d, conf);
 	cr_assert(strstr(d->last_status, "reload failed") != NULL,
 	    "STATUS=%s", d->last_status);
