@@ -383,8 +383,8 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	c->last_active = clock_ms();
 	c->bytes_in += (uint64_t)n;
-	atomic_fetch_add_explicit(&c->inst->stats->bytes_in[PROTO_TCP], (unsigned long)n,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->inst->stats->bytes_in[PROTO_TCP],
+	    (unsigned long)n, memory_order_relaxed);
 	if (spliced)
 		conn_splice_out(c, (size_t)n);
 	else if (c->state == CONN_OPEN && !c->drop_input)

@@ -248,7 +248,8 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			break;
 		}
 		for (j = sent; j < sent + i; j++)
-			atomic_fetch_add_explicit(&l->inst->stats->bytes_out[PROTO_UDP],
+			atomic_fetch_add_explicit(
+			    &l->inst->stats->bytes_out[PROTO_UDP],
 			    b->out[j].msg_len, memory_order_relaxed);
 		atomic_fetch_add_explicit(&l->inst->stats->dgrams_out,
 		    (unsigned long)i, memory_order_relaxed);
