@@ -178,6 +178,7 @@ struct cf_key {
 	char			*value;
 	int			 line;
 	int			 dup;		/* repeats an earlier key */
+	int			 more;		/* allow, deny: adds to it */
 };
 TAILQ_HEAD(cf_keys, cf_key);
 
@@ -765,9 +766,10 @@ acl_copy(struct acl *dst, const struct acl *src)
 
 /*
  * Parse a list of CIDR prefixes (allow, deny) separated by whitespace
- * and/or commas into acl, replacing what it held (an inherited copy).
- * Every bad prefix is reported; a list may not be empty, nor name the
- * same prefix twice.  Returns 0 or -1.
+ * and/or commas into acl: the first line of the key in a section replaces
+ * what acl held (an inherited copy), a repeated one adds to it.  Every bad
+ * prefix is reported; a line may not be empty, nor a list name the same
+ * prefix twice.  Returns 0 or -1.
  */
 static int
 config_acl(struct cf_load *ld, const struct key_def *kd, struct acl *acl,
@@ -777,10 +779,12 @@ config_acl(struct cf_load *ld, const struct key_def *kd, struct acl *acl,
 	struct cidr		 c, *v;
 	const char		*p, *cause;
 	char			 tok[64], text[64];
-	size_t			 n, i;
+	size_t			 n, i, first;
 	int			 bad = 0;
 
-	acl_free(acl);
+	if (!k->more)
+		acl_free(acl);
+	first = acl->n;
 	for (p = k->value + strspn(k->value, seps); *p != '\0';
 	    p += n, p += strspn(p, seps)) {
 		n = strcspn(p, seps);
@@ -819,7 +823,7 @@ config_acl(struct cf_load *ld, const struct key_def *kd, struct acl *acl,
 		acl->v = v;
 		acl->v[acl->n++] = c;
 	}
-	if (acl->n == 0 && !bad) {
+	if (acl->n == first && !bad) {
 		config_error(ld, k->line, "%s: no prefixes (0.0.0.0/0 and ::/0 "
 		    "are every address)", kd->name);
 		bad = 1;
@@ -1086,11 +1090,17 @@ config_mark_dups(struct cf_load *ld)
 			break;
 		}
 		TAILQ_FOREACH(k, &sec->keys, entry) {
-			if ((first = config_earlier_key(ld, sec, k)) != 0) {
-				config_error(ld, k->line, "duplicate key '%s' "
-				    "(first at line %d)", k->key, first);
-				k->dup = 1;
+			if ((first = config_earlier_key(ld, sec, k)) == 0)
+				continue;
+			/* A long access list may take several lines. */
+			if (strcmp(k->key, "allow") == 0 ||
+			    strcmp(k->key, "deny") == 0) {
+				k->more = 1;
+				continue;
 			}
+			config_error(ld, k->line, "duplicate key '%s' "
+			    "(first at line %d)", k->key, first);
+			k->dup = 1;
 		}
 	}
 }

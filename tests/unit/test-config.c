@@ -815,6 +815,30 @@ Test(config, acl_allow_replaces_deny_adds)
 	config_unref(conf);
 }
 
+/* A long list may take several lines: a repeated key adds to it. */
+Test(config, acl_repeated_key_adds)
+{
+	struct config	*conf = load_ok(
+	    "[daemon]\n"
+	    "allow = 192.0.2.0/24\n"
+	    "deny = 192.0.2.7\n"
+	    "allow = 2001:db8::/32\n"
+	    ECHO
+	    "allow = 10.0.0.0/8\n"
+	    "deny = 10.1.0.0/16\n"
+	    "allow = 172.16.0.0/12 ::1\n"
+	    "deny = 10.2.0.0/16\n");
+
+	expect_acl(&conf->daemon.lim.allow, "192.0.2.0/24 2001:db8::/32");
+	expect_acl(&conf->daemon.lim.deny, "192.0.2.7");
+	/* The instance's first allow replaces the inherited list. */
+	expect_acl(&instance(conf, "echo")->lim.allow,
+	    "10.0.0.0/8 172.16.0.0/12 ::1");
+	expect_acl(&instance(conf, "echo")->lim.deny,
+	    "10.1.0.0/16 10.2.0.0/16");
+	config_unref(conf);
+}
+
 Test(config, acl_forms)
 {
 	struct config	*conf = load_ok(
@@ -1280,9 +1304,16 @@ Test(errors, acl)
 	    "0000:0000:0000:0000:0000/128\n",
 	    "t.ini:4: allow: '2001:0db8:0000:0000:0000:0000:0000:0000:0000:"
 	    "0000:0000:0000:0000/128': too long");
-	/* One line per key: a second allow is a duplicate, not more. */
-	expect_errors(ECHO "allow = 10.0.0.0/8\nallow = 192.0.2.0/24\n",
-	    "t.ini:5: duplicate key 'allow' (first at line 4)");
+	/* A repeated allow adds; a prefix is still listed only once. */
+	expect_errors(ECHO "allow = 10.0.0.0/8\nallow = 192.0.2.0/24 "
+	    "10.0.0.0/8\n",
+	    "t.ini:5: allow: '10.0.0.0/8' is listed twice");
+	expect_errors(ECHO "deny = 10.0.0.0/8\ndeny =\n",
+	    "t.ini:5: deny: no prefixes (0.0.0.0/0 and ::/0 are every "
+	    "address)");
+	/* Other keys stay one line each. */
+	expect_errors(ECHO "rate = 5\nrate = 6\n",
+	    "t.ini:5: duplicate key 'rate' (first at line 4)");
 }
 
 Test(errors, instance_keys)
