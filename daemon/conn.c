@@ -371,6 +371,10 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
+		if (spliced && (errno == EINVAL || errno == ENOSYS)) {
+			c->echo_input = 0;	/* no splice here: copy */
+			return;
+		}
 		log_debug("%s: %s: read: %s", c->inst->ic->name, conn_peer(c),
 		    strerror(errno));
 		conn_abort(c, END_ERROR);
