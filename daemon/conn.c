@@ -463,7 +463,7 @@ conn_pipe_take(struct conn *c, size_t n)
 		if (m == -1 && errno == EINTR)
 			continue;
 		if (m <= 0) {
-			/* Cannot happen; if it did, a fresh pipe is safe. */
+			/* Cannot happen; if it did, this worker copies. */
 			log_warn("%s: pipe read", c->inst->ic->name);
 			close(w->pipefd[0]);
 			close(w->pipefd[1]);
