@@ -28,7 +28,8 @@
 #define DGRAM_BATCH	32
 #define DGRAM_ROUNDS	2
 #define DGRAM_SLOT	65536		/* holds any UDP payload */
-#define DGRAM_MAX_REPLY	65507		/* largest IPv4 UDP payload */
+#define DGRAM_MAX4	65507		/* largest UDP payload, IPv4 */
+#define DGRAM_MAX6	65527		/* and IPv6 (no jumbograms) */
 
 struct dgram {
 	struct listener		*l;
@@ -243,9 +244,17 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		if (i == -1) {
 			if (errno == EINTR)
 				continue;
-			/* A full socket buffer: UDP may lose, count it. */
-			dgram_drop(l, DROP_ERROR, (unsigned long)(nout - sent));
-			break;
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS) {
+				/* A full socket buffer: UDP may lose. */
+				dgram_drop(l, DROP_ERROR,
+				    (unsigned long)(nout - sent));
+				break;
+			}
+			/* This one cannot go (unreachable...): the rest can. */
+			dgram_drop(l, DROP_ERROR, 1);
+			sent++;
+			continue;
 		}
 		for (j = sent; j < sent + i; j++)
 			atomic_fetch_add_explicit(
@@ -287,11 +296,13 @@ dgram_reply(struct dgram *dg, const void *buf, size_t len)
 {
 	struct mmsghdr	*m = dg->reply;
 	struct iovec	*iov;
+	size_t		 max;
 
 	if (dg->replied)
 		return -1;
-	if (len > DGRAM_MAX_REPLY)
-		len = DGRAM_MAX_REPLY;
+	max = dg->peer->sa_family == AF_INET6 ? DGRAM_MAX6 : DGRAM_MAX4;
+	if (len > max)
+		len = max;
 	if (buf != dg->slot)
 		memmove(dg->slot, buf, len);
 	iov = &dg->l->w->batch->oiov[m - dg->l->w->batch->out];
