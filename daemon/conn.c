@@ -263,6 +263,25 @@ conn_reset(int fd)
 }
 
 /*
+ * The service is done (daytime, qotd...), but the client may have sent
+ * something first (telnet's CR LF, "echo | nc"): closing a socket with
+ * unread input makes the kernel answer with a reset, which can reach the
+ * client before it has read the reply.  Drop that input first, without
+ * copying it, so the close is a plain FIN after the reply.
+ */
+static void
+conn_drop_unread(struct conn *c)
+{
+	int	i;
+
+	for (i = 0; i < 4; i++) {
+		if (recv(c->fd, c->w->rbuf, RBUF_SIZE,
+		    MSG_DONTWAIT | MSG_TRUNC) <= 0)
+			break;
+	}
+}
+
+/*
  * Close the socket now, whatever is pending, and queue the conn for the
  * reaper.  Safe to call from any callback, more than once.
  */
@@ -285,6 +304,8 @@ conn_abort(struct conn *c, enum conn_end why)
 	}
 	if (why == END_WRITE_TIMEOUT)
 		conn_reset(c->fd);
+	else if (c->end == END_DONE)
+		conn_drop_unread(c);
 	close(c->fd);
 	c->fd = -1;
 	free(c->out.data);

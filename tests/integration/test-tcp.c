@@ -514,3 +514,37 @@ Test(tcp, banner, .timeout = 30)
 	}
 	hs_stop_ok(d);
 }
+
+/*
+ * A client that sends before reading ("echo | nc host 13", telnet's CR LF)
+ * gets the reply and a clean EOF from every service that answers and
+ * closes, never a reset: netsvcd drops unread input before it closes.
+ */
+Test(tcp, reply_and_close_after_client_input, .timeout = 60)
+{
+	static const char *const names[] = { "daytime", "time", "qotd",
+					    "banner" };
+	struct hs_daemon	*d = hs_spawn_services();
+	char			 buf[1024];
+	ssize_t			 n;
+	size_t			 i, k, round;
+	int			 fd;
+
+	for (i = 0; i < NFAMILIES; i++)
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			for (round = 0; round < 10; round++) {
+				fd = hs_connect(d, names[k], SOCK_STREAM,
+				    families[i]);
+				cr_assert(send(fd, "hello\r\n", 7, 0) == 7,
+				    "send: %s", strerror(errno));
+				usleep(10000);	/* the input arrives first */
+				n = hs_read_eof(fd, buf, sizeof(buf),
+				    hs_ms(TCP_TMO));
+				cr_assert(n > 0, "%s %s, round %zu: %s",
+				    names[k], hs_family_name(families[i]),
+				    round, n == 0 ? "no reply" :
+				    strerror(errno));
+				hs_close(fd);
+			}
+	hs_stop_ok(d);
+}
