@@ -32,6 +32,7 @@ static void	status_endpoints(struct daemon *, struct instance *);
 static void	daemon_summary(struct daemon *, const char *, char *, size_t);
 static void	daemon_on_status(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
+static void	daemon_check_nofile(struct daemon *);
 
 /* Format an address as "1.2.3.4:5" or "[::1]:5". */
 void
@@ -212,12 +213,39 @@ daemon_summary(struct daemon *d, const char *prefix, char *buf, size_t len)
 	    nc == 1 ? "" : "s");
 }
 
+/*
+ * Say so when max_connections cannot be reached: past the descriptor
+ * limit, connections are refused (listener.c's EMFILE path) long before
+ * max_connections counts them.
+ */
+static void
+daemon_check_nofile(struct daemon *d)
+{
+	struct listener	*l;
+	struct rlimit	 rl;
+	unsigned long	 need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	/* Connections, listeners, the workers' pipes, a few to spare. */
+	need = d->conf->daemon.max_connections + 2UL * d->nworkers + 16;
+	TAILQ_FOREACH(l, &d->listeners, entry)
+		need++;
+	if (need > rl.rlim_cur)
+		log_warnx("max_connections = %u needs about %lu descriptors, "
+		    "but RLIMIT_NOFILE allows %llu: raise it (LimitNOFILE=, "
+		    "ulimit -n) or lower max_connections",
+		    d->conf->daemon.max_connections, need,
+		    (unsigned long long)rl.rlim_cur);
+}
+
 /* Tell the log and systemd that we are serving, and what. */
 void
 daemon_ready(struct daemon *d, const char *prefix)
 {
 	char	status[160];
 
+	daemon_check_nofile(d);
 	daemon_summary(d, prefix, status, sizeof(status));
 	log_notice("netsvcd %s ready: %s", NETSVCD_VERSION, status);
 	systemd_ready(status);
