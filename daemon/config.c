@@ -1074,6 +1074,7 @@ config_mark_dups(struct cf_load *ld)
 {
 	struct cf_section	*sec, *s2;
 	struct cf_key		*k;
+	const struct key_def	*kd;
 	int			 first;
 
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
@@ -1093,8 +1094,9 @@ config_mark_dups(struct cf_load *ld)
 			if ((first = config_earlier_key(ld, sec, k)) == 0)
 				continue;
 			/* A long access list may take several lines. */
-			if (strcmp(k->key, "allow") == 0 ||
-			    strcmp(k->key, "deny") == 0) {
+			kd = key_find(k->key, config_is_daemon(sec) ?
+			    KEY_DAEMON : KEY_INSTANCE);
+			if (kd != NULL && kd->type == KEY_ACL) {
 				k->more = 1;
 				continue;
 			}

@@ -71,7 +71,8 @@ struct conn {
 	uint8_t			 armed;		/* events set up */
 	uint8_t			 reading;	/* rev is added */
 	uint8_t			 writing;	/* wev is added */
-	uint8_t			 unsent;	/* kernel may hold our output */
+	uint8_t			 unsent;	/* kernel may hold our output:
+						   1 written, 2 timer knows */
 	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
 	uint8_t			 echo_input;	/* spliced back, no tcp_read */
 	struct event		 rev;
@@ -107,6 +108,7 @@ static void	conn_want_read(struct conn *, int);
 static void	conn_want_write(struct conn *, int);
 static int	conn_flush(struct conn *);
 static int	conn_buffer(struct conn *, const void *, size_t);
+static int	conn_queue(struct conn *, const void *, size_t);
 static ssize_t	conn_splice_in(struct conn *, size_t);
 static void	conn_splice_out(struct conn *, size_t);
 static void	conn_pipe_take(struct conn *, size_t);
@@ -492,9 +494,10 @@ conn_pipe_take(struct conn *c, size_t n)
 			conn_abort(c, END_ERROR);
 			return;
 		}
-		n -= (size_t)m;
+		/* The socket just refused more: straight to the buffer. */
 		if (c->state == CONN_OPEN)
-			(void)conn_write(c, w->rbuf, (size_t)m);
+			(void)conn_queue(c, w->rbuf, (size_t)m);
+		n -= (size_t)m;
 	}
 }
 
@@ -728,19 +731,26 @@ conn_buffer(struct conn *c, const void *buf, size_t len)
 int
 conn_write(struct conn *c, const void *buf, size_t len)
 {
-	size_t	n;
-	int	was_empty;
+	size_t	n = 0;
 
 	if (c->state != CONN_OPEN)
 		return -1;
-	n = 0;
-	if ((was_empty = c->out.len == c->out.off))
+	if (c->out.len == c->out.off)
 		n = conn_write_some(c, buf, len);
 	if (c->state == CONN_CLOSED)
 		return -1;
 	if (n == len)
 		return 0;
-	if (conn_buffer(c, (const unsigned char *)buf + n, len - n) == -1) {
+	return conn_queue(c, (const unsigned char *)buf + n, len - n);
+}
+
+/* Buffer output for the write event to send; 0, or -1 with c closed. */
+static int
+conn_queue(struct conn *c, const void *buf, size_t len)
+{
+	int	was_empty = c->out.len == c->out.off;
+
+	if (conn_buffer(c, buf, len) == -1) {
 		log_warn("%s: %s: output buffer", c->inst->ic->name,
 		    conn_peer(c));
 		conn_abort(c, END_NOMEM);
