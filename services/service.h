@@ -36,6 +36,13 @@ struct service {
 	const char	*name;		/* value of "service =" in the INI */
 	int		 protocols;	/* SERVICE_TCP | SERVICE_UDP */
 	const char *const *keys;	/* NULL-terminated service keys, or NULL */
+	/*
+	 * Bytes of per-instance settings the host allocates, zeroed, before
+	 * the first conf_key or conf_check call and frees after conf_free;
+	 * svc_conf_data() returns them.  0: the service manages its own data
+	 * with svc_conf_set_data().
+	 */
+	size_t		 conf_size;
 
 	/*
 	 * Config time: no sockets, no event base.  All optional.
