@@ -68,6 +68,7 @@ enum key_type {
 	KEY_LOGCONN,		/* int: LOG_CONN_* */
 	KEY_ENDPOINT,		/* struct endpoint: one tcp:// endpoint */
 	KEY_ACL,		/* struct acl, empty when unset */
+	KEY_MODULES,		/* module file names, see config_modules */
 };
 
 #define KEY_DAEMON	0x1	/* a [daemon] key */
@@ -126,6 +127,9 @@ static const struct key_def config_keys[] = {
 	    64, 1048576, 16384, DOFF(max_sources) },
 	{ "metrics_listen", KEY_ENDPOINT, KEY_DAEMON,
 	    0, 0, 0, DOFF(metrics_listen) },
+	{ "modules", KEY_MODULES, KEY_DAEMON, 0, 0, 0, 0 },
+	{ "modules_strict", KEY_BOOL, KEY_DAEMON,
+	    0, 1, 1, DOFF(modules_strict) },
 
 	{ "service", KEY_SERVICE, KEY_INSTANCE | KEY_REQUIRED,
 	    0, 0, 0, IOFF(service) },
@@ -277,6 +281,7 @@ static int	 config_service_key(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static void	 config_check_endpoints(struct cf_load *,
 		    struct instance_conf *, int);
+static void	 config_modules(struct cf_load *);
 static void	 config_free(struct config *);
 static void	 config_print_key(const struct key_def *, const void *,
 		    FILE *);
@@ -912,6 +917,8 @@ config_set(struct cf_load *ld, const struct key_def *kd, void *base,
 	case KEY_ACL:
 		return config_acl(ld, kd, (struct acl *)(void *)
 		    ((char *)base + kd->offset), k);
+	case KEY_MODULES:
+		return 0;	/* loaded by config_modules */
 	case KEY_BOOL:
 		if ((r = parse_bool(k->value, &b, &cause)) == 0)
 			v = (uint64_t)b;
@@ -1096,7 +1103,8 @@ config_mark_dups(struct cf_load *ld)
 			/* A long access list may take several lines. */
 			kd = key_find(k->key, config_is_daemon(sec) ?
 			    KEY_DAEMON : KEY_INSTANCE);
-			if (kd != NULL && kd->type == KEY_ACL) {
+			if (kd != NULL && (kd->type == KEY_ACL ||
+			    kd->type == KEY_MODULES)) {
 				k->more = 1;
 				continue;
 			}
@@ -1188,7 +1196,11 @@ config_service(struct cf_load *ld, struct instance_conf *ic,
 	size_t	i, off = 0;
 	int	n;
 
-	if ((ic->service = service_find(k->value)) != NULL)
+	const struct module	*m;
+
+	if ((ic->service = service_find(k->value)) != NULL ||
+	    (ic->service = module_service_find(&ld->conf->modules, k->value,
+	    &ic->module)) != NULL)
 		return;
 	names[0] = '\0';
 	for (i = 0; services[i] != NULL; i++) {
@@ -1197,6 +1209,15 @@ config_service(struct cf_load *ld, struct instance_conf *ic,
 		if (n < 0 || (size_t)n >= sizeof(names) - off)
 			break;
 		off += (size_t)n;
+	}
+	TAILQ_FOREACH(m, &ld->conf->modules, entry) {
+		for (i = 0; i < m->nservices; i++) {
+			n = snprintf(names + off, sizeof(names) - off, ", %s",
+			    m->desc->services[i]->name);
+			if (n < 0 || (size_t)n >= sizeof(names) - off)
+				break;
+			off += (size_t)n;
+		}
 	}
 	config_error(ld, k->line, "service: unknown service '%s' (known: %s)",
 	    k->value, names);
@@ -1379,6 +1400,7 @@ config_resolve(struct cf_load *ld, const char *dir)
 	}
 	conf->refs = 1;
 	TAILQ_INIT(&conf->instances);
+	TAILQ_INIT(&conf->modules);
 	ld->conf = conf;
 	for (i = 0; i < nitems(config_keys); i++) {
 		kd = &config_keys[i];
@@ -1394,6 +1416,7 @@ config_resolve(struct cf_load *ld, const char *dir)
 	conf->daemon.metrics = conf->daemon.metrics_listen.proto != 0;
 	ld->metrics_line = config_key_line(ld, NULL, "metrics_listen");
 	config_check_limits(ld, NULL, &conf->daemon.lim);
+	config_modules(ld);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
 		if (sec->name != NULL && !config_is_daemon(sec)) {
 			config_instance(ld, sec);
@@ -1494,6 +1517,60 @@ config_load_string(const char *text, const char *name,
 }
 
 /*
+ * Load the modules of every "modules =" line of [daemon], in file order,
+ * once the other [daemon] keys are known (user, modules_strict).  Names
+ * are separated by blanks; relative ones are from the config's directory.
+ */
+static void
+config_modules(struct cf_load *ld)
+{
+	struct config		*conf = ld->conf;
+	struct module_policy	 pol;
+	struct cf_section	*sec;
+	struct cf_key		*k;
+	char			*list, *name, *last, *cause;
+	gid_t			 gid;
+	int			 n;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.strict = conf->daemon.modules_strict;
+	cause = NULL;
+	if (conf->daemon.user != NULL && priv_resolve(conf->daemon.user,
+	    NULL, &pol.uid, &gid, &cause) == 0)
+		pol.have_uid = 1;
+	free(cause);
+	TAILQ_FOREACH(sec, &ld->sections, entry) {
+		if (!config_is_daemon(sec))
+			continue;
+		TAILQ_FOREACH(k, &sec->keys, entry) {
+			if (strcmp(k->key, "modules") != 0)
+				continue;
+			if ((list = strdup(k->value)) == NULL) {
+				ld->nomem = ld->failed = 1;
+				return;
+			}
+			n = 0;
+			for (name = strtok_r(list, " \t", &last); name != NULL;
+			    name = strtok_r(NULL, " \t", &last)) {
+				n++;
+				if (module_load(&conf->modules, conf->dir,
+				    name, k->line, &pol, &cause) == 0)
+					continue;
+				if (cause == NULL)
+					ld->nomem = ld->failed = 1;
+				else
+					config_error(ld, k->line, "modules: %s",
+					    cause);
+				free(cause);
+			}
+			if (n == 0)
+				config_error(ld, k->line, "modules: empty value");
+			free(list);
+		}
+	}
+}
+
+/*
  * Free conf and everything in it.  conf_free runs for each instance whose
  * service set data, so a service that stored nothing is not called.
  */
@@ -1513,6 +1590,7 @@ config_free(struct config *conf)
 		free(ic->name);
 		free(ic);
 	}
+	module_unload_all(&conf->modules);
 	acl_free(&conf->daemon.lim.allow);
 	acl_free(&conf->daemon.lim.deny);
 	free(conf->daemon.user);
@@ -1608,7 +1686,9 @@ config_print(const struct config *conf, FILE *fp)
 	fprintf(fp, "[daemon]\n");
 	for (i = 0; i < nitems(config_keys); i++) {
 		kd = &config_keys[i];
-		if (kd->flags & KEY_DAEMON)
+		if (kd->type == KEY_MODULES)
+			module_print(&conf->modules, 1, fp);
+		else if (kd->flags & KEY_DAEMON)
 			config_print_key(kd, (kd->flags & KEY_LIMIT) ?
 			    (const void *)&conf->daemon.lim :
 			    (const void *)&conf->daemon, fp);

@@ -16,6 +16,7 @@
 static void	usage(FILE *);
 static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
+static int	main_version(const char *path);
 
 static void
 usage(FILE *f)
@@ -26,7 +27,8 @@ usage(FILE *f)
 	    "  -f, --foreground      stay in the foreground (always the case)\n"
 	    "  -t, --test            check the configuration, print it, exit\n"
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
-	    "  -V, --version         print the version and exit\n"
+	    "  -V, --version         print the version (with -c, the modules"
+	    " too) and exit\n"
 	    "  -h, --help            print this help and exit\n",
 	    NETSVCD_DEFAULT_CONFIG);
 }
@@ -81,6 +83,27 @@ main_check(const char *path, int print)
 	return 0;
 }
 
+/*
+ * -V: the version; with -c, also the module ABI and each module that the
+ * config loads, with its version.  The exit status.
+ */
+static int
+main_version(const char *path)
+{
+	struct config	*conf;
+
+	printf("netsvcd %s\n", NETSVCD_VERSION);
+	if (path == NULL)
+		return 0;
+	printf("module ABI %d\n", NETSVCD_SERVICE_ABI);
+	fflush(stdout);
+	if ((conf = main_load(path)) == NULL)
+		return 1;
+	module_print(&conf->modules, 0, stdout);
+	config_unref(conf);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -98,6 +121,7 @@ main(int argc, char *argv[])
 	struct daemon			*d;
 	struct sigaction		 sa;
 	int				 ch, check = 0, level = -1, status;
+	int				 version = 0, have_path = 0;
 
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
@@ -106,6 +130,7 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			have_path = 1;
 			break;
 		case 'f':
 			break;	/* netsvcd never forks into the background */
@@ -121,8 +146,8 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'V':
-			printf("netsvcd %s\n", NETSVCD_VERSION);
-			return 0;
+			version = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -144,6 +169,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (version)
+		return main_version(have_path ? path : NULL);
 	if (check)
 		return main_check(path, 1);
 

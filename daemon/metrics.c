@@ -70,6 +70,7 @@ struct metrics_out {
 struct metrics_row {
 	const char		*instance;
 	const char		*service;
+	const struct module	*module;	/* NULL: built in */
 	unsigned long		 accepted;
 	unsigned long		 refused[REFUSE_COUNT];
 	unsigned long		 active;
@@ -323,6 +324,7 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		if (i == *n) {
 			r->instance = rep->ic->name;
 			r->service = rep->ic->service->name;
+			r->module = rep->ic->module;
 			(*n)++;
 		}
 		r->active += atomic_load(&inst->nconns);
@@ -386,6 +388,21 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 	    "TCP connections open now, over all instances.");
 	metrics_printf(&o, "netsvcd_connections_open %u\n",
 	    atomic_load(&d->nconns));
+
+	metrics_head(&o, "netsvcd_instance_info", "gauge", "Where the service "
+	    "of each instance comes from: built-in or a module, with its "
+	    "version; the value is always 1.");
+	for (i = 0; i < nrows; i++) {
+		metrics_printf(&o, "netsvcd_instance_info{instance=\"");
+		metrics_escape(&o, rows[i].instance);
+		metrics_printf(&o, "\",module=\"");
+		metrics_escape(&o, module_name(rows[i].module));
+		metrics_printf(&o, "\",module_version=\"");
+		metrics_escape(&o, module_version(rows[i].module));
+		metrics_printf(&o, "\",service=\"");
+		metrics_escape(&o, rows[i].service);
+		metrics_printf(&o, "\"} 1\n");
+	}
 
 	for (j = 0; j < METRICS_NFAMILIES; j++) {
 		f = &metrics_families[j];

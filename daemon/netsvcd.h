@@ -73,6 +73,39 @@ int	 acl_allows(const struct acl *allow, const struct acl *deny,
 	    const struct acl *deny2, const struct sockaddr *);
 void	 acl_free(struct acl *);
 
+/* ---- module.c: service modules from shared objects ---- */
+
+/* One loaded module of one config. */
+struct module {
+	TAILQ_ENTRY(module)	 entry;		/* in its config */
+	TAILQ_ENTRY(module)	 live;		/* in every live config's */
+	char			*path;
+	void			*handle;	/* dlopen() */
+	const struct netsvcd_module *desc;
+	size_t			 nservices;
+	dev_t			 dev;		/* of the file loaded */
+	ino_t			 ino;
+	int			 line;		/* its "modules =" line */
+};
+TAILQ_HEAD(modules, module);
+
+/* Who may own a module file, and whether that is enforced. */
+struct module_policy {
+	int			 strict;	/* modules_strict */
+	int			 have_uid;	/* the "user =" of [daemon] */
+	uid_t			 uid;
+};
+
+int		 module_load(struct modules *, const char *dir,
+		    const char *name, int line, const struct module_policy *,
+		    char **cause);
+const struct service *module_service_find(const struct modules *,
+		    const char *name, const struct module **);
+void		 module_unload_all(struct modules *);
+void		 module_print(const struct modules *, int ini, FILE *);
+const char	*module_name(const struct module *);	/* "built-in" */
+const char	*module_version(const struct module *);
+
 /* ---- config.c: INI file -> validated struct config ---- */
 
 /* The private side of the service's opaque struct svc_conf. */
@@ -109,6 +142,7 @@ struct instance_conf {
 	TAILQ_ENTRY(instance_conf) entry;
 	char			*name;		/* section name */
 	const struct service	*service;
+	const struct module	*module;	/* NULL: built in */
 	struct endpoint		*endpoints;
 	size_t			 nendpoints;
 	int			 enabled;
@@ -132,6 +166,7 @@ struct daemon_conf {
 	size_t			 buffer_limit;
 	char			*user;		/* NULL: unset */
 	char			*group;
+	int			 modules_strict;	/* bool */
 	unsigned int		 workers;	/* 0: one per core ("auto") */
 	unsigned int		 source_prefix4;	/* grouping of sources */
 	unsigned int		 source_prefix6;
@@ -146,6 +181,7 @@ struct config {
 	char			*dir;		/* for relative file names */
 	struct daemon_conf	 daemon;
 	struct instance_confs	 instances;	/* every section but [daemon] */
+	struct modules		 modules;	/* loaded for this config */
 	int			 refs;		/* see config_ref() */
 };
 

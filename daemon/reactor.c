@@ -382,15 +382,22 @@ daemon_status_dump(struct daemon *d)
 {
 	struct instance		*inst;
 	struct instance_stats	*s;
+	char			 from[160];
 
 	log_notice("status: %u open connection%s", atomic_load(&d->nconns),
 	    atomic_load(&d->nconns) == 1 ? "" : "s");
 	TAILQ_FOREACH(inst, &d->instances, entry) {
 		s = inst->stats;
-		log_notice("status: %s (%s%s): open %u accepted %lu refused %lu "
-		    "timed_out %lu bytes_in %lu bytes_out %lu dgrams_in %lu "
-		    "dgrams_out %lu dropped %lu", inst->ic->name,
-		    inst->ic->service->name,
+		if (inst->ic->module != NULL)
+			snprintf(from, sizeof(from), "module %s %s",
+			    module_name(inst->ic->module),
+			    module_version(inst->ic->module));
+		else
+			snprintf(from, sizeof(from), "built-in");
+		log_notice("status: %s (%s, %s%s): open %u accepted %lu "
+		    "refused %lu timed_out %lu bytes_in %lu bytes_out %lu "
+		    "dgrams_in %lu dgrams_out %lu dropped %lu", inst->ic->name,
+		    inst->ic->service->name, from,
 		    inst->state == INSTANCE_RETIRED ? ", retired" : "",
 		    atomic_load(&inst->nconns),
 		    atomic_load(&s->accepted), status_sum(s->refused, REFUSE_COUNT),

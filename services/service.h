@@ -1,9 +1,14 @@
 /*
  * service.h: the contract between the netsvcd host (daemon/) and its
- * service modules (services/).  A service is one const struct service;
- * everything a service may call on the host is declared below.  Service
- * files include this header, proto.h and log.h, and nothing of libevent,
- * inih, systemd or daemon/netsvcd.h.
+ * services, built in (services/) or loaded from shared objects (modules).
+ * A service is one const struct service; everything a service may call on
+ * the host is declared below.  Service files include this header, proto.h
+ * and log.h, and nothing of libevent, inih, systemd or daemon/netsvcd.h.
+ *
+ * This file is also the public SDK, installed as <netsvcd/service.h>
+ * (with <netsvcd/log.h>, see netsvcd.pc): the layout of struct service and
+ * struct netsvcd_module and the host API below are what NETSVCD_SERVICE_ABI
+ * numbers.  docs/MODULES.md says what is stable.
  *
  * Threading: with several workers, callbacks for different connections
  * may run at the same time in different threads.  Per-instance data set
@@ -16,6 +21,18 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The version of the module ABI: the layout of struct service and struct
+ * netsvcd_module and the host API functions below.  It goes up by one
+ * whenever any of them changes incompatibly; netsvcd loads only modules
+ * built with its own number.
+ */
+#define NETSVCD_SERVICE_ABI	1
 
 struct conn;		/* one TCP connection (opaque) */
 struct dgram;		/* one received datagram, with its sender (opaque) */
@@ -132,8 +149,27 @@ const char	*svc_conf_name(struct svc_conf *);	/* instance name */
 int		 svc_conf_path(struct svc_conf *, const char *name, char *buf,
 		    size_t len);
 
-/* services/registry.c */
+/*
+ * A loadable module: a shared object that exports one symbol,
+ * netsvcd_module, of this type.  abi comes first and keeps its type and
+ * place in every ABI, so that the host can always tell which one a module
+ * was built for.
+ */
+struct netsvcd_module {
+	unsigned int		 abi;		/* NETSVCD_SERVICE_ABI */
+	const char		*name;		/* [A-Za-z0-9_.-]+ */
+	const char		*version;	/* free text, for -V and logs */
+	const struct service *const *services;	/* NULL-terminated */
+};
+
+#ifdef NETSVCD_INTERNAL
+/* services/registry.c: the built-in services (not part of the SDK). */
 extern const struct service *const services[];
 const struct service *service_find(const char *name);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
