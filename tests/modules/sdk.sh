@@ -124,6 +124,14 @@ awk '/<!-- module-example-run:/ { on = 1; next }
     body && /^```$/ { exit }
     body { print }' "$src/README.md" > "$tmp/readme.sh"
 [ "$(wc -l < "$tmp/run/upper.c")" -le 60 ] || fail "README module > 60 lines"
+# And the complete minimal module of docs/MODULES.md.
+awk '/<!-- modules-doc-example:/ { on = 1; next }
+    on && /^```c$/ { body = 1; next }
+    body && /^```$/ { exit }
+    body { print }' "$src/docs/MODULES.md" > "$tmp/hdr/health.c"
+cc -std=c11 -Wall -Wextra -pedantic -Werror -shared -fPIC $cflags \
+    -o "$tmp/hdr/health.so" "$tmp/hdr/health.c" ||
+	fail "the module of docs/MODULES.md does not build"
 ccline=$(grep '^cc -shared -fPIC' "$tmp/readme.sh")
 [ -n "$ccline" ] || fail "no cc line in the README"
 (cd "$tmp/run" && sh -c "$ccline") || fail "README: $ccline"
