@@ -575,7 +575,8 @@ Test(config, key_names)
 	    "backlog", "idle_timeout", "shutdown_timeout", "buffer_limit",
 	    "user", "group", "service", "enabled", "listen", "workers",
 	    "source_prefix4", "source_prefix6", "max_sources",
-	    "metrics_listen", "max_per_source", "rate", "burst",
+	    "metrics_listen", "modules", "modules_strict", "max_per_source",
+	    "rate", "burst",
 	    "instance_rate", "instance_burst", "max_duration",
 	    "write_timeout", "max_bytes", "udp_max_amplification",
 	    "udp_amplify_rate", "udp_amplify_burst", "udp_protect",
@@ -912,6 +913,7 @@ Test(config, print_limits)
 	    "source_prefix6 = 56\n"
 	    "max_sources = 16384\n"
 	    "metrics_listen = tcp://[::1]:9180\n"
+	    "modules_strict = yes\n"
 	    "max_per_source = 0\n"
 	    "rate = 50\n"
 	    "burst = 100\n"
@@ -1014,6 +1016,7 @@ Test(config, print_exact)
 	    "source_prefix4 = 32\n"
 	    "source_prefix6 = 64\n"
 	    "max_sources = 16384\n"
+	    "modules_strict = yes\n"
 	    LIMITS_DEFAULT
 	    "\n"
 	    "[echo]\n"
@@ -1716,4 +1719,36 @@ Test(file, nul_byte)
 	expect_str(errs.msg[0], want);
 	free(want);
 	config_errors_free(&errs);
+}
+
+/*
+ * modules = (daemon/module.c): a missing file and an empty value are
+ * errors at their lines, in file order, and a file that is not ELF is
+ * named as such; the other defects are in tests/modules.
+ */
+Test(config, modules_errors)
+{
+	static const char *const want[] = {
+		"t.ini:2: modules: ./no-such-module.so: No such file or "
+		    "directory",
+		"t.ini:3: modules: empty value",
+		NULL
+	};
+	struct config_errors	 errs;
+	struct config		*conf;
+	char			*text, *path = data_path("good.ini");
+
+	check_errors("[daemon]\nmodules = no-such-module.so\nmodules =\n\n"
+	    "[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n", want);
+
+	cr_assert(asprintf(&text, "[daemon]\nmodules = %s\n\n[e]\n"
+	    "service = echo\nlisten = tcp://127.0.0.1:7\n", path) != -1);
+	conf = config_load_string(text, "t.ini", &errs);
+	cr_assert(conf == NULL && errs.count == 1);
+	cr_assert(strstr(errs.msg[0], "t.ini:2: modules: ") == errs.msg[0] &&
+	    strstr(errs.msg[0], ": not an ELF shared object") != NULL, "%s",
+	    errs.msg[0]);
+	config_errors_free(&errs);
+	free(text);
+	free(path);
 }
