@@ -52,8 +52,39 @@ then
 	fail=1
 fi
 
+# The module SDK, in netsvcd-dev next to it.
+dev=$(dirname "$deb")/$(basename "$deb" | sed 's/^netsvcd_/netsvcd-dev_/')
+if [ ! -f "$dev" ]; then
+	echo "package-deb: $dev was not built"
+	fail=1
+	dev=""
+else
+	dpkg-deb -c "$dev" | awk '{ print $6 }' | sed 's|^\./|/|' \
+	    >"$out/contents-dev"
+	for f in /usr/include/netsvcd/service.h /usr/include/netsvcd/log.h \
+	    /usr/share/man/man3/netsvcd-module.3.gz \
+	    /usr/share/doc/netsvcd-dev/MODULES.md.gz \
+	    /usr/share/doc/netsvcd-dev/examples/modules/linereply.c \
+	    /usr/share/doc/netsvcd-dev/examples/modules/Makefile; do
+		if ! grep -qx "$f" "$out/contents-dev"; then
+			echo "package-deb: $f missing from netsvcd-dev"
+			fail=1
+		fi
+	done
+	if ! grep -q '/pkgconfig/netsvcd\.pc$' "$out/contents-dev" ||
+	    grep -q '/include/' "$out/contents"; then
+		echo "package-deb: netsvcd.pc not in netsvcd-dev, or" \
+		    "headers in netsvcd"
+		fail=1
+	fi
+	if ! dpkg-deb -f "$dev" Depends | grep -q 'netsvcd (= '; then
+		echo "package-deb: netsvcd-dev does not depend on netsvcd (=)"
+		fail=1
+	fi
+fi
+
 if lintian --fail-on error,warning --display-info --tag-display-limit 0 \
-    "$deb" >"$out/lintian.log" 2>&1; then
+    "$deb" $dev >"$out/lintian.log" 2>&1; then
 	status=0
 else
 	status=$?
