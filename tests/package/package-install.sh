@@ -31,11 +31,24 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/netsvcd-pkg.XXXXXX")
 pid=""
+# The module SDK, when it was built and pkg-config and cc are here.
+dev=$(dirname "$deb")/$(basename "$deb" | sed 's/^netsvcd_/netsvcd-dev_/')
+if [ ! -f "$dev" ] || ! command -v pkg-config >/dev/null 2>&1 ||
+    ! command -v cc >/dev/null 2>&1 ||
+    [ -n "$(dpkg-query -W -f='${db:Status-Status}' netsvcd-dev 2>/dev/null |
+    grep -v not-installed)" ]; then
+	echo "package-install: no netsvcd-dev test (no package, pkg-config or cc)"
+	dev=""
+fi
 # shellcheck disable=SC2317  # called by the trap
 cleanup()
 {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid"
+	fi
+	if [ -n "$dev" ] && [ "$(dpkg-query -W -f='${db:Status-Status}' \
+	    netsvcd-dev 2>/dev/null)" != not-installed ]; then
+		dpkg --purge netsvcd-dev >/dev/null 2>&1
 	fi
 	if [ "$(dpkg-query -W -f='${db:Status-Status}' netsvcd 2>/dev/null)" \
 	    != not-installed ]; then
@@ -146,6 +159,43 @@ wait "$pid"
 rc=$?
 pid=""
 [ "$rc" -eq 0 ] || bad "netsvcd exited $rc after SIGTERM"
+
+# netsvcd-dev: the README's module, built exactly as the README says
+# against the installed SDK, loaded by the installed daemon.
+if [ -n "$dev" ]; then
+	echo "package-install: dpkg -i $dev"
+	DEBIAN_FRONTEND=noninteractive dpkg -i "$dev" || die "dpkg -i dev failed"
+	mkdir -m 0755 "$tmp/mod"
+	zcat /usr/share/doc/netsvcd/README.md.gz |
+	    awk '/<!-- module-example:/ { on = 1; next }
+	    on && /^```c$/ { body = 1; next }
+	    body && /^```$/ { exit }
+	    body { print }' >"$tmp/mod/upper.c"
+	(cd "$tmp/mod" && cc -shared -fPIC $(pkg-config --cflags netsvcd) \
+	    -o upper.so upper.c) || bad "the module does not build with the SDK"
+	printf '[daemon]\nmodules = upper.so\n\n[upper]\nservice = upper\n%s\n' \
+	    'listen = tcp://127.0.0.1:0' >"$tmp/mod/upper.ini"
+	/usr/sbin/netsvcd -f -c "$tmp/mod/upper.ini" 2>"$tmp/log" &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q ' ready: ' "$tmp/log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$tmp/log"
+	upper_port=$(port upper)
+	# shellcheck disable=SC2016
+	line=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && \
+	    printf "from a module\n" >&3 && IFS= read -r l <&3 && \
+	    printf "%s" "$l"' _ "$upper_port")
+	echo "package-install: module upper on 127.0.0.1:$upper_port: $line"
+	[ "$line" = "FROM A MODULE" ] || bad "module answer '$line'"
+	kill -TERM "$pid"
+	wait "$pid" || bad "netsvcd with a module exited $? after SIGTERM"
+	pid=""
+	dpkg -P netsvcd-dev || bad "dpkg -P netsvcd-dev failed"
+	[ -e /usr/include/netsvcd ] && bad "/usr/include/netsvcd left"
+fi
 
 echo "package-install: dpkg -r netsvcd"
 dpkg -r netsvcd || bad "dpkg -r failed"
