@@ -169,8 +169,8 @@ while ! grep -q ' ready' "$tmp/run/daemon.log"; do
 done
 port()
 {
-	sed -n "s|.*instance $1 listening on $2://127\\.0\\.0\\.1:\\([0-9]*\\).*|\\1|p" \
-	    "$tmp/run/daemon.log" | head -n 1
+	sed -n "s|.*instance $1 listening on $2://127\\.0\\.0\\.1:||p" \
+	    "$tmp/run/daemon.log" | head -n 1 | sed 's/[^0-9].*//'
 }
 for inst in upper lines; do
 	for proto in tcp udp; do
