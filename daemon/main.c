@@ -96,7 +96,7 @@ main_version(const char *path)
 	if (path == NULL)
 		return 0;
 	printf("module ABI %d\n", NETSVCD_SERVICE_ABI);
-	fflush(stdout);
+	(void)fflush(stdout);
 	if ((conf = main_load(path)) == NULL)
 		return 1;
 	module_print(&conf->modules, 0, stdout);

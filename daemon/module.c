@@ -49,6 +49,8 @@ static TAILQ_HEAD(, module) module_live =
 
 static int	 module_fail(char **, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static void	*module_nfail(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static int	 module_resolve(const char *, const char *, char *, size_t);
 static int	 module_owner_ok(const struct stat *,
 		    const struct module_policy *);
@@ -56,7 +58,8 @@ static int	 module_safe(const char *, const struct stat *,
 		    const struct module_policy *, char **);
 static int	 module_is_elf(const char *, char **);
 static int	 module_name_ok(const char *);
-static int	 module_descriptor(struct module *, char **);
+static const struct netsvcd_module *module_descriptor(struct module *,
+		    char **);
 static int	 module_check_service(const struct modules *,
 		    const struct module *, size_t, char **);
 static int	 module_live_changed(const char *, const struct stat *);
@@ -72,6 +75,19 @@ module_fail(char **cause, const char *fmt, ...)
 		*cause = NULL;
 	va_end(ap);
 	return -1;
+}
+
+/* Set *cause to a formatted message; returns NULL. */
+static void *
+module_nfail(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	return NULL;
 }
 
 /* name as a path: absolute as is, else from dir.  0, or -1: too long. */
@@ -175,9 +191,10 @@ module_name_ok(const char *name)
 /*
  * Find and check the descriptor of m: a data object of the right size
  * whose abi is ours, checked in that order so that a module of another
- * ABI is named as such whatever its struct looks like.
+ * ABI is named as such whatever its struct looks like.  Sets m->nservices
+ * and returns the descriptor, or NULL with *cause set.
  */
-static int
+static const struct netsvcd_module *
 module_descriptor(struct module *m, char **cause)
 {
 	const struct netsvcd_module	*desc;
@@ -188,53 +205,52 @@ module_descriptor(struct module *m, char **cause)
 
 	dlerror();
 	if ((desc = dlsym(m->handle, MODULE_SYMBOL)) == NULL)
-		return module_fail(cause, "%s: no '%s' symbol: not a netsvcd "
+		return module_nfail(cause, "%s: no '%s' symbol: not a netsvcd "
 		    "module", m->path, MODULE_SYMBOL);
 	if (dladdr1(desc, &info, &extra, RTLD_DL_SYMENT) == 0 ||
 	    (sym = extra) == NULL)
-		return module_fail(cause, "%s: malformed module: cannot find "
+		return module_nfail(cause, "%s: malformed module: cannot find "
 		    "'%s' in its symbol table", m->path, MODULE_SYMBOL);
 	if (ELF64_ST_TYPE(sym->st_info) != STT_OBJECT)
-		return module_fail(cause, "%s: malformed module: '%s' is not "
+		return module_nfail(cause, "%s: malformed module: '%s' is not "
 		    "a data object (a const struct netsvcd_module)", m->path,
 		    MODULE_SYMBOL);
 	if (sym->st_size < sizeof(desc->abi))
-		return module_fail(cause, "%s: malformed module: '%s' is %zu "
+		return module_nfail(cause, "%s: malformed module: '%s' is %zu "
 		    "bytes", m->path, MODULE_SYMBOL, (size_t)sym->st_size);
 	if (desc->abi != NETSVCD_SERVICE_ABI)
-		return module_fail(cause, "%s: built for module ABI %u, this "
+		return module_nfail(cause, "%s: built for module ABI %u, this "
 		    "netsvcd has ABI %u: rebuild it against this version's "
 		    "<netsvcd/service.h>", m->path, desc->abi,
 		    (unsigned int)NETSVCD_SERVICE_ABI);
 	/* Larger is fine: AddressSanitizer pads globals with a red zone. */
 	if (sym->st_size < sizeof(*desc))
-		return module_fail(cause, "%s: malformed module: '%s' is %zu "
+		return module_nfail(cause, "%s: malformed module: '%s' is %zu "
 		    "bytes, struct netsvcd_module is %zu", m->path,
 		    MODULE_SYMBOL, (size_t)sym->st_size, sizeof(*desc));
 	if (!module_name_ok(desc->name))
-		return module_fail(cause, "%s: malformed module: its name is "
+		return module_nfail(cause, "%s: malformed module: its name is "
 		    "missing or not 1-%d of [A-Za-z0-9_.-]", m->path,
 		    MODULE_NAME_MAX - 1);
 	if (desc->version == NULL || desc->version[0] == '\0')
-		return module_fail(cause, "%s: malformed module: module '%s' "
+		return module_nfail(cause, "%s: malformed module: module '%s' "
 		    "has no version", m->path, desc->name);
 	if (desc->services == NULL)
-		return module_fail(cause, "%s: malformed module: module '%s' "
+		return module_nfail(cause, "%s: malformed module: module '%s' "
 		    "has no services list", m->path, desc->name);
 	for (n = 0; n <= MODULE_MAX_SERVICES; n++) {
 		if (desc->services[n] == NULL)
 			break;
 	}
 	if (n == 0)
-		return module_fail(cause, "%s: module '%s' declares no "
+		return module_nfail(cause, "%s: module '%s' declares no "
 		    "services", m->path, desc->name);
 	if (n > MODULE_MAX_SERVICES)
-		return module_fail(cause, "%s: malformed module: module '%s' "
+		return module_nfail(cause, "%s: malformed module: module '%s' "
 		    "has more than %d services (is the list NULL-terminated?)",
 		    m->path, desc->name, MODULE_MAX_SERVICES);
-	m->desc = desc;
 	m->nservices = n;
-	return 0;
+	return desc;
 }
 
 /*
@@ -247,7 +263,7 @@ static int
 module_check_service(const struct modules *mods, const struct module *m,
     size_t i, char **cause)
 {
-	const struct service	*sv = m->desc->services[i], *other;
+	const struct service	*sv = m->desc->services[i];
 	const struct module	*om;
 	size_t			 j;
 	int			 tcp;
@@ -269,7 +285,7 @@ module_check_service(const struct modules *mods, const struct module *m,
 			    "service name '%s'", m->path, m->desc->name,
 			    sv->name);
 	}
-	if ((other = module_service_find(mods, sv->name, &om)) != NULL)
+	if (module_service_find(mods, sv->name, &om) != NULL)
 		return module_fail(cause, "%s: module '%s': service '%s' "
 		    "clashes with module '%s' (line %d)", m->path,
 		    m->desc->name, sv->name, om->desc->name, om->line);
@@ -334,6 +350,13 @@ module_load(struct modules *mods, const char *dir, const char *name,
 	size_t		 i;
 
 	*cause = NULL;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	(void)line;
+	(void)pol;
+	(void)mods;
+	return module_fail(cause, "%s: modules are not loaded when fuzzing",
+	    name);
+#endif
 	if (module_resolve(dir, name, path, sizeof(path)) == -1)
 		return module_fail(cause, "%s: name too long", name);
 	if (stat(path, &st) == -1)
@@ -368,7 +391,7 @@ module_load(struct modules *mods, const char *dir, const char *name,
 		    path);
 		goto fail;
 	}
-	if (module_descriptor(m, cause) == -1)
+	if ((m->desc = module_descriptor(m, cause)) == NULL)
 		goto fail;
 	TAILQ_FOREACH(om, mods, entry) {
 		if (strcmp(om->desc->name, m->desc->name) == 0) {
