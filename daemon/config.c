@@ -1518,7 +1518,7 @@ config_load_string(const char *text, const char *name,
 
 /*
  * Load the modules of every "modules =" line of [daemon], in file order,
- * once the other [daemon] keys are known (user, modules_strict).  Names
+ * once the other [daemon] keys are known (modules_strict).  Names
  * are separated by blanks; relative ones are from the config's directory.
  */
 static void
@@ -1529,16 +1529,10 @@ config_modules(struct cf_load *ld)
 	struct cf_section	*sec;
 	struct cf_key		*k;
 	char			*list, *name, *last, *cause;
-	gid_t			 gid;
 	int			 n;
 
 	memset(&pol, 0, sizeof(pol));
 	pol.strict = conf->daemon.modules_strict;
-	cause = NULL;
-	if (conf->daemon.user != NULL && priv_resolve(conf->daemon.user,
-	    NULL, &pol.uid, &gid, &cause) == 0)
-		pol.have_uid = 1;
-	free(cause);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
 		if (!config_is_daemon(sec))
 			continue;

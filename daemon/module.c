@@ -52,8 +52,7 @@ static int	 module_fail(char **, const char *, ...)
 static void	*module_nfail(char **, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 module_resolve(const char *, const char *, char *, size_t);
-static int	 module_owner_ok(const struct stat *,
-		    const struct module_policy *);
+static int	 module_owner_ok(const struct stat *);
 static int	 module_safe(const char *, const struct stat *,
 		    const struct module_policy *, char **);
 static int	 module_is_elf(const char *, char **);
@@ -103,12 +102,16 @@ module_resolve(const char *dir, const char *name, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Whether st is owned by root, the daemon's user or the policy's user. */
+/*
+ * Whether st is owned by root or by the user running the daemon.  Not by
+ * the "user =" it drops to: a daemon started as root loads its modules as
+ * root, and a file that the unprivileged user could rewrite would be code
+ * run as root at the next start.
+ */
 static int
-module_owner_ok(const struct stat *st, const struct module_policy *pol)
+module_owner_ok(const struct stat *st)
 {
-	return st->st_uid == 0 || st->st_uid == geteuid() ||
-	    (pol->have_uid && st->st_uid == pol->uid);
+	return st->st_uid == 0 || st->st_uid == geteuid();
 }
 
 /*
@@ -128,14 +131,14 @@ module_safe(const char *path, const struct stat *st,
 	memcpy(dir, path, strlen(path) + 1);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		slash[slash == dir ? 1 : 0] = '\0';
-	if (!module_owner_ok(st, pol))
+	if (!module_owner_ok(st))
 		what = "is not owned by root or the daemon's user";
 	else if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		what = "is writable by group or others";
 		mode = st->st_mode & 07777;
 	} else if (stat(dir, &dst) == -1)
 		return module_fail(cause, "%s: %s", dir, strerror(errno));
-	else if (!module_owner_ok(&dst, pol)) {
+	else if (!module_owner_ok(&dst)) {
 		which = "directory";
 		what = "is not owned by root or the daemon's user";
 	} else if (dst.st_mode & (S_IWGRP | S_IWOTH)) {

@@ -89,11 +89,9 @@ struct module {
 };
 TAILQ_HEAD(modules, module);
 
-/* Who may own a module file, and whether that is enforced. */
+/* How module files are checked. */
 struct module_policy {
 	int			 strict;	/* modules_strict */
-	int			 have_uid;	/* the "user =" of [daemon] */
-	uid_t			 uid;
 };
 
 int		 module_load(struct modules *, const char *dir,

@@ -439,7 +439,8 @@ Test(modules, clashes, .timeout = 120)
 
 /*
  * StrictModes: a module file or directory writable by group or others,
- * or owned by another user (only checkable as root), is refused unless
+ * or owned by another user (only checkable as root; "user =" included,
+ * since a root daemon loads modules as root), is refused unless
  * modules_strict = no, which loads it with a warning.
  */
 Test(modules, strict_modes, .timeout = 120)
@@ -464,6 +465,12 @@ Test(modules, strict_modes, .timeout = 120)
 		cr_assert(chown(so, 65534, 65534) == 0);
 		mod_check_fails(path, 2, "its file is not owned by root or the "
 		    "daemon's user", NULL);
+		/* Not even by the user a root daemon drops to. */
+		snprintf(conf, sizeof(conf), "[daemon]\nmodules = linereply.so\n"
+		    "user = nobody\n\n[l]\nservice = linereply\n"
+		    "listen = tcp://127.0.0.1:0\n");
+		mod_check_fails(hs_file(d, "user.ini", conf, strlen(conf)), 2,
+		    "its file is not owned by root or the daemon's user", NULL);
 		cr_assert(chown(so, 0, 0) == 0);
 	}
 
