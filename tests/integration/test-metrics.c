@@ -960,12 +960,18 @@ Test(metrics, counters, .timeout = 90)
 		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
 		    strcmp(drop[i], "access") == 0 ? 2 : 0);
 	}
+	/* Where each service comes from (issue 13: modules). */
+	met_expect(set, "netsvcd_instance_info", "instance=\"echo\","
+	    "module=\"built-in\",module_version=\"0.1.0\",service=\"echo\"", 1);
+	met_expect(set, "netsvcd_instance_info", "instance=\"sink\","
+	    "module=\"built-in\",module_version=\"0.1.0\",service=\"discard\"",
+	    1);
 	/*
-	 * 5 daemon series + 3 instances x (5 + 2 x 2 bytes by protocol +
-	 * 4 refused + 6 dropped).
+	 * 5 daemon series + 3 instances x (5 + 1 info + 2 x 2 bytes by
+	 * protocol + 4 refused + 6 dropped).
 	 */
-	cr_assert(set->ns == 5 + 3 * 19, "%zu series, expected %d", set->ns,
-	    5 + 3 * 19);
+	cr_assert(set->ns == 5 + 3 * 20, "%zu series, expected %d", set->ns,
+	    5 + 3 * 20);
 	free(set);
 	hs_stop_ok(d);
 }
