@@ -390,7 +390,6 @@ struct listener	*listener_find(struct daemon *, const struct endpoint *,
 void		 listener_close(struct listener *);
 void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
-unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);
 void		 listener_pause(struct worker *, int ms);
 void		 listener_resume(struct worker *);
@@ -434,8 +433,12 @@ int		 priv_resolve(const char *user, const char *group, uid_t *,
 		    gid_t *, char **cause);
 int		 priv_drop(const char *user, const char *group, char **cause);
 
-/* ---- util (reactor.c) ---- */
+/* ---- util.c: small shared helpers ---- */
+unsigned int	 sockaddr_port(const struct sockaddr *);	/* host order */
+unsigned int	 endpoint_port(const struct endpoint *);	/* 0: any */
 void		 sockaddr_format(const struct sockaddr *, char *, size_t);
 uint64_t	 clock_ms(void);	/* coarse monotonic milliseconds */
+int		 cause_set(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));	/* -1 */
 
 #endif

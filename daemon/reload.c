@@ -43,9 +43,8 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 		prev = instance_find(d, ic->name, 1);
 		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
 		if (inst == NULL) {
-			if (asprintf(cause, "instance %s: out of memory",
-			    ic->name) == -1)
-				*cause = NULL;
+			cause_set(cause, "instance %s: out of memory",
+			    ic->name);
 			return -1;
 		}
 		for (i = 0; i < ic->nendpoints; i++) {
