@@ -198,7 +198,7 @@ enum config_key_store {
 #define KEY_INHERIT	0x1	/* instance default: the [daemon] value */
 #define KEY_REQUIRED	0x2	/* every instance must set it */
 #define KEY_AUTO	0x4	/* "auto" stands for 0 */
-#define KEY_RESTART	0x8	/* a reload warns and keeps the old value */
+#define KEY_RESTART	0x8	/* [daemon] only: a reload warns, no effect */
 
 /*
  * One key.  A name may have two entries, one per scope, when [daemon]
