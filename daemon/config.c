@@ -661,9 +661,9 @@ config_print_section(const struct daemon_conf *d,
 	for (kd = config_keys; kd->name != NULL; kd++) {
 		if ((kd->scope & scope) == 0)
 			continue;
-		if (kd->type == KEY_SERVICE)
+		if (ic != NULL && kd->type == KEY_SERVICE)
 			fprintf(fp, "%s = %s\n", kd->name, ic->service->name);
-		else if (kd->type == KEY_ENDPOINTS) {
+		else if (ic != NULL && kd->type == KEY_ENDPOINTS) {
 			fprintf(fp, "%s =", kd->name);
 			for (i = 0; i < ic->nendpoints; i++)
 				fprintf(fp, " %s", ic->endpoints[i].text);

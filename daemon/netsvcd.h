@@ -209,11 +209,11 @@ struct config_key {
 	enum config_key_type	 type;
 	int			 scope;		/* KEY_SCOPE_* */
 	enum config_key_store	 store;
+	int			 flags;		/* KEY_INHERIT ... */
 	size_t			 offset;	/* into the store's struct */
 	uint64_t		 min;		/* numeric types */
 	uint64_t		 max;
 	uint64_t		 def;		/* numeric default */
-	int			 flags;		/* KEY_INHERIT ... */
 	const char		*help;		/* one line, for -T and docs */
 };
 
