@@ -31,11 +31,11 @@
 #define LINEREPLY_VERSION	"1.0"
 #define LINEREPLY_MAX_LINE	65536
 
-/* The settings of one instance. */
+/* The settings of one instance: the host allocates them (conf_size). */
 struct lr_conf {
 	char		*prefix;	/* "" when unset */
 	size_t		 prefix_len;
-	size_t		 max_line;
+	size_t		 max_line;	/* 0 until set: 512 */
 };
 
 /* One TCP connection: the start of a line not complete yet. */
@@ -54,34 +54,17 @@ lr_cause(char **cause, const char *msg)
 	return SERVICE_KEY_ERROR;
 }
 
-/* The instance's settings, allocated with the first key. */
-static struct lr_conf *
-lr_conf_get(struct svc_conf *sc)
-{
-	struct lr_conf	*lc;
-
-	if ((lc = svc_conf_data(sc)) != NULL)
-		return lc;
-	if ((lc = calloc(1, sizeof(*lc))) == NULL)
-		return NULL;
-	lc->max_line = 512;
-	svc_conf_set_data(sc, lc);
-	return lc;
-}
-
 /* prefix = TEXT, max_line = BYTES. */
 static int
 lr_conf_key(struct svc_conf *sc, const char *key, const char *value,
     char **cause)
 {
-	struct lr_conf	*lc;
+	struct lr_conf	*lc = svc_conf_data(sc);
 	char		*end;
 	unsigned long	 n;
 
 	if (strcmp(key, "prefix") != 0 && strcmp(key, "max_line") != 0)
 		return SERVICE_KEY_UNKNOWN;
-	if ((lc = lr_conf_get(sc)) == NULL)
-		return lr_cause(cause, "out of memory");
 	if (strcmp(key, "prefix") == 0) {
 		free(lc->prefix);
 		if ((lc->prefix = strdup(value)) == NULL)
@@ -96,14 +79,14 @@ lr_conf_key(struct svc_conf *sc, const char *key, const char *value,
 	return SERVICE_KEY_OK;
 }
 
-/* Make sure there are settings, keys or not. */
+/* The defaults of what was not set. */
 static int
 lr_conf_check(struct svc_conf *sc, char **cause)
 {
-	struct lr_conf	*lc;
+	struct lr_conf	*lc = svc_conf_data(sc);
 
-	if ((lc = lr_conf_get(sc)) == NULL)
-		return lr_cause(cause, "out of memory");
+	if (lc->max_line == 0)
+		lc->max_line = 512;
 	if (lc->prefix == NULL && (lc->prefix = strdup("")) == NULL)
 		return lr_cause(cause, "out of memory");
 	log_debug("linereply: [%s] prefix '%s' max_line %zu",
@@ -111,13 +94,13 @@ lr_conf_check(struct svc_conf *sc, char **cause)
 	return 0;
 }
 
+/* Free what the settings hold; the host frees the settings. */
 static void
 lr_conf_free(struct svc_conf *sc)
 {
 	struct lr_conf	*lc = svc_conf_data(sc);
 
 	free(lc->prefix);
-	free(lc);
 }
 
 /* " prefix=... max_line=..." for netsvcd -t. */
@@ -202,6 +185,7 @@ static const struct service linereply_service = {
 	.name = "linereply",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.keys = lr_keys,
+	.conf_size = sizeof(struct lr_conf),
 	.conf_key = lr_conf_key,
 	.conf_check = lr_conf_check,
 	.conf_free = lr_conf_free,
