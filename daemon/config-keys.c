@@ -785,9 +785,8 @@ config_key_changed(const struct config_key *kd, const struct config *a,
 		return !acl_same(fa, fb);
 	case KEY_SERVICE:
 	case KEY_ENDPOINTS:
-		return 0;		/* not [daemon] keys */
 	case KEY_MODULES:
-		return 0;		/* loaded anew by every config */
+		return 0;	/* not [daemon] values; modules load anew */
 	default:
 		return key_get(kd, fa) != key_get(kd, fb);
 	}
