@@ -22,8 +22,8 @@
 #define EMFILE_PAUSE_MS	250
 
 static void	listener_on_accept(evutil_socket_t, short, void *);
-static int	listener_socket(const struct endpoint *, unsigned int backlog,
-		    int reuseport, char **cause);
+static int	listener_socket(const struct endpoint *, const char *name,
+		    unsigned int backlog, int reuseport, char **cause);
 static void	listener_emfile(struct listener *);
 static int	listener_take_passed(struct daemon *, const struct endpoint *);
 static int	listener_keep_passed(struct daemon *, int);
@@ -33,16 +33,23 @@ static int	listener_keep_passed(struct daemon *, int);
  * With reuseport, every worker binds a socket of its own to the endpoint.
  */
 static int
-listener_socket(const struct endpoint *ep, unsigned int backlog,
-    int reuseport, char **cause)
+listener_socket(const struct endpoint *ep, const char *name,
+    unsigned int backlog, int reuseport, char **cause)
 {
-	int	fd, on = 1, type;
+	int	fd, on = 1, type, saved;
 
 	type = ep->proto == SERVICE_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	fd = socket(ep->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	/*
+	 * TCP only: for UDP, Linux lets SO_REUSEADDR sockets of any owner
+	 * bind the same address and port, and the last one bound gets the
+	 * datagrams, so another user could take the endpoint over.  Workers
+	 * share a port with SO_REUSEPORT, which the kernel keeps to one user.
+	 */
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &on, sizeof(on)) == -1)
 		goto fail;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 	    sizeof(on)) == -1)
@@ -57,7 +64,11 @@ listener_socket(const struct endpoint *ep, unsigned int backlog,
 		goto fail;
 	return fd;
 fail:
-	if (asprintf(cause, "%s: %s", ep->text, strerror(errno)) == -1)
+	saved = errno;
+	if (asprintf(cause, "%s for instance %s: %s%s", ep->text, name,
+	    strerror(saved), saved == EACCES && endpoint_port(ep) < 1024 ?
+	    " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)" :
+	    "") == -1)
 		*cause = NULL;
 	if (fd != -1)
 		close(fd);
@@ -159,8 +170,8 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 			free(l);
 			return NULL;
 		}
-	} else if ((l->fd = listener_socket(&l->ep, inst->ic->backlog,
-	    d->nworkers > 1, cause)) == -1) {
+	} else if ((l->fd = listener_socket(&l->ep, inst->ic->name,
+	    inst->ic->backlog, d->nworkers > 1, cause)) == -1) {
 		free(l);
 		return NULL;
 	}

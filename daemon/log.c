@@ -163,6 +163,26 @@ log_emit_errno(int level, const char *fmt, va_list ap)
 }
 
 void
+log_err(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit_errno(LOG_LEVEL_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	va_list	ap;

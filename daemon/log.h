@@ -24,6 +24,9 @@ int	log_is_journal(void);
 int	log_level_parse(const char *name);	/* -1 when unknown */
 const char *log_level_name(int level);
 
+/* Errors: what stops the daemon or a reload (journalctl -p err). */
+void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));

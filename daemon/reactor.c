@@ -145,14 +145,14 @@ daemon_start(struct daemon *d, struct config *conf)
 	    conf->daemon.source_prefix4 : 32, conf->daemon.source_prefix6 ?
 	    conf->daemon.source_prefix6 : 64);
 	if (d->sources == NULL) {
-		log_warn("source table");
+		log_err("source table");
 		config_unref(conf);
 		return -1;
 	}
 	if (systemd_listen_fds(&d->passed_fds, &d->npassed) == -1)
 		log_warnx("socket activation: cannot read LISTEN_FDS");
 	if (daemon_apply(d, conf, &cause) == -1) {
-		log_warnx("cannot listen on %s", cause ? cause : "(no memory)");
+		log_errx("cannot listen on %s", cause ? cause : "(no memory)");
 		free(cause);
 		config_unref(conf);
 		return -1;
@@ -163,7 +163,7 @@ daemon_start(struct daemon *d, struct config *conf)
 		d->metrics = metrics_start(d, &d->conf->daemon.metrics_listen,
 		    &cause);
 		if (d->metrics == NULL) {
-			log_warnx("cannot serve metrics: %s",
+			log_errx("cannot serve metrics: %s",
 			    cause ? cause : "(no memory)");
 			free(cause);
 			return -1;
@@ -171,7 +171,7 @@ daemon_start(struct daemon *d, struct config *conf)
 	}
 	if (priv_drop(d->conf->daemon.user, d->conf->daemon.group,
 	    &cause) == -1) {
-		log_warnx("cannot drop privileges: %s",
+		log_errx("cannot drop privileges: %s",
 		    cause ? cause : "(no memory)");
 		free(cause);
 		return -1;
@@ -271,7 +271,7 @@ int
 daemon_run(struct daemon *d)
 {
 	if (event_base_dispatch(d->base) == -1) {
-		log_warnx("the event loop failed");
+		log_errx("the event loop failed");
 		return -1;
 	}
 	return 0;
