@@ -36,7 +36,14 @@ struct dgram {
 	struct mmsghdr		*reply;		/* this datagram's reply slot */
 	unsigned char		*slot;
 	const struct sockaddr	*peer;
+	const struct msghdr	*req;		/* its control data: pktinfo */
 	int			 replied;
+};
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+union dgram_ctl {
+	char			 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr		 align;
 };
 
 struct dgram_batch {
@@ -45,6 +52,8 @@ struct dgram_batch {
 	struct iovec		 iov[DGRAM_BATCH];
 	struct iovec		 oiov[DGRAM_BATCH];
 	struct sockaddr_storage	 addr[DGRAM_BATCH];
+	union dgram_ctl		 ctl[DGRAM_BATCH];	/* as received */
+	union dgram_ctl		 octl[DGRAM_BATCH];	/* for the replies */
 	unsigned char		*slots;		/* DGRAM_BATCH * DGRAM_SLOT */
 };
 
@@ -56,6 +65,8 @@ static int			 dgram_amplify_ok(struct listener *,
 				    size_t req, size_t reply);
 static void			 dgram_drop(struct listener *, enum drop_reason,
 				    unsigned long);
+static void			 dgram_reply_from(const struct msghdr *req,
+				    struct msghdr *, union dgram_ctl *);
 
 /* The worker's batch buffers, made on first use. */
 static struct dgram_batch *
@@ -192,6 +203,10 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		b->msg[i].msg_hdr.msg_namelen = sizeof(b->addr[i]);
 		b->msg[i].msg_hdr.msg_iov = &b->iov[i];
 		b->msg[i].msg_hdr.msg_iovlen = 1;
+		if (l->pktinfo) {
+			b->msg[i].msg_hdr.msg_control = &b->ctl[i];
+			b->msg[i].msg_hdr.msg_controllen = sizeof(b->ctl[i]);
+		}
 	}
 	n = recvmmsg(l->fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0) {
@@ -207,6 +222,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		dg.l = l;
 		dg.slot = b->iov[i].iov_base;
 		dg.peer = (const struct sockaddr *)&b->addr[i];
+		dg.req = l->pktinfo ? &b->msg[i].msg_hdr : NULL;
 		dg.reply = &b->out[nout];
 		dg.replied = 0;
 		atomic_fetch_add_explicit(&l->inst->stats->bytes_in[PROTO_UDP],
@@ -314,8 +330,57 @@ dgram_reply(struct dgram *dg, const void *buf, size_t len)
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	m->msg_hdr.msg_iov = iov;
 	m->msg_hdr.msg_iovlen = 1;
+	if (dg->req != NULL)
+		dgram_reply_from(dg->req, &m->msg_hdr,
+		    &dg->l->w->batch->octl[m - dg->l->w->batch->out]);
 	dg->replied = 1;
 	return 0;
+}
+
+/*
+ * On a wildcard socket, answer from the address the request was sent to:
+ * the kernel would pick the source by route, and a client that sent to
+ * another local address (a connected UDP socket, NAT, a stateful firewall)
+ * would drop the reply.  The request's pktinfo becomes the reply's.
+ */
+static void
+dgram_reply_from(const struct msghdr *req, struct msghdr *out,
+    union dgram_ctl *ctl)
+{
+	struct cmsghdr		*c, *o;
+	struct in_pktinfo	 pi;
+	struct in6_pktinfo	 pi6;
+
+	for (c = CMSG_FIRSTHDR(req); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)(uintptr_t)req, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_ifindex = 0;	/* the route decides */
+			pi.ipi_addr.s_addr = 0;
+			out->msg_control = ctl;
+			out->msg_controllen = CMSG_SPACE(sizeof(pi));
+			o = CMSG_FIRSTHDR(out);
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+				return;
+			out->msg_control = ctl;
+			out->msg_controllen = CMSG_SPACE(sizeof(pi6));
+			o = CMSG_FIRSTHDR(out);
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi6));
+			memcpy(CMSG_DATA(o), &pi6, sizeof(pi6));
+			return;
+		}
+	}
 }
 
 const void *

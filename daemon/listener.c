@@ -27,6 +27,7 @@ static int	listener_socket(const struct endpoint *, const char *name,
 static void	listener_emfile(struct listener *);
 static int	listener_take_passed(struct daemon *, const struct endpoint *);
 static int	listener_keep_passed(struct daemon *, int);
+static int	listener_pktinfo(struct listener *);
 
 /*
  * Create, bind and (for TCP) listen; returns the fd or -1 with *cause.
@@ -181,9 +182,46 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 		l->ep.addrlen = sslen;
 		endpoint_format(&l->ep, l->ep.text, sizeof(l->ep.text));
 	}
+	if (listener_pktinfo(l) == -1) {
+		if (asprintf(cause, "%s: IP_PKTINFO: %s", ep->text,
+		    strerror(errno)) == -1)
+			*cause = NULL;
+		close(l->fd);
+		free(l);
+		return NULL;
+	}
 	instance_ref(inst);
 	TAILQ_INSERT_TAIL(&d->listeners, l, entry);
 	return l;
+}
+
+/*
+ * A UDP socket bound to a wildcard address learns each request's
+ * destination (IP_PKTINFO, IPV6_RECVPKTINFO), so that dgram.c answers from
+ * it.  Returns 0 or -1.
+ */
+static int
+listener_pktinfo(struct listener *l)
+{
+	const struct sockaddr_in6	*sin6;
+	const struct sockaddr_in	*sin;
+	int				 on = 1;
+
+	if (l->ep.proto != SERVICE_UDP)
+		return 0;
+	if (l->ep.addr.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)&l->ep.addr;
+		if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			return 0;
+		l->pktinfo = 1;
+		return setsockopt(l->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+		    sizeof(on));
+	}
+	sin = (const struct sockaddr_in *)&l->ep.addr;
+	if (sin->sin_addr.s_addr != htonl(INADDR_ANY))
+		return 0;
+	l->pktinfo = 1;
+	return setsockopt(l->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 }
 
 /* Start serving; logs the real address (the kernel's port for port 0). */

@@ -279,6 +279,7 @@ struct listener {
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
 	int			 activated;	/* passed in by systemd */
+	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);
