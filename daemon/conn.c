@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,6 +104,7 @@ static void	conn_schedule(struct conn *);
 static void	conn_arm(struct conn *);
 static void	conn_count_out(struct conn *, size_t);
 static void	conn_log_end(struct conn *);
+static void	conn_limit_hit(struct conn *);
 static void	conn_set_state(struct conn *, enum conn_state);
 static void	conn_want_read(struct conn *, int);
 static void	conn_want_write(struct conn *, int);
@@ -178,7 +180,7 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 		w->nspare--;
 		memset(c, 0, sizeof(*c));
 	} else if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_warn("%s: connection", inst->ic->name);
+		limit_hit(&inst->d->limits, LIMIT_NOMEM, 1, inst->ic->name);
 		close(fd);
 		instance_release(inst, src);
 		return -1;
@@ -296,6 +298,8 @@ conn_abort(struct conn *c, enum conn_end why)
 		return;
 	if (c->end == END_NONE)
 		c->end = why;
+	if (c->end == END_BYTES || c->end == END_NOMEM)
+		conn_limit_hit(c);
 	conn_set_state(c, CONN_CLOSED);
 	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE)
 		conn_log_end(c);
@@ -314,10 +318,28 @@ conn_abort(struct conn *c, enum conn_end why)
 	memset(&c->out, 0, sizeof(c->out));
 	if (c->svc->tcp_close != NULL)
 		c->svc->tcp_close(c);
+	/*
+	 * The client may connect again as soon as it sees the close: give
+	 * back its source slot and its place in the counts now, not when the
+	 * reaper runs (after an accept batch of up to 64).
+	 */
+	instance_release(c->inst, c->src);
+	c->src = SOURCE_NONE;
 	LIST_REMOVE(c, entry);
 	if (LIST_EMPTY(&w->dead))
 		event_active(w->reaper, EV_TIMEOUT, 0);
 	LIST_INSERT_HEAD(&w->dead, c, entry);
+}
+
+/* A limit closed c: count it and log it, rate-limited (limits.c). */
+static void
+conn_limit_hit(struct conn *c)
+{
+	char	ctx[160];
+
+	snprintf(ctx, sizeof(ctx), "%s: %s", c->inst->ic->name, conn_peer(c));
+	limit_hit(&c->inst->d->limits, c->end == END_BYTES ? LIMIT_MAX_BYTES :
+	    LIMIT_NOMEM, 1, ctx);
 }
 
 /* Free every conn closed since the last run (the worker's reaper event). */
@@ -330,7 +352,6 @@ conn_reap(struct worker *w)
 	while ((c = LIST_FIRST(&w->dead)) != NULL) {
 		LIST_REMOVE(c, entry);
 		inst = c->inst;
-		instance_release(inst, c->src);
 		/* Keep a few for the next accepts: no malloc per connection. */
 		if (w->nspare < CONN_SPARE) {
 			LIST_INSERT_HEAD(&w->spare, c, entry);
@@ -751,9 +772,7 @@ conn_queue(struct conn *c, const void *buf, size_t len)
 	int	was_empty = c->out.len == c->out.off;
 
 	if (conn_buffer(c, buf, len) == -1) {
-		log_warn("%s: %s: output buffer", c->inst->ic->name,
-		    conn_peer(c));
-		conn_abort(c, END_NOMEM);
+		conn_abort(c, END_NOMEM);	/* counted and logged there */
 		return -1;
 	}
 	conn_want_write(c, 1);

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,9 @@ dgram_amplify_ok(struct listener *l, const struct sockaddr *sa,
 		ok = bucket_take(source_amplify(t, i), lim->udp_amplify_rate,
 		    lim->udp_amplify_burst, clock_ms());
 	pthread_mutex_unlock(&l->d->lock);
+	if (i == SOURCE_NONE)
+		limit_hit(&l->d->limits, LIMIT_SOURCE_TABLE, 1,
+		    l->inst->ic->name);
 	return ok;
 }
 
@@ -193,7 +197,9 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 	const struct limits_conf *lim = &l->inst->ic->lim;
 	struct dgram		 dg;
 	uint32_t		 src;
-	int			 i, j, n, nout, sent, why;
+	enum admit		 a;
+	char			 ctx[160];
+	int			 i, j, n, nout, sent;
 
 	for (i = 0; i < DGRAM_BATCH; i++) {
 		b->iov[i].iov_base = b->slots + (size_t)i * DGRAM_SLOT;
@@ -211,8 +217,12 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 	n = recvmmsg(l->fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0) {
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR)
-			log_warn("%s: recvmmsg", l->ep.text);
+		    errno != EINTR) {
+			snprintf(ctx, sizeof(ctx), "%s: recvmmsg: %s",
+			    l->ep.text, strerror(errno));
+			listener_pause(l->w, SERVICE_UDP,
+			    limit_hit(&l->d->limits, LIMIT_IO, 1, ctx));
+		}
 		return 0;
 	}
 	atomic_fetch_add_explicit(&l->inst->stats->dgrams_in,
@@ -235,9 +245,10 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			dgram_drop(l, DROP_REFLECT, 1);
 			continue;
 		}
-		if ((why = instance_dgram_ok(l->inst, dg.peer,
-		    &src)) != DROP_COUNT) {
-			dgram_drop(l, why, 1);
+		if ((a = instance_dgram_ok(l->inst, dg.peer,
+		    &src)) != ADMIT_OK) {
+			dgram_drop(l, a == ADMIT_ACCESS ? DROP_ACCESS :
+			    DROP_RATE, 1);
 			continue;
 		}
 		if (svc->udp_datagram == NULL) {
@@ -293,8 +304,14 @@ dgram_on_read(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
+	/*
+	 * The socket is level-triggered: returning with its datagrams
+	 * unread would bring the loop straight back, at 100 % CPU for as
+	 * long as memory is short.  Stop reading UDP for a while instead.
+	 */
 	if ((b = dgram_batch_get(l->w)) == NULL) {
-		log_warn("%s: UDP buffers", l->ep.text);
+		listener_pause(l->w, SERVICE_UDP, limit_hit(&l->d->limits,
+		    LIMIT_UDP_NOMEM, 1, l->ep.text));
 		return;
 	}
 	for (round = 0; round < DGRAM_ROUNDS; round++) {

@@ -19,7 +19,6 @@
 #include "netsvcd.h"
 
 #define ACCEPT_BATCH	64	/* accepts per wakeup, so others get a turn */
-#define EMFILE_PAUSE_MS	250
 
 static void	listener_on_accept(evutil_socket_t, short, void *);
 static int	listener_socket(const struct endpoint *, const char *name,
@@ -337,15 +336,18 @@ listener_close_all(struct daemon *d)
 		listener_close(l);
 }
 
-/* Stop accepting on the worker's TCP listeners for ms milliseconds. */
+/*
+ * Stop serving the worker's listeners of one protocol (accepting on TCP,
+ * reading on UDP) for ms milliseconds.
+ */
 void
-listener_pause(struct worker *w, int ms)
+listener_pause(struct worker *w, int proto, int ms)
 {
 	struct listener	*l;
 	struct timeval	 tv;
 
 	TAILQ_FOREACH(l, &w->d->listeners, entry) {
-		if (l->w == w && l->ep.proto == SERVICE_TCP && l->ev != NULL)
+		if (l->w == w && l->ep.proto == proto && l->ev != NULL)
 			event_del(l->ev);
 	}
 	tv.tv_sec = ms / 1000;
@@ -353,14 +355,14 @@ listener_pause(struct worker *w, int ms)
 	event_add(w->ev_resume, &tv);
 }
 
-/* The resume timer: accept again after a descriptor shortage. */
+/* The resume timer: serve again after a back-off (adding twice is a no-op). */
 void
 listener_resume(struct worker *w)
 {
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, &w->d->listeners, entry) {
-		if (l->w == w && l->ep.proto == SERVICE_TCP && l->ev != NULL)
+		if (l->w == w && l->ev != NULL)
 			event_add(l->ev, NULL);
 	}
 }
@@ -373,23 +375,30 @@ static void
 listener_emfile(struct listener *l)
 {
 	struct daemon	*d = l->d;
-	unsigned long	 n;
-	int		 fd;
+
+	listener_reserve_accept(d, l->fd);
+	listener_pause(l->w, SERVICE_TCP, limit_hit(&d->limits, LIMIT_EMFILE,
+	    1, l->ep.text));
+}
+
+/*
+ * Accept and close one waiting client with the reserve descriptor, so
+ * that it sees a close rather than a hang (also for metrics.c).
+ */
+void
+listener_reserve_accept(struct daemon *d, int lfd)
+{
+	int	fd;
 
 	pthread_mutex_lock(&d->lock);
 	if (d->reserve_fd != -1) {
 		close(d->reserve_fd);
-		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd != -1)
 			close(fd);
 		d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	n = log_ratelimit(&d->emfile_log);
 	pthread_mutex_unlock(&d->lock);
-	if (n > 0)
-		log_warnx("out of file descriptors (%lu time%s): pausing "
-		    "accept for %d ms", n, n == 1 ? "" : "s", EMFILE_PAUSE_MS);
-	listener_pause(l->w, EMFILE_PAUSE_MS);
 }
 
 /* Accept until EAGAIN or the batch is done. */
@@ -400,6 +409,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	uint32_t		 src;
+	char			 ctx[160];
 	int			 fd, i;
 
 	UNUSED(what);
@@ -425,7 +435,10 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 				listener_emfile(l);
 				return;
 			default:
-				log_warn("%s: accept", l->ep.text);
+				snprintf(ctx, sizeof(ctx), "%s: accept: %s",
+				    l->ep.text, strerror(errno));
+				listener_pause(l->w, SERVICE_TCP,
+				    limit_hit(&l->d->limits, LIMIT_IO, 1, ctx));
 				return;
 			}
 		}

@@ -387,6 +387,13 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 	metrics_printf(&o, "netsvcd_connections_open %u\n",
 	    atomic_load(&d->nconns));
 
+	metrics_head(&o, "netsvcd_limit_hits_total", "counter",
+	    "Times a limit backed off, closed or failed open, by limit.");
+	for (k = 0; k < LIMIT_COUNT; k++)
+		metrics_printf(&o, "netsvcd_limit_hits_total{limit=\"%s\"} "
+		    "%lu\n", limit_name((enum limit)k),
+		    limit_hits(&d->limits, (enum limit)k));
+
 	for (j = 0; j < METRICS_NFAMILIES; j++) {
 		f = &metrics_families[j];
 		metrics_head(&o, f->name, f->type, f->help);

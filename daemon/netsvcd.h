@@ -179,6 +179,8 @@ struct source_table;
 struct source_table *source_table_new(uint32_t cap, unsigned int prefix4,
 		    unsigned int prefix6);
 void		 source_table_free(struct source_table *);
+int		 source_table_grow(struct source_table *, uint32_t cap);
+uint32_t	 source_table_cap(const struct source_table *);
 uint32_t	 source_get(struct source_table *, const struct sockaddr *,
 		    const void *owner);
 uint32_t	 source_conns(struct source_table *, uint32_t);
@@ -186,6 +188,32 @@ void		 source_hold(struct source_table *, uint32_t);
 void		 source_release(struct source_table *, uint32_t);
 struct bucket	*source_rate(struct source_table *, uint32_t);
 struct bucket	*source_amplify(struct source_table *, uint32_t);
+
+/* ---- limits.c: every back-off with its counter and its log line ---- */
+
+enum limit {
+	LIMIT_EMFILE,		/* accept: out of descriptors */
+	LIMIT_SOURCE_TABLE,	/* every source entry pinned: fail open */
+	LIMIT_UDP_NOMEM,	/* no UDP batch buffers */
+	LIMIT_NOMEM,		/* a connection closed for want of memory */
+	LIMIT_MAX_BYTES,	/* a connection closed at max_bytes */
+	LIMIT_IO,		/* accept/recvmmsg failed unexpectedly */
+	LIMIT_METRICS_EMFILE,	/* metrics accept: out of descriptors */
+	LIMIT_METRICS_CONNS,	/* metrics_max_connections reached */
+	LIMIT_METRICS_DEADLINE,	/* a metrics request over its deadline */
+	LIMIT_COUNT
+};
+
+struct limit_stats {
+	atomic_ulong		 hits[LIMIT_COUNT];
+	pthread_mutex_t		 lock;		/* the log rates */
+	struct log_rate		 log[LIMIT_COUNT];
+};
+const char	*limit_name(enum limit);
+int		 limit_backoff_ms(enum limit);
+int		 limit_hit(struct limit_stats *, enum limit, unsigned long n,
+		    const char *ctx);
+unsigned long	 limit_hits(struct limit_stats *, enum limit);
 
 /* ---- runtime types ---- */
 
@@ -199,6 +227,15 @@ enum refuse_reason {
 	REFUSE_RATE,		/* per-source or instance token bucket */
 	REFUSE_ACCESS,		/* allow/deny */
 	REFUSE_COUNT
+};
+
+/* The verdict of the admission checks on a connection or a datagram. */
+enum admit {
+	ADMIT_OK,		/* may proceed */
+	ADMIT_ACCESS,		/* allow/deny */
+	ADMIT_LIMIT,		/* global or instance max_connections */
+	ADMIT_SOURCE,		/* max_per_source */
+	ADMIT_RATE,		/* per-source or instance token bucket */
 };
 
 /* Why a datagram got no reply; see drop_reason_name(). */
@@ -340,7 +377,7 @@ struct daemon {
 	struct event		*ev_status;	/* STATUS= refresh */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
-	struct log_rate		 emfile_log;
+	struct limit_stats	 limits;
 };
 
 /* ---- reactor.c ---- */
@@ -377,8 +414,8 @@ void		 instance_sweep(struct daemon *);
 int		 instance_admit(struct instance *, const struct sockaddr *,
 		    uint32_t *src);	/* 0, or -1: refused */
 void		 instance_release(struct instance *, uint32_t src);
-int		 instance_dgram_ok(struct instance *, const struct sockaddr *,
-		    uint32_t *src);
+enum admit	 instance_dgram_ok(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
 
 /* ---- listener.c ---- */
@@ -393,8 +430,9 @@ void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
 unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);
-void		 listener_pause(struct worker *, int ms);
+void		 listener_pause(struct worker *, int proto, int ms);
 void		 listener_resume(struct worker *);
+void		 listener_reserve_accept(struct daemon *, int lfd);
 
 /* ---- conn.c ---- */
 enum conn_state {

@@ -102,6 +102,7 @@ daemon_new(unsigned int nworkers)
 	TAILQ_INIT(&d->instances);
 	TAILQ_INIT(&d->listeners);
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->limits.lock, NULL);
 	pthread_mutex_init(&d->park_mtx, NULL);
 	pthread_cond_init(&d->park_cv, NULL);
 	if (workers_init(d, nworkers) == -1 ||
@@ -383,8 +384,21 @@ daemon_status_dump(struct daemon *d)
 	struct instance		*inst;
 	struct instance_stats	*s;
 
+	char			 buf[512];
+	size_t			 len = 0;
+	int			 k, n;
+
 	log_notice("status: %u open connection%s", atomic_load(&d->nconns),
 	    atomic_load(&d->nconns) == 1 ? "" : "s");
+	for (k = 0; k < LIMIT_COUNT; k++) {
+		n = snprintf(buf + len, sizeof(buf) - len, " %s %lu",
+		    limit_name((enum limit)k),
+		    limit_hits(&d->limits, (enum limit)k));
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break;
+		len += (size_t)n;
+	}
+	log_notice("status: limit hits:%s", buf);
 	TAILQ_FOREACH(inst, &d->instances, entry) {
 		s = inst->stats;
 		log_notice("status: %s (%s%s): open %u accepted %lu refused %lu "
@@ -456,6 +470,7 @@ daemon_free(struct daemon *d)
 	workers_free(d);
 	source_table_free(d->sources);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->limits.lock);
 	pthread_mutex_destroy(&d->park_mtx);
 	pthread_cond_destroy(&d->park_cv);
 	if (d->reserve_fd != -1)

@@ -20,6 +20,7 @@
 
 #include "netsvcd.h"
 
+static int	apply_sources(struct daemon *, struct config *, char **cause);
 static int	apply_stage(struct daemon *, struct config *, char **cause);
 static void	apply_rollback(struct daemon *);
 static void	apply_commit(struct daemon *, struct config *);
@@ -67,6 +68,31 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The source table must stay larger than max_connections, or its entries
+ * could all be pinned by open connections and per-source limits would fail
+ * open: grow it (keeping every entry) when a reload raises the cap.
+ */
+static int
+apply_sources(struct daemon *d, struct config *nc, char **cause)
+{
+	uint32_t	cap = nc->daemon.max_sources;
+
+	if (cap < nc->daemon.max_connections + 64)
+		cap = nc->daemon.max_connections + 64;
+	if (d->sources == NULL || cap <= source_table_cap(d->sources))
+		return 0;
+	if (source_table_grow(d->sources, cap) == 0) {
+		if (d->conf != NULL)
+			log_info("source table grown to %u entries", cap);
+		return 0;
+	}
+	if (asprintf(cause, "source table of %u entries: out of memory",
+	    cap) == -1)
+		*cause = NULL;
+	return -1;
 }
 
 /* Undo apply_stage: the running generation is left as it was. */
@@ -195,7 +221,8 @@ daemon_apply(struct daemon *d, struct config *nc, char **cause)
 {
 	*cause = NULL;
 	workers_park(d);	/* the listener list changes from here */
-	if (apply_stage(d, nc, cause) == -1) {
+	if (apply_sources(d, nc, cause) == -1 ||
+	    apply_stage(d, nc, cause) == -1) {
 		apply_rollback(d);
 		workers_unpark(d);
 		return -1;
