@@ -126,6 +126,8 @@ static const struct key_def config_keys[] = {
 	    64, 1048576, 16384, DOFF(max_sources) },
 	{ "metrics_listen", KEY_ENDPOINT, KEY_DAEMON,
 	    0, 0, 0, DOFF(metrics_listen) },
+	{ "metrics_max_connections", KEY_UINT, KEY_DAEMON,
+	    1, 1024, 16, DOFF(metrics_max_connections) },
 
 	{ "service", KEY_SERVICE, KEY_INSTANCE | KEY_REQUIRED,
 	    0, 0, 0, IOFF(service) },

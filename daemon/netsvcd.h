@@ -138,6 +138,7 @@ struct daemon_conf {
 	unsigned int		 max_sources;	/* source table entries */
 	int			 metrics;	/* metrics_listen is set */
 	struct endpoint		 metrics_listen;
+	unsigned int		 metrics_max_connections;
 	struct limits_conf	 lim;		/* instance defaults */
 };
 
@@ -311,7 +312,12 @@ struct listener {
 	struct daemon		*d;
 	struct worker		*w;
 	struct instance		*inst;
-	struct instance		*next;		/* taker during a reload */
+	/*
+	 * The reload mark: the staged instance that keeps this listener
+	 * (same endpoint in the new config).  Unmarked (NULL) at commit, a
+	 * running listener is closed.
+	 */
+	struct instance		*kept_by;
 	struct endpoint		 cfg;		/* as configured */
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;

@@ -230,6 +230,8 @@ daemon_check_nofile(struct daemon *d)
 		return;
 	/* Connections, listeners, the workers' pipes, a few to spare. */
 	need = d->conf->daemon.max_connections + 2UL * d->nworkers + 16;
+	if (d->conf->daemon.metrics)
+		need += d->conf->daemon.metrics_max_connections + 1UL;
 	TAILQ_FOREACH(l, &d->listeners, entry)
 		need++;
 	if (need > rl.rlim_cur)

@@ -41,7 +41,14 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 	TAILQ_FOREACH(ic, &nc->instances, entry) {
 		if (!ic->enabled)
 			continue;
+		/*
+		 * The counters carry over when the name and the service stay;
+		 * a new service starts its own series, and connections of the
+		 * old one keep counting under the old service's label.
+		 */
 		prev = instance_find(d, ic->name, 1);
+		if (prev != NULL && prev->ic->service != ic->service)
+			prev = NULL;
 		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
 		if (inst == NULL) {
 			if (asprintf(cause, "instance %s: out of memory",
@@ -59,7 +66,7 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 					    &d->workers[k], &ic->endpoints[i],
 					    first, cause);
 				else
-					l->next = inst;
+					l->kept_by = inst;
 				if (l == NULL)
 					return -1;
 				if (first == NULL)
@@ -104,7 +111,7 @@ apply_rollback(struct daemon *d)
 
 	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
 		lnext = TAILQ_NEXT(l, entry);
-		l->next = NULL;
+		l->kept_by = NULL;
 		if (l->inst->state == INSTANCE_STAGED)
 			listener_close(l);
 	}
@@ -126,10 +133,10 @@ apply_commit(struct daemon *d, struct config *nc)
 		lnext = TAILQ_NEXT(l, entry);
 		if (l->inst->state == INSTANCE_STAGED) {
 			listener_enable(l);
-		} else if (l->next != NULL) {
+		} else if (l->kept_by != NULL) {
 			old = l->inst;
-			l->inst = l->next;
-			l->next = NULL;
+			l->inst = l->kept_by;
+			l->kept_by = NULL;
 			instance_ref(l->inst);
 			instance_unref(old);
 			listener_rebacklog(l);
