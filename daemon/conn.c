@@ -60,6 +60,16 @@ enum conn_end {
 	END_NOMEM,
 };
 
+/*
+ * Whether the kernel may hold output the peer has not taken, for
+ * write_timeout (see conn_kernel_stalled).
+ */
+enum conn_unsent {
+	UNSENT_NONE,		/* nothing written, or the queue was empty */
+	UNSENT_WRITTEN,		/* written; the timer does not know yet */
+	UNSENT_WATCHED,		/* the timer watches the socket's queue */
+};
+
 struct conn {
 	LIST_ENTRY(conn)	 entry;
 	struct worker		*w;
@@ -72,8 +82,7 @@ struct conn {
 	uint8_t			 armed;		/* events set up */
 	uint8_t			 reading;	/* rev is added */
 	uint8_t			 writing;	/* wev is added */
-	uint8_t			 unsent;	/* kernel may hold our output:
-						   1 written, 2 timer knows */
+	uint8_t			 unsent;	/* enum conn_unsent */
 	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
 	uint8_t			 echo_input;	/* spliced back, no tcp_read */
 	struct event		 rev;
@@ -439,8 +448,8 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
 	if (c->state != CONN_OPEN)
 		return;
-	if (c->unsent == 1) {
-		c->unsent = 2;
+	if (c->unsent == UNSENT_WRITTEN) {
+		c->unsent = UNSENT_WATCHED;
 		conn_schedule(c);	/* write_timeout now watches the kernel */
 	}
 	if (c->inst->ic->lim.max_bytes != 0 &&
@@ -544,7 +553,7 @@ conn_on_write(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->state == CONN_DRAINING) {
-		conn_abort(c, END_NONE);
+		conn_abort(c, c->end);	/* drained: close, as conn_finish said */
 		return;
 	}
 	conn_want_read(c, 1);
@@ -571,7 +580,7 @@ conn_deadline(const struct conn *c, enum conn_end *why)
 		*why = END_DURATION;
 	}
 	if (ic->lim.write_timeout_ms != 0 && (c->out.len != c->out.off ||
-	    c->svc->tcp_write_ready != NULL || c->unsent != 0) &&
+	    c->svc->tcp_write_ready != NULL || c->unsent != UNSENT_NONE) &&
 	    c->last_write + ic->lim.write_timeout_ms < t) {
 		t = c->last_write + ic->lim.write_timeout_ms;
 		*why = END_WRITE_TIMEOUT;
@@ -616,7 +625,7 @@ conn_kernel_stalled(struct conn *c)
 	int		queued;
 
 	if (ioctl(c->fd, SIOCOUTQ, &queued) == -1 || queued <= 0) {
-		c->unsent = 0;
+		c->unsent = UNSENT_NONE;
 		return 0;
 	}
 	acked = c->bytes_out - (uint64_t)queued;
@@ -659,8 +668,8 @@ conn_count_out(struct conn *c, size_t n)
 {
 	c->last_write = c->last_active = clock_ms();
 	c->bytes_out += n;
-	if (c->unsent == 0 && c->inst->ic->lim.write_timeout_ms != 0)
-		c->unsent = 1;
+	if (c->unsent == UNSENT_NONE && c->inst->ic->lim.write_timeout_ms != 0)
+		c->unsent = UNSENT_WRITTEN;
 	atomic_fetch_add_explicit(&c->inst->stats->bytes_out[PROTO_TCP],
 	    (unsigned long)n, memory_order_relaxed);
 	if (c->inst->ic->lim.max_bytes != 0 &&

@@ -45,13 +45,18 @@ void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
 /*
- * A rate limit for log lines: log_ratelimit() returns the number of events
- * to report (>0) at most once per second, 0 when this event is only counted.
+ * The one rate limit for log lines (zero-initialised): log_ratelimit()
+ * returns the number of events to report (>0) at most once per second, 0
+ * when this event is only counted; log_rate_take() lets per_sec through
+ * in each second given as now.
  */
 struct log_rate {
-	long		last;		/* second of the last report */
-	unsigned long	suppressed;	/* events since then */
+	long		last;		/* second being counted */
+	unsigned int	passed;		/* events reported in it */
+	unsigned long	suppressed;	/* events held back since the last */
 };
 unsigned long	log_ratelimit(struct log_rate *);
+unsigned long	log_rate_take(struct log_rate *, long now,
+		    unsigned int per_sec);
 
 #endif

@@ -208,6 +208,10 @@ apply_check_immutable(const struct config *old, const struct config *nc)
 	    !endpoint_same(&old->daemon.metrics_listen,
 	    &nc->daemon.metrics_listen)))
 		log_warnx("metrics_listen changed; restart required to apply it");
+	if (old->daemon.metrics_max_connections !=
+	    nc->daemon.metrics_max_connections)
+		log_warnx("metrics_max_connections changed; restart required "
+		    "to apply it");
 	if (old->daemon.workers != nc->daemon.workers)
 		log_warnx("workers changed; restart required to apply it");
 	if (old->daemon.source_prefix4 != nc->daemon.source_prefix4 ||
