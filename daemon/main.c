@@ -24,6 +24,10 @@ static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
 static int	main_lock_dir(char *, size_t);
 static int	main_lock(const char *path);
+static void	main_unlock(void);
+
+static char	main_lock_path[PATH_MAX + 64];	/* held, or "" */
+static int	main_lock_fd = -1;
 
 static void
 usage(FILE *f)
@@ -196,7 +200,23 @@ main_lock(const char *path)
 	if (ftruncate(fd, 0) == -1 ||
 	    pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
 		log_debug("lock file %s: %s", file, strerror(errno));
-	return 0;	/* fd stays open, and locked, until exit */
+	snprintf(main_lock_path, sizeof(main_lock_path), "%s", file);
+	main_lock_fd = fd;	/* open, and locked, until main_unlock */
+	return 0;
+}
+
+/*
+ * Remove the lock file while still holding it: a copy starting meanwhile
+ * notices (main_lock compares the inode) and takes a new file.
+ */
+static void
+main_unlock(void)
+{
+	if (main_lock_fd == -1)
+		return;
+	unlink(main_lock_path);
+	close(main_lock_fd);
+	main_lock_fd = -1;
 }
 
 int
@@ -287,12 +307,14 @@ main(int argc, char *argv[])
 	if (daemon_start(d, conf) == -1) {
 		daemon_free(d);
 		libevent_global_shutdown();
+		main_unlock();
 		log_errx("not started");
 		return 1;
 	}
 	status = daemon_run(d) == -1 ? 1 : 0;
 	daemon_free(d);
 	libevent_global_shutdown();
+	main_unlock();
 	log_notice("stopped");
 	return status;
 }

@@ -186,6 +186,9 @@ Test(bind, second_copy, .timeout = 60)
 	    "listen = tcp://127.0.0.1:0\n");
 	hs_stop_ok(d);
 	unsetenv("RUNTIME_DIRECTORY");
+	/* A clean stop leaves no lock file behind. */
+	snprintf(cmd, sizeof(cmd), "rmdir %s", rundir);
+	cr_assert(system(cmd) == 0, "%s is not empty after the stop", rundir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
 	cr_assert(system(cmd) == 0);
 }
