@@ -214,7 +214,7 @@ main_unlock(void)
 {
 	if (main_lock_fd == -1)
 		return;
-	unlink(main_lock_path);
+	(void)unlink(main_lock_path);	/* may fail after dropping root */
 	close(main_lock_fd);
 	main_lock_fd = -1;
 }
