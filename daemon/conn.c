@@ -321,19 +321,19 @@ conn_abort(struct conn *c, enum conn_end why)
 		conn_reset(c->fd);
 	else if (c->end == END_DONE)
 		conn_drop_unread(c);
+	/*
+	 * The client may connect again as soon as it sees the close, even
+	 * to another worker: give back its source slot and its place in the
+	 * counts first, not when the reaper runs (after an accept batch).
+	 */
+	instance_release(c->inst, c->src);
+	c->src = SOURCE_NONE;
 	close(c->fd);
 	c->fd = -1;
 	free(c->out.data);
 	memset(&c->out, 0, sizeof(c->out));
 	if (c->svc->tcp_close != NULL)
 		c->svc->tcp_close(c);
-	/*
-	 * The client may connect again as soon as it sees the close: give
-	 * back its source slot and its place in the counts now, not when the
-	 * reaper runs (after an accept batch of up to 64).
-	 */
-	instance_release(c->inst, c->src);
-	c->src = SOURCE_NONE;
 	LIST_REMOVE(c, entry);
 	if (LIST_EMPTY(&w->dead))
 		event_active(w->reaper, EV_TIMEOUT, 0);
