@@ -90,6 +90,10 @@ const struct config_key config_keys[] = {
 	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(metrics_listen),
 	  .flags = KEY_RESTART,
 	  .help = "tcp:// endpoint serving Prometheus metrics (unset: none)" },
+	{ .name = "metrics_max_connections", .type = KEY_UINT,
+	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(metrics_max_connections),
+	  .min = 1, .max = 1024, .def = 16, .flags = KEY_RESTART,
+	  .help = "metrics connections open at once" },
 
 	/* Every instance section. */
 	{ .name = "service", .type = KEY_SERVICE,

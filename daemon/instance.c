@@ -144,11 +144,11 @@ instance_limited(const struct limits_conf *lim)
 
 /*
  * The rate buckets (instance, then source) and, for TCP, max_per_source;
- * called with d->lock held.  Returns REFUSE_COUNT when the request may go
- * on, else why not.  On success *src is the source's entry when one is
- * tracked, else SOURCE_NONE; with hold, the entry counts the connection.
+ * called with d->lock held.  On ADMIT_OK, *src is the source's entry when
+ * one is tracked, else SOURCE_NONE; with hold, the entry counts the
+ * connection.
  */
-static enum refuse_reason
+static enum admit
 instance_limits(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src, int hold)
 {
@@ -159,23 +159,43 @@ instance_limits(struct instance *inst, const struct sockaddr *sa,
 	*src = SOURCE_NONE;
 	if (!bucket_take(&inst->bucket, lim->instance_rate,
 	    lim->instance_burst, now))
-		return REFUSE_RATE;
+		return ADMIT_RATE;
 	if ((lim->rate == 0 && lim->max_per_source == 0) || t == NULL)
-		return REFUSE_COUNT;
-	if ((*src = source_get(t, sa, inst->stats)) == SOURCE_NONE)
-		return REFUSE_COUNT;	/* every entry pinned: fail open */
+		return ADMIT_OK;
+	if ((*src = source_get(t, sa, inst->stats)) == SOURCE_NONE) {
+		/* Every entry pinned (the table is sized so it cannot be). */
+		limit_hit(&inst->d->limits, LIMIT_SOURCE_TABLE, 1,
+		    inst->ic->name);
+		return ADMIT_OK;
+	}
 	if (!bucket_take(source_rate(t, *src), lim->rate, lim->burst, now)) {
 		*src = SOURCE_NONE;
-		return REFUSE_RATE;
+		return ADMIT_RATE;
 	}
 	if (hold && lim->max_per_source != 0 &&
 	    source_conns(t, *src) >= lim->max_per_source) {
 		*src = SOURCE_NONE;
-		return REFUSE_SOURCE;
+		return ADMIT_SOURCE;
 	}
 	if (hold)
 		source_hold(t, *src);
-	return REFUSE_COUNT;
+	return ADMIT_OK;
+}
+
+/* Why a connection the verdict a turned away is refused. */
+static enum refuse_reason
+admit_refuse_reason(enum admit a)
+{
+	switch (a) {
+	case ADMIT_ACCESS:
+		return REFUSE_ACCESS;
+	case ADMIT_SOURCE:
+		return REFUSE_SOURCE;
+	case ADMIT_RATE:
+		return REFUSE_RATE;
+	default:
+		return REFUSE_LIMIT;
+	}
 }
 
 /*
@@ -190,14 +210,14 @@ instance_admit(struct instance *inst, const struct sockaddr *sa,
 {
 	struct daemon		*d = inst->d;
 	unsigned int		 max = inst->ic->max_connections;
-	enum refuse_reason	 why;
+	enum admit		 a;
 
 	*src = SOURCE_NONE;
-	why = REFUSE_ACCESS;
+	a = ADMIT_ACCESS;
 	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
 	    &inst->ic->conf->daemon.lim.deny, sa))
 		goto refuse;
-	why = REFUSE_LIMIT;
+	a = ADMIT_LIMIT;
 	if (atomic_fetch_add(&d->nconns, 1) >=
 	    inst->ic->conf->daemon.max_connections) {
 		atomic_fetch_sub(&d->nconns, 1);
@@ -207,9 +227,9 @@ instance_admit(struct instance *inst, const struct sockaddr *sa,
 		goto undo;
 	if (instance_limited(&inst->ic->lim)) {
 		pthread_mutex_lock(&d->lock);
-		why = instance_limits(inst, sa, src, 1);
+		a = instance_limits(inst, sa, src, 1);
 		pthread_mutex_unlock(&d->lock);
-		if (why != REFUSE_COUNT)
+		if (a != ADMIT_OK)
 			goto undo;
 	}
 	atomic_fetch_add_explicit(&inst->stats->accepted, 1,
@@ -219,7 +239,7 @@ undo:
 	atomic_fetch_sub(&inst->nconns, 1);
 	atomic_fetch_sub(&d->nconns, 1);
 refuse:
-	instance_refuse(inst, why);
+	instance_refuse(inst, admit_refuse_reason(a));
 	return -1;
 }
 
@@ -238,23 +258,23 @@ instance_release(struct instance *inst, uint32_t src)
 }
 
 /*
- * May a UDP request from sa be served?  Returns DROP_COUNT when yes (with
- * *src as in instance_limits), else why it is dropped.
+ * May a UDP request from sa be served?  Returns ADMIT_OK (with *src as in
+ * instance_limits), ADMIT_ACCESS or ADMIT_RATE.
  */
-int
+enum admit
 instance_dgram_ok(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src)
 {
-	enum refuse_reason	why;
+	enum admit	a;
 
 	*src = SOURCE_NONE;
 	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
 	    &inst->ic->conf->daemon.lim.deny, sa))
-		return DROP_ACCESS;
+		return ADMIT_ACCESS;
 	if (!instance_limited(&inst->ic->lim))
-		return DROP_COUNT;
+		return ADMIT_OK;
 	pthread_mutex_lock(&inst->d->lock);
-	why = instance_limits(inst, sa, src, 0);
+	a = instance_limits(inst, sa, src, 0);
 	pthread_mutex_unlock(&inst->d->lock);
-	return why == REFUSE_RATE ? DROP_RATE : DROP_COUNT;
+	return a;
 }

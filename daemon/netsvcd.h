@@ -138,6 +138,7 @@ struct daemon_conf {
 	unsigned int		 max_sources;	/* source table entries */
 	int			 metrics;	/* metrics_listen is set */
 	struct endpoint		 metrics_listen;
+	unsigned int		 metrics_max_connections;
 	struct limits_conf	 lim;		/* instance defaults */
 };
 
@@ -238,6 +239,8 @@ struct source_table;
 struct source_table *source_table_new(uint32_t cap, unsigned int prefix4,
 		    unsigned int prefix6);
 void		 source_table_free(struct source_table *);
+int		 source_table_grow(struct source_table *, uint32_t cap);
+uint32_t	 source_table_cap(const struct source_table *);
 uint32_t	 source_get(struct source_table *, const struct sockaddr *,
 		    const void *owner);
 uint32_t	 source_conns(struct source_table *, uint32_t);
@@ -245,6 +248,32 @@ void		 source_hold(struct source_table *, uint32_t);
 void		 source_release(struct source_table *, uint32_t);
 struct bucket	*source_rate(struct source_table *, uint32_t);
 struct bucket	*source_amplify(struct source_table *, uint32_t);
+
+/* ---- limits.c: every back-off with its counter and its log line ---- */
+
+enum limit {
+	LIMIT_EMFILE,		/* accept: out of descriptors */
+	LIMIT_SOURCE_TABLE,	/* every source entry pinned: fail open */
+	LIMIT_UDP_NOMEM,	/* no UDP batch buffers */
+	LIMIT_NOMEM,		/* a connection closed for want of memory */
+	LIMIT_MAX_BYTES,	/* a connection closed at max_bytes */
+	LIMIT_IO,		/* accept/recvmmsg failed unexpectedly */
+	LIMIT_METRICS_EMFILE,	/* metrics accept: out of descriptors */
+	LIMIT_METRICS_CONNS,	/* metrics_max_connections reached */
+	LIMIT_METRICS_DEADLINE,	/* a metrics request over its deadline */
+	LIMIT_COUNT
+};
+
+struct limit_stats {
+	atomic_ulong		 hits[LIMIT_COUNT];
+	pthread_mutex_t		 lock;		/* the log rates */
+	struct log_rate		 log[LIMIT_COUNT];
+};
+const char	*limit_name(enum limit);
+int		 limit_backoff_ms(enum limit);
+int		 limit_hit(struct limit_stats *, enum limit, unsigned long n,
+		    const char *ctx);
+unsigned long	 limit_hits(struct limit_stats *, enum limit);
 
 /* ---- runtime types ---- */
 
@@ -258,6 +287,15 @@ enum refuse_reason {
 	REFUSE_RATE,		/* per-source or instance token bucket */
 	REFUSE_ACCESS,		/* allow/deny */
 	REFUSE_COUNT
+};
+
+/* The verdict of the admission checks on a connection or a datagram. */
+enum admit {
+	ADMIT_OK,		/* may proceed */
+	ADMIT_ACCESS,		/* allow/deny */
+	ADMIT_LIMIT,		/* global or instance max_connections */
+	ADMIT_SOURCE,		/* max_per_source */
+	ADMIT_RATE,		/* per-source or instance token bucket */
 };
 
 /* Why a datagram got no reply; see drop_reason_name(). */
@@ -333,11 +371,17 @@ struct listener {
 	struct daemon		*d;
 	struct worker		*w;
 	struct instance		*inst;
-	struct instance		*next;		/* taker during a reload */
+	/*
+	 * The reload mark: the staged instance that keeps this listener
+	 * (same endpoint in the new config).  Unmarked (NULL) at commit, a
+	 * running listener is closed.
+	 */
+	struct instance		*kept_by;
 	struct endpoint		 cfg;		/* as configured */
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
 	int			 activated;	/* passed in by systemd */
+	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);
@@ -398,7 +442,7 @@ struct daemon {
 	struct event		*ev_status;	/* STATUS= refresh */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
-	struct log_rate		 emfile_log;
+	struct limit_stats	 limits;
 };
 
 /* ---- reactor.c ---- */
@@ -435,8 +479,8 @@ void		 instance_sweep(struct daemon *);
 int		 instance_admit(struct instance *, const struct sockaddr *,
 		    uint32_t *src);	/* 0, or -1: refused */
 void		 instance_release(struct instance *, uint32_t src);
-int		 instance_dgram_ok(struct instance *, const struct sockaddr *,
-		    uint32_t *src);
+enum admit	 instance_dgram_ok(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
 
 /* ---- listener.c ---- */
@@ -450,8 +494,9 @@ void		 listener_close(struct listener *);
 void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
 void		 listener_close_all(struct daemon *);
-void		 listener_pause(struct worker *, int ms);
+void		 listener_pause(struct worker *, int proto, int ms);
 void		 listener_resume(struct worker *);
+void		 listener_reserve_accept(struct daemon *, int lfd);
 
 /* ---- conn.c ---- */
 enum conn_state {

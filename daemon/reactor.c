@@ -67,6 +67,7 @@ daemon_new(unsigned int nworkers)
 	TAILQ_INIT(&d->instances);
 	TAILQ_INIT(&d->listeners);
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->limits.lock, NULL);
 	pthread_mutex_init(&d->park_mtx, NULL);
 	pthread_cond_init(&d->park_cv, NULL);
 	if (workers_init(d, nworkers) == -1 ||
@@ -110,14 +111,14 @@ daemon_start(struct daemon *d, struct config *conf)
 	    conf->daemon.source_prefix4 : 32, conf->daemon.source_prefix6 ?
 	    conf->daemon.source_prefix6 : 64);
 	if (d->sources == NULL) {
-		log_warn("source table");
+		log_err("source table");
 		config_unref(conf);
 		return -1;
 	}
 	if (systemd_listen_fds(&d->passed_fds, &d->npassed) == -1)
 		log_warnx("socket activation: cannot read LISTEN_FDS");
 	if (daemon_apply(d, conf, &cause) == -1) {
-		log_warnx("cannot listen on %s", cause ? cause : "(no memory)");
+		log_errx("cannot listen on %s", cause ? cause : "(no memory)");
 		free(cause);
 		config_unref(conf);
 		return -1;
@@ -128,7 +129,7 @@ daemon_start(struct daemon *d, struct config *conf)
 		d->metrics = metrics_start(d, &d->conf->daemon.metrics_listen,
 		    &cause);
 		if (d->metrics == NULL) {
-			log_warnx("cannot serve metrics: %s",
+			log_errx("cannot serve metrics: %s",
 			    cause ? cause : "(no memory)");
 			free(cause);
 			return -1;
@@ -136,7 +137,7 @@ daemon_start(struct daemon *d, struct config *conf)
 	}
 	if (priv_drop(d->conf->daemon.user, d->conf->daemon.group,
 	    &cause) == -1) {
-		log_warnx("cannot drop privileges: %s",
+		log_errx("cannot drop privileges: %s",
 		    cause ? cause : "(no memory)");
 		free(cause);
 		return -1;
@@ -194,6 +195,8 @@ daemon_check_nofile(struct daemon *d)
 		return;
 	/* Connections, listeners, the workers' pipes, a few to spare. */
 	need = d->conf->daemon.max_connections + 2UL * d->nworkers + 16;
+	if (d->conf->daemon.metrics)
+		need += d->conf->daemon.metrics_max_connections + 1UL;
 	TAILQ_FOREACH(l, &d->listeners, entry)
 		need++;
 	if (need > rl.rlim_cur)
@@ -236,7 +239,7 @@ int
 daemon_run(struct daemon *d)
 {
 	if (event_base_dispatch(d->base) == -1) {
-		log_warnx("the event loop failed");
+		log_errx("the event loop failed");
 		return -1;
 	}
 	return 0;
@@ -348,8 +351,21 @@ daemon_status_dump(struct daemon *d)
 	struct instance		*inst;
 	struct instance_stats	*s;
 
+	char			 buf[512];
+	size_t			 len = 0;
+	int			 k, n;
+
 	log_notice("status: %u open connection%s", atomic_load(&d->nconns),
 	    atomic_load(&d->nconns) == 1 ? "" : "s");
+	for (k = 0; k < LIMIT_COUNT; k++) {
+		n = snprintf(buf + len, sizeof(buf) - len, " %s %lu",
+		    limit_name((enum limit)k),
+		    limit_hits(&d->limits, (enum limit)k));
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break;
+		len += (size_t)n;
+	}
+	log_notice("status: limit hits:%s", buf);
 	TAILQ_FOREACH(inst, &d->instances, entry) {
 		s = inst->stats;
 		log_notice("status: %s (%s%s): open %u accepted %lu refused %lu "
@@ -421,6 +437,7 @@ daemon_free(struct daemon *d)
 	workers_free(d);
 	source_table_free(d->sources);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->limits.lock);
 	pthread_mutex_destroy(&d->park_mtx);
 	pthread_cond_destroy(&d->park_cv);
 	if (d->reserve_fd != -1)

@@ -575,7 +575,8 @@ Test(config, key_names)
 	    "backlog", "idle_timeout", "shutdown_timeout", "buffer_limit",
 	    "user", "group", "service", "enabled", "listen", "workers",
 	    "source_prefix4", "source_prefix6", "max_sources",
-	    "metrics_listen", "max_per_source", "rate", "burst",
+	    "metrics_listen", "metrics_max_connections", "max_per_source",
+	    "rate", "burst",
 	    "instance_rate", "instance_burst", "max_duration",
 	    "write_timeout", "max_bytes", "udp_max_amplification",
 	    "udp_amplify_rate", "udp_amplify_burst", "udp_protect",
@@ -614,7 +615,7 @@ Test(config, restart_keys_in_table)
 {
 	static const char *const want[] = { "user", "group", "workers",
 	    "source_prefix4", "source_prefix6", "max_sources",
-	    "metrics_listen" };
+	    "metrics_listen", "metrics_max_connections" };
 	const struct config_key	*kd;
 	size_t			 i, n = 0;
 
@@ -994,6 +995,7 @@ Test(config, print_limits)
 	    "source_prefix6 = 56\n"
 	    "max_sources = 16384\n"
 	    "metrics_listen = tcp://[::1]:9180\n"
+	    "metrics_max_connections = 16\n"
 	    "max_per_source = 0\n"
 	    "rate = 50\n"
 	    "burst = 100\n"
@@ -1096,6 +1098,7 @@ Test(config, print_exact)
 	    "source_prefix4 = 32\n"
 	    "source_prefix6 = 64\n"
 	    "max_sources = 16384\n"
+	    "metrics_max_connections = 16\n"
 	    LIMITS_DEFAULT
 	    "\n"
 	    "[echo]\n"
