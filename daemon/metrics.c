@@ -31,6 +31,8 @@
 #include "netsvcd.h"
 
 #define METRICS_PATH		"/metrics"
+#define METRICS_HEALTHZ		"/healthz"
+#define METRICS_READY		"/ready"
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_BACKLOG		16
 #define METRICS_TIMEOUT_S	10	/* read and write, per connection */
@@ -79,6 +81,7 @@ struct metrics_row {
 	unsigned long		 dgrams_in;
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
+	unsigned long		 proxy_refused[PROXY_E_COUNT];
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
@@ -95,6 +98,7 @@ struct metrics_family {
 static const char	*metrics_refuse_name(int);
 static const char	*metrics_drop_name(int);
 static const char	*metrics_proto_name(int);
+static const char	*metrics_proxy_name(int);
 static void		 metrics_add(struct metrics_out *, const void *,
 			    size_t);
 static void		 metrics_printf(struct metrics_out *, const char *, ...)
@@ -112,6 +116,8 @@ static int		 metrics_rows(struct daemon *, struct metrics_row **,
 static int		 metrics_body(struct daemon *, struct evbuffer *);
 static void		 metrics_reply(struct evhttp_request *, int,
 			    const char *, const char *);
+static int		 metrics_health(struct daemon *, struct evhttp_request *,
+			    const char *);
 static void		 metrics_on_request(struct evhttp_request *, void *);
 static void		 metrics_on_accept_error(struct evconnlistener *,
 			    void *);
@@ -150,6 +156,10 @@ static const struct metrics_family metrics_families[] = {
 	    "UDP datagrams that got no reply, by reason.",
 	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
 	    metrics_drop_name },
+	{ "netsvcd_proxy_headers_refused_total", "counter",
+	    "TCP connections closed for a missing or bad PROXY header, by reason.",
+	    offsetof(struct metrics_row, proxy_refused), "reason",
+	    PROXY_E_COUNT, metrics_proxy_name },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -177,6 +187,13 @@ static const char *
 metrics_proto_name(int i)
 {
 	return i == PROTO_TCP ? "tcp" : "udp";
+}
+
+/* The reasons of a refused PROXY header; NULL (no series) for "none". */
+static const char *
+metrics_proxy_name(int i)
+{
+	return i == PROXY_E_NONE ? NULL : proxy_error_name((enum proxy_error)i);
 }
 
 /* Append bytes to the body. */
@@ -341,6 +358,8 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		r->dgrams_out += atomic_load(&s->dgrams_out);
 		for (k = 0; k < DROP_COUNT; k++)
 			r->dropped[k] += atomic_load(&s->dropped[k]);
+		for (k = 0; k < PROXY_E_COUNT; k++)
+			r->proxy_refused[k] += atomic_load(&s->proxy_refused[k]);
 	}
 	*rowsp = rows;
 	return 0;
@@ -398,9 +417,12 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 				    NULL, *v);
 				continue;
 			}
-			for (k = 0; k < f->nreasons; k++)
+			for (k = 0; k < f->nreasons; k++) {
+				if (f->reason(k) == NULL)
+					continue;
 				metrics_sample(&o, f->name, &rows[i],
 				    f->label, f->reason(k), v[k]);
+			}
 		}
 	}
 	free(rows);
@@ -429,8 +451,36 @@ metrics_reply(struct evhttp_request *req, int code, const char *reason,
 }
 
 /*
+ * The balancer's checks: /healthz answers 200 while the daemon serves at
+ * all; /ready answers 200 while it takes new work, and 503 from SIGTERM on
+ * (drain_delay) and while the last reload failed to apply.  Returns 1 when
+ * path was one of them (and answered).
+ */
+static int
+metrics_health(struct daemon *d, struct evhttp_request *req,
+    const char *path)
+{
+	if (strcmp(path, METRICS_HEALTHZ) == 0) {
+		metrics_reply(req, HTTP_OK, "OK", "ok\n");
+		return 1;
+	}
+	if (strcmp(path, METRICS_READY) != 0)
+		return 0;
+	if (atomic_load(&d->draining) || atomic_load(&d->stopping))
+		metrics_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+		    "draining\n");
+	else if (d->reload_failing)
+		metrics_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+		    "the last reload failed\n");
+	else
+		metrics_reply(req, HTTP_OK, "OK", "ready\n");
+	return 1;
+}
+
+/*
  * Every request: GET or HEAD /metrics gets the exposition (a query string
- * is ignored), other methods on it 405, other paths 404.
+ * is ignored), /healthz and /ready their status, other methods on them
+ * 405, other paths 404.
  */
 static void
 metrics_on_request(struct evhttp_request *req, void *arg)
@@ -445,7 +495,9 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 
 	if (uri != NULL)
 		path = evhttp_uri_get_path(uri);
-	if (path == NULL || strcmp(path, METRICS_PATH) != 0) {
+	if (path == NULL || (strcmp(path, METRICS_PATH) != 0 &&
+	    strcmp(path, METRICS_HEALTHZ) != 0 &&
+	    strcmp(path, METRICS_READY) != 0)) {
 		metrics_reply(req, HTTP_NOTFOUND, "Not Found",
 		    "not found: the metrics are at " METRICS_PATH "\n");
 		return;
@@ -456,6 +508,8 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 		    "method not allowed: use GET or HEAD\n");
 		return;
 	}
+	if (metrics_health(m->d, req, path))
+		return;
 	if ((b = evbuffer_new()) == NULL || metrics_body(m->d, b) == -1) {
 		if (b != NULL)
 			evbuffer_free(b);

@@ -46,6 +46,7 @@ static const char *const proxy_error_names[PROXY_E_COUNT] = {
 	[PROXY_E_SYNTAX] = "syntax",
 	[PROXY_E_TLV] = "tlv",
 	[PROXY_E_TIMEOUT] = "timeout",
+	[PROXY_E_CLOSED] = "closed",
 };
 
 static enum proxy_status bad(enum proxy_error *, enum proxy_error);

@@ -45,6 +45,7 @@ enum proxy_error {
 	PROXY_E_SYNTAX,		/* v1: bad separators, characters or ending */
 	PROXY_E_TLV,		/* v2: a TLV that overruns the block */
 	PROXY_E_TIMEOUT,	/* not a parser result: the header came too late */
+	PROXY_E_CLOSED,		/* nor this: the peer left before a whole header */
 	PROXY_E_COUNT
 };
 
