@@ -94,9 +94,7 @@ dgram_source_ok(const struct daemon *d, const struct sockaddr *sa)
 	in_addr_t			 a;
 	unsigned int			 port;
 
-	port = sa->sa_family == AF_INET6 ?
-	    ntohs(((const struct sockaddr_in6 *)sa)->sin6_port) :
-	    ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	port = sockaddr_port(sa);
 	if (port < 1024 || (d->udp_ports[port / 8] & (1U << (port % 8))))
 		return 0;
 	switch (sa->sa_family) {

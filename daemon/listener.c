@@ -59,20 +59,10 @@ listener_socket(const struct endpoint *ep, unsigned int backlog,
 		goto fail;
 	return fd;
 fail:
-	if (asprintf(cause, "%s: %s", ep->text, strerror(errno)) == -1)
-		*cause = NULL;
+	cause_set(cause, "%s: %s", ep->text, strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return -1;
-}
-
-/* The endpoint's port in host order. */
-unsigned int
-endpoint_port(const struct endpoint *ep)
-{
-	if (ep->addr.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&ep->addr)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&ep->addr)->sin_port);
 }
 
 /*
@@ -128,8 +118,7 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 	int			 fl;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		if (asprintf(cause, "%s: %s", ep->text, strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "%s: %s", ep->text, strerror(errno));
 		return NULL;
 	}
 	l->d = d;
@@ -140,9 +129,8 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 	if (first != NULL && first->activated) {
 		l->activated = 1;
 		if ((l->fd = fcntl(first->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-			if (asprintf(cause, "%s: dup: %s", ep->text,
-			    strerror(errno)) == -1)
-				*cause = NULL;
+			cause_set(cause, "%s: dup: %s", ep->text,
+			    strerror(errno));
 			free(l);
 			return NULL;
 		}
@@ -154,9 +142,8 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 		if ((fl = fcntl(l->fd, F_GETFL)) == -1 ||
 		    fcntl(l->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 		    fcntl(l->fd, F_SETFD, FD_CLOEXEC) == -1) {
-			if (asprintf(cause, "%s: passed socket: %s", ep->text,
-			    strerror(errno)) == -1)
-				*cause = NULL;
+			cause_set(cause, "%s: passed socket: %s", ep->text,
+			    strerror(errno));
 			close(l->fd);
 			free(l);
 			return NULL;

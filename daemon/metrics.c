@@ -588,9 +588,8 @@ metrics_socket(const struct endpoint *ep, char **cause)
 		goto fail;
 	return fd;
 fail:
-	if (asprintf(cause, "metrics_listen %s: %s", ep->text,
-	    strerror(errno)) == -1)
-		*cause = NULL;
+	cause_set(cause, "metrics_listen %s: %s", ep->text,
+	    strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return -1;
@@ -612,15 +611,13 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 
 	*cause = NULL;
 	if (ep->proto != SERVICE_TCP) {
-		if (asprintf(cause, "metrics_listen %s: not a tcp:// "
-		    "endpoint", ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: not a tcp:// "
+		    "endpoint", ep->text);
 		return NULL;
 	}
 	if (metrics_self != NULL) {
-		if (asprintf(cause, "metrics_listen %s: already serving",
-		    ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: already serving",
+		    ep->text);
 		return NULL;
 	}
 	if (d->started.tv_sec == 0 && d->started.tv_nsec == 0)
@@ -635,9 +632,8 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 	    (m->http = evhttp_new(d->base)) == NULL ||
 	    (m->ev_resume = evtimer_new(d->base, metrics_on_resume,
 	    m)) == NULL) {
-		if (asprintf(cause, "metrics_listen %s: out of memory",
-		    ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: out of memory",
+		    ep->text);
 		close(fd);
 		metrics_stop(m);
 		return NULL;
@@ -651,9 +647,8 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 	/* On success the listener owns fd and closes it when freed. */
 	if ((m->bound = evhttp_accept_socket_with_handle(m->http,
 	    fd)) == NULL) {
-		if (asprintf(cause, "metrics_listen %s: cannot serve HTTP",
-		    ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: cannot serve HTTP",
+		    ep->text);
 		close(fd);
 		metrics_stop(m);
 		return NULL;

@@ -169,6 +169,65 @@ void		 config_print(const struct config *, FILE *);	/* for -t */
 void		 config_errors_free(struct config_errors *);
 const char *const *config_key_names(void);	/* [daemon] + common keys */
 
+/* ---- config-keys.c: the table of [daemon] and common instance keys ---- */
+
+/* The type of a key's value; the C type it is stored as. */
+enum config_key_type {
+	KEY_LOGLEVEL,		/* int: debug ... err */
+	KEY_UINT,		/* unsigned int, in min..max */
+	KEY_DURATION,		/* uint64_t ms, in min..max: "500ms" "5m" */
+	KEY_SIZE,		/* size_t bytes, in min..max: "64KiB" */
+	KEY_SIZE64,		/* uint64_t bytes, in min..max */
+	KEY_BOOL,		/* int: yes/no */
+	KEY_LOGCONN,		/* int: LOG_CONN_* */
+	KEY_STRING,		/* char *, NULL when unset */
+	KEY_SERVICE,		/* const struct service * */
+	KEY_ENDPOINTS,		/* struct endpoint * with nendpoints: listen */
+	KEY_ENDPOINT,		/* struct endpoint: one tcp:// endpoint */
+	KEY_ACL,		/* struct acl of CIDR prefixes, may repeat */
+};
+
+/* Where a key may be set. */
+#define KEY_SCOPE_DAEMON	0x1	/* in [daemon] */
+#define KEY_SCOPE_INSTANCE	0x2	/* in every instance section */
+#define KEY_SCOPE_BOTH		(KEY_SCOPE_DAEMON | KEY_SCOPE_INSTANCE)
+
+/* The struct a key's offset is into. */
+enum config_key_store {
+	KEY_IN_DAEMON,		/* struct daemon_conf */
+	KEY_IN_INSTANCE,	/* struct instance_conf */
+	KEY_IN_LIMITS,		/* struct limits_conf: [daemon]'s or the
+				   instance's, by the section */
+};
+
+#define KEY_INHERIT	0x1	/* instance default: the [daemon] value */
+#define KEY_REQUIRED	0x2	/* every instance must set it */
+#define KEY_AUTO	0x4	/* "auto" stands for 0 */
+#define KEY_RESTART	0x8	/* [daemon] only: a reload warns, no effect */
+
+/*
+ * One key.  A name may have two entries, one per scope, when [daemon]
+ * and instances store it apart (backlog: daemon_conf and instance_conf).
+ */
+struct config_key {
+	const char		*name;
+	enum config_key_type	 type;
+	int			 scope;		/* KEY_SCOPE_* */
+	enum config_key_store	 store;
+	int			 flags;		/* KEY_INHERIT ... */
+	size_t			 offset;	/* into the store's struct */
+	uint64_t		 min;		/* numeric types */
+	uint64_t		 max;
+	uint64_t		 def;		/* numeric default */
+	const char		*help;		/* one line, for -T and docs */
+};
+
+/* Ends with an entry whose name is NULL. */
+extern const struct config_key	 config_keys[];
+/* Whether a [daemon] key has different values in two configs. */
+int		 config_key_changed(const struct config_key *,
+		    const struct config *, const struct config *);
+
 /* ---- source.c: per-source limits in a bounded table ---- */
 
 /* A token bucket in thousandths of a token. */
@@ -405,7 +464,6 @@ struct listener	*listener_find(struct daemon *, const struct endpoint *,
 void		 listener_close(struct listener *);
 void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
-unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);
 void		 listener_pause(struct worker *, int ms);
 void		 listener_resume(struct worker *);
@@ -454,8 +512,12 @@ int		 priv_resolve(const char *user, const char *group, uid_t *,
 		    gid_t *, char **cause);
 int		 priv_drop(const char *user, const char *group, char **cause);
 
-/* ---- util (reactor.c) ---- */
+/* ---- util.c: small shared helpers ---- */
+unsigned int	 sockaddr_port(const struct sockaddr *);	/* host order */
+unsigned int	 endpoint_port(const struct endpoint *);	/* 0: any */
 void		 sockaddr_format(const struct sockaddr *, char *, size_t);
 uint64_t	 clock_ms(void);	/* coarse monotonic milliseconds */
+int		 cause_set(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));	/* -1 */
 
 #endif

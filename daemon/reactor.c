@@ -36,41 +36,6 @@ static void	daemon_on_status(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
 static void	daemon_check_nofile(struct daemon *);
 
-/* Format an address as "1.2.3.4:5" or "[::1]:5". */
-void
-sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-	char				 host[INET6_ADDRSTRLEN];
-
-	switch (sa->sa_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
-		break;
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
-		break;
-	default:
-		snprintf(buf, len, "(family %d)", sa->sa_family);
-		break;
-	}
-}
-
-/* Coarse monotonic milliseconds: cheap enough for every read. */
-uint64_t
-clock_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Use every descriptor the hard limit allows (as inetd's bump_nofile). */
 static void
 daemon_raise_nofile(void)

@@ -23,7 +23,7 @@
 static int	apply_stage(struct daemon *, struct config *, char **cause);
 static void	apply_rollback(struct daemon *);
 static void	apply_commit(struct daemon *, struct config *);
-static void	apply_check_immutable(const struct config *,
+static void	apply_check_restart(const struct config *,
 		    const struct config *);
 static void	apply_udp_ports(struct daemon *);
 
@@ -43,9 +43,8 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 		prev = instance_find(d, ic->name, 1);
 		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
 		if (inst == NULL) {
-			if (asprintf(cause, "instance %s: out of memory",
-			    ic->name) == -1)
-				*cause = NULL;
+			cause_set(cause, "instance %s: out of memory",
+			    ic->name);
 			return -1;
 		}
 		for (i = 0; i < ic->nendpoints; i++) {
@@ -130,7 +129,7 @@ apply_commit(struct daemon *d, struct config *nc)
 		}
 	}
 	if (d->conf != NULL) {
-		apply_check_immutable(d->conf, nc);
+		apply_check_restart(d->conf, nc);
 		config_unref(d->conf);
 	}
 	d->conf = nc;
@@ -157,31 +156,21 @@ apply_udp_ports(struct daemon *d)
 	}
 }
 
-/* Settings that only a restart can change are reported, not applied. */
+/*
+ * Keys that only a restart can change (KEY_RESTART in the key table) are
+ * reported, not applied: the running daemon keeps what it started with.
+ */
 static void
-apply_check_immutable(const struct config *old, const struct config *nc)
+apply_check_restart(const struct config *old, const struct config *nc)
 {
-	const char	*o, *n;
+	const struct config_key	*kd;
 
-	o = old->daemon.user ? old->daemon.user : "";
-	n = nc->daemon.user ? nc->daemon.user : "";
-	if (strcmp(o, n) != 0)
-		log_warnx("user changed; restart required to apply it");
-	o = old->daemon.group ? old->daemon.group : "";
-	n = nc->daemon.group ? nc->daemon.group : "";
-	if (strcmp(o, n) != 0)
-		log_warnx("group changed; restart required to apply it");
-	if (old->daemon.metrics != nc->daemon.metrics || (nc->daemon.metrics &&
-	    !endpoint_same(&old->daemon.metrics_listen,
-	    &nc->daemon.metrics_listen)))
-		log_warnx("metrics_listen changed; restart required to apply it");
-	if (old->daemon.workers != nc->daemon.workers)
-		log_warnx("workers changed; restart required to apply it");
-	if (old->daemon.source_prefix4 != nc->daemon.source_prefix4 ||
-	    old->daemon.source_prefix6 != nc->daemon.source_prefix6 ||
-	    old->daemon.max_sources != nc->daemon.max_sources)
-		log_warnx("source_prefix4/6 or max_sources changed; restart "
-		    "required to apply them");
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		if ((kd->flags & KEY_RESTART) &&
+		    config_key_changed(kd, old, nc))
+			log_warnx("%s changed; restart required to apply it",
+			    kd->name);
+	}
 }
 
 /*

@@ -596,6 +596,88 @@ Test(config, key_names)
 	cr_assert(config_key_names() == names, "a static list");
 }
 
+/* The key a reload cannot apply, as config_key_changed() sees it. */
+static const struct config_key *
+restart_key(const char *name)
+{
+	const struct config_key	*kd;
+
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		if (strcmp(kd->name, name) == 0 && (kd->flags & KEY_RESTART))
+			return kd;
+	}
+	cr_fatal("%s is not a restart-only key", name);
+	return NULL;
+}
+
+Test(config, restart_keys_in_table)
+{
+	static const char *const want[] = { "user", "group", "workers",
+	    "source_prefix4", "source_prefix6", "max_sources",
+	    "metrics_listen" };
+	const struct config_key	*kd;
+	size_t			 i, n = 0;
+
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		cr_expect(kd->help != NULL && kd->help[0] != '\0',
+		    "%s has no help text", kd->name);
+		if ((kd->flags & KEY_RESTART) == 0)
+			continue;
+		n++;
+		cr_expect(eq(int, kd->scope, KEY_SCOPE_DAEMON),
+		    "restart-only %s is not a [daemon] key", kd->name);
+	}
+	cr_expect(eq(sz, n, nitems(want)));
+	for (i = 0; i < nitems(want); i++)
+		(void)restart_key(want[i]);
+}
+
+Test(config, restart_key_changed)
+{
+	static const struct {
+		const char	*key;
+		const char	*line;
+	} cases[] = {
+		{ "user", "user = nobody\n" },
+		{ "group", "group = nogroup\n" },
+		{ "workers", "workers = 2\n" },
+		{ "source_prefix4", "source_prefix4 = 24\n" },
+		{ "source_prefix6", "source_prefix6 = 48\n" },
+		{ "max_sources", "max_sources = 64\n" },
+		{ "metrics_listen", "metrics_listen = tcp://127.0.0.1:9\n" },
+	};
+	const struct config_key	*kd;
+	struct config		*base, *nc, *other;
+	char			 text[512];
+	size_t			 i;
+
+	base = load_ok("[daemon]\n" ECHO);
+	other = load_ok("[daemon]\nmetrics_listen = tcp://127.0.0.1:10\n"
+	    ECHO);
+	for (i = 0; i < nitems(cases); i++) {
+		snprintf(text, sizeof(text), "[daemon]\n%s" ECHO,
+		    cases[i].line);
+		nc = load_ok(text);
+		for (kd = config_keys; kd->name != NULL; kd++) {
+			if ((kd->flags & KEY_RESTART) == 0)
+				continue;
+			cr_expect(eq(int, config_key_changed(kd, base, nc),
+			    strcmp(kd->name, cases[i].key) == 0),
+			    "%s after changing %s", kd->name, cases[i].key);
+			cr_expect(eq(int, config_key_changed(kd, nc, nc), 0));
+		}
+		config_unref(nc);
+	}
+	kd = restart_key("metrics_listen");
+	cr_expect(config_key_changed(kd, base, other), "unset to set");
+	cr_expect(config_key_changed(kd, other, base), "set to unset");
+	nc = load_ok("[daemon]\nmetrics_listen = tcp://127.0.0.1:9\n" ECHO);
+	cr_expect(config_key_changed(kd, nc, other), "another endpoint");
+	config_unref(nc);
+	config_unref(other);
+	config_unref(base);
+}
+
 Test(config, daemon_only_keys)
 {
 	struct config	*conf = load_ok(
