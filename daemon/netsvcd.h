@@ -180,6 +180,7 @@ enum config_key_type {
 	KEY_SIZE64,		/* uint64_t bytes, in min..max */
 	KEY_BOOL,		/* int: yes/no */
 	KEY_LOGCONN,		/* int: LOG_CONN_* */
+	KEY_PROXY,		/* int: PROXY_ACCEPT_*, 0 for off */
 	KEY_STRING,		/* char *, NULL when unset */
 	KEY_SERVICE,		/* const struct service * */
 	KEY_ENDPOINTS,		/* struct endpoint * with nendpoints: listen */

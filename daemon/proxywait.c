@@ -71,8 +71,8 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 	pw->peerlen = salen;
 	instance_ref(inst);
 	LIST_INSERT_HEAD(&w->proxy_waits, pw, entry);
-	event_assign(&pw->ev, w->base, fd, EV_READ | EV_ET | EV_PERSIST,
-	    proxy_wait_on_read, pw);
+	event_assign(&pw->ev, w->base, fd,
+	    EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, proxy_wait_on_read, pw);
 	evtimer_assign(&pw->timer, w->base, proxy_wait_on_timer, pw);
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
@@ -129,7 +129,6 @@ proxy_wait_on_read(evutil_socket_t fd, short what, void *arg)
 	enum proxy_error	 err;
 	ssize_t			 n;
 
-	UNUSED(what);
 	n = recv(fd, pw->w->rbuf, PROXY_MAX, MSG_PEEK);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
@@ -141,7 +140,10 @@ proxy_wait_on_read(evutil_socket_t fd, short what, void *arg)
 	switch (proxy_parse(pw->w->rbuf, (size_t)n, pw->inst->ic->proxy_accept,
 	    &h, &err)) {
 	case PROXY_MORE:
-		return;		/* the next edge, or the timer */
+		/* A balancer that hung up mid-header sends no more. */
+		if (what & EV_CLOSED)
+			proxy_wait_refuse(pw, PROXY_E_CLOSED);
+		return;		/* else the next edge, or the timer */
 	case PROXY_BAD:
 		proxy_wait_refuse(pw, err);
 		return;
@@ -176,6 +178,9 @@ proxy_wait_done(struct proxy_wait *pw, const struct proxy_header *h)
 	socklen_t		 len;
 	uint32_t		 src;
 
+	/* The events are this wait's; the connection sets up its own. */
+	event_del(&pw->ev);
+	event_del(&pw->timer);
 	if (h->local) {
 		client = (const struct sockaddr *)&pw->peer;
 		len = pw->peerlen;
