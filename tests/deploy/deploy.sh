@@ -47,7 +47,10 @@ cleanup()
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
 	done
+	# Whatever still runs in the namespaces goes with them.
 	for ns in c1 c2 lb b1 b2; do
+		p=$(ip netns pids "$tag-$ns" 2>/dev/null)
+		[ -n "$p" ] && kill -9 $p 2>/dev/null
 		ip netns del "$tag-$ns" 2>/dev/null
 	done
 	if [ "$fail" -gt 0 ]; then
@@ -90,6 +93,9 @@ for ns in c1 c2 b1 b2; do
 	in_ns lb ip link set "p$tag$ns" up
 done
 
+# Background processes are started with ip netns exec itself (which execs
+# the program), so that $! is the program and a signal reaches it.
+
 # The backends: one config, the balancer the only PROXY sender.
 cat > "$tmp/netsvcd.ini" <<EOF
 [daemon]
@@ -115,7 +121,8 @@ EOF
 "$netsvcd" -t -c "$tmp/netsvcd.ini" >/dev/null 2>"$tmp/check.log" ||
     { bad "netsvcd -t: $(cat "$tmp/check.log")"; exit 1; }
 for b in b1 b2; do
-	in_ns "$b" "$netsvcd" -f -c "$tmp/netsvcd.ini" >"$tmp/$b.log" 2>&1 &
+	ip netns exec "$tag-$b" "$netsvcd" -f -c "$tmp/netsvcd.ini" \
+	    >"$tmp/$b.log" 2>&1 &
 	pids="$pids $!"
 	eval "pid_$b=$!"
 done
@@ -150,7 +157,7 @@ backend daytime
 	server b1 ${addr[b1]}:13
 	server b2 ${addr[b2]}:13
 EOF
-in_ns lb haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
+ip netns exec "$tag-lb" haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
 pids="$pids $!"
 
 cat > "$tmp/prometheus.yml" <<EOF
@@ -161,7 +168,7 @@ scrape_configs:
     static_configs:
       - targets: ['${addr[b1]}:9100', '${addr[b2]}:9100']
 EOF
-in_ns lb prometheus --config.file="$tmp/prometheus.yml" \
+ip netns exec "$tag-lb" prometheus --config.file="$tmp/prometheus.yml" \
     --storage.tsdb.path="$tmp/tsdb" --web.listen-address=127.0.0.1:9090 \
     >"$tmp/prometheus.log" 2>&1 &
 pids="$pids $!"
@@ -263,14 +270,18 @@ else
 fi
 
 # 6. Drain: SIGTERM to b1; /ready is 503 at once; HAProxy moves the new
-# connections to b2 before b1 stops listening (drain_delay = 3s).
+# connections to b2 before b1 stops listening (drain_delay = 3s).  The
+# loop uses daytime, which has no rate limit.
 in_ns c2 sh -c '
 	i=0 lost=0
 	end=$(($(date +%s) + 5))
 	while [ "$(date +%s)" -lt "$end" ] && [ $i -lt 200 ]; do
 		i=$((i + 1))
-		r=$(printf "d$i" | nc -N -w 3 '"${addr[lb]}"' 7)
-		[ "$r" = "d$i" ] || { lost=$((lost + 1)); echo "lost d$i: $r"; }
+		r=$(nc -d -w 3 '"${addr[lb]}"' 13)
+		case $r in
+		*:[0-9][0-9]:*) ;;
+		*) lost=$((lost + 1)); echo "lost $i: $r" ;;
+		esac
 		sleep 0.05
 	done
 	echo "drain: $i connections, $lost lost"
@@ -278,10 +289,13 @@ in_ns c2 sh -c '
 loop=$!
 sleep 1
 kill -TERM "$pid_b1"
-code=$(in_ns lb curl -s -o /dev/null -w '%{http_code}' \
-    "http://${addr[b1]}:9100/ready")
-[ "$code" = 503 ] && ok "/ready is 503 once SIGTERM arrived" ||
-    bad "/ready after SIGTERM: $code"
+ready_code() {
+	in_ns lb curl -s -o /dev/null -w '%{http_code}' \
+	    "http://${addr[b1]}:9100/ready"
+}
+draining() { [ "$(ready_code)" = 503 ]; }
+wait_for 1 draining && ok "/ready is 503 once SIGTERM arrived" ||
+    bad "/ready after SIGTERM: $(ready_code)"
 if wait "$loop"; then
 	ok "$(tail -n 1 "$tmp/drain.log") during the drain"
 else
