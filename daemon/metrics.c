@@ -82,6 +82,7 @@ struct metrics_row {
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
 	unsigned long		 proxy_refused[PROXY_E_COUNT];
+	int			 proxied;	/* proxy_protocol is on */
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
@@ -93,6 +94,7 @@ struct metrics_family {
 	const char		*label;		/* of the array index */
 	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
+	int			 proxied_only;	/* rows with proxy_protocol */
 };
 
 static const char	*metrics_refuse_name(int);
@@ -127,39 +129,39 @@ static int		 metrics_socket(const struct endpoint *, char **cause);
 static const struct metrics_family metrics_families[] = {
 	{ "netsvcd_connections_accepted_total", "counter",
 	    "TCP connections accepted.",
-	    offsetof(struct metrics_row, accepted), NULL, 0, NULL },
+	    offsetof(struct metrics_row, accepted), NULL, 0, NULL, 0 },
 	{ "netsvcd_connections_refused_total", "counter",
 	    "TCP connections refused, by reason.",
 	    offsetof(struct metrics_row, refused), "reason", REFUSE_COUNT,
-	    metrics_refuse_name },
+	    metrics_refuse_name, 0 },
 	{ "netsvcd_connections_active", "gauge",
 	    "TCP connections open now.",
-	    offsetof(struct metrics_row, active), NULL, 0, NULL },
+	    offsetof(struct metrics_row, active), NULL, 0, NULL, 0 },
 	{ "netsvcd_connections_timed_out_total", "counter",
 	    "TCP connections closed by a timeout.",
-	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL },
+	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL, 0 },
 	{ "netsvcd_bytes_received_total", "counter",
 	    "Bytes received from clients, by protocol.",
 	    offsetof(struct metrics_row, bytes_in), "proto", PROTO_COUNT,
-	    metrics_proto_name },
+	    metrics_proto_name, 0 },
 	{ "netsvcd_bytes_sent_total", "counter",
 	    "Bytes sent to clients, by protocol.",
 	    offsetof(struct metrics_row, bytes_out), "proto", PROTO_COUNT,
-	    metrics_proto_name },
+	    metrics_proto_name, 0 },
 	{ "netsvcd_datagrams_received_total", "counter",
 	    "UDP datagrams received.",
-	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL },
+	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL, 0 },
 	{ "netsvcd_datagrams_sent_total", "counter",
 	    "UDP datagrams sent.",
-	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL },
+	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL, 0 },
 	{ "netsvcd_datagrams_dropped_total", "counter",
 	    "UDP datagrams that got no reply, by reason.",
 	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
-	    metrics_drop_name },
+	    metrics_drop_name, 0 },
 	{ "netsvcd_proxy_headers_refused_total", "counter",
 	    "TCP connections closed for a missing or bad PROXY header, by reason.",
 	    offsetof(struct metrics_row, proxy_refused), "reason",
-	    PROXY_E_COUNT, metrics_proxy_name },
+	    PROXY_E_COUNT, metrics_proxy_name, 1 },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -340,6 +342,7 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		if (i == *n) {
 			r->instance = rep->ic->name;
 			r->service = rep->ic->service->name;
+			r->proxied = rep->ic->proxy_accept != 0;
 			(*n)++;
 		}
 		r->active += atomic_load(&inst->nconns);
@@ -410,6 +413,8 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 		f = &metrics_families[j];
 		metrics_head(&o, f->name, f->type, f->help);
 		for (i = 0; i < nrows; i++) {
+			if (f->proxied_only && !rows[i].proxied)
+				continue;
 			v = (const unsigned long *)(const void *)
 			    ((const char *)&rows[i] + f->off);
 			if (f->nreasons == 0) {

@@ -805,7 +805,7 @@ static const char met_conf[] =
 Test(metrics, counters, .timeout = 90)
 {
 	static const char *const refuse[] = { "limit", "source", "rate",
-	    "access" };
+	    "access", "proxy_from", "proxy_header" };
 	static const char *const drop[] = { "access", "rate", "reflection",
 	    "amplification", "noreply", "error" };
 	static const size_t	 usizes[] = { 1, 100, 1000, 4000 };
@@ -962,10 +962,11 @@ Test(metrics, counters, .timeout = 90)
 	}
 	/*
 	 * 5 daemon series + 3 instances x (5 + 2 x 2 bytes by protocol +
-	 * 4 refused + 6 dropped).
+	 * 6 refused + 6 dropped); no PROXY header series without
+	 * proxy_protocol.
 	 */
-	cr_assert(set->ns == 5 + 3 * 19, "%zu series, expected %d", set->ns,
-	    5 + 3 * 19);
+	cr_assert(set->ns == 5 + 3 * 21, "%zu series, expected %d", set->ns,
+	    5 + 3 * 21);
 	free(set);
 	hs_stop_ok(d);
 }
