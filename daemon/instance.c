@@ -17,6 +17,8 @@ refuse_reason_name(enum refuse_reason r)
 	static const char *const names[REFUSE_COUNT] = {
 		[REFUSE_LIMIT] = "limit", [REFUSE_SOURCE] = "source",
 		[REFUSE_RATE] = "rate", [REFUSE_ACCESS] = "access",
+		[REFUSE_PROXY_FROM] = "proxy_from",
+		[REFUSE_PROXY_HEADER] = "proxy_header",
 	};
 
 	return (unsigned int)r < REFUSE_COUNT ? names[r] : "unknown";
@@ -198,6 +200,52 @@ admit_refuse_reason(enum admit a)
 	}
 }
 
+static int	instance_admit_rest(struct instance *,
+		    const struct sockaddr *, uint32_t *, int);
+
+/* Take a place under the global and the instance's max_connections. */
+static enum admit
+instance_take_place(struct instance *inst)
+{
+	struct daemon	*d = inst->d;
+	unsigned int	 max = inst->ic->max_connections;
+
+	if (atomic_fetch_add(&d->nconns, 1) >=
+	    inst->ic->conf->daemon.max_connections) {
+		atomic_fetch_sub(&d->nconns, 1);
+		return ADMIT_LIMIT;
+	}
+	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0) {
+		atomic_fetch_sub(&inst->nconns, 1);
+		atomic_fetch_sub(&d->nconns, 1);
+		return ADMIT_LIMIT;
+	}
+	return ADMIT_OK;
+}
+
+/*
+ * The checks on the client itself: access lists (unless done already),
+ * rates, max_per_source.
+ */
+static enum admit
+instance_check_client(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src, int check_acl)
+{
+	struct daemon	*d = inst->d;
+	enum admit	 a = ADMIT_OK;
+
+	*src = SOURCE_NONE;
+	if (check_acl && !acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
+	    &inst->ic->conf->daemon.lim.deny, sa))
+		return ADMIT_ACCESS;
+	if (instance_limited(&inst->ic->lim)) {
+		pthread_mutex_lock(&d->lock);
+		a = instance_limits(inst, sa, src, 1);
+		pthread_mutex_unlock(&d->lock);
+	}
+	return a;
+}
+
 /*
  * Admit a new TCP connection from sa: access lists, the global and the
  * instance's connection caps, rates and max_per_source.  Returns 0 when it
@@ -208,39 +256,62 @@ int
 instance_admit(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src)
 {
-	struct daemon		*d = inst->d;
-	unsigned int		 max = inst->ic->max_connections;
-	enum admit		 a;
-
 	*src = SOURCE_NONE;
-	a = ADMIT_ACCESS;
+	/* The access lists first: a denied client costs no count. */
 	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
-	    &inst->ic->conf->daemon.lim.deny, sa))
-		goto refuse;
-	a = ADMIT_LIMIT;
-	if (atomic_fetch_add(&d->nconns, 1) >=
-	    inst->ic->conf->daemon.max_connections) {
-		atomic_fetch_sub(&d->nconns, 1);
-		goto refuse;
+	    &inst->ic->conf->daemon.lim.deny, sa)) {
+		instance_refuse(inst, REFUSE_ACCESS);
+		return -1;
 	}
-	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0)
-		goto undo;
-	if (instance_limited(&inst->ic->lim)) {
-		pthread_mutex_lock(&d->lock);
-		a = instance_limits(inst, sa, src, 1);
-		pthread_mutex_unlock(&d->lock);
-		if (a != ADMIT_OK)
-			goto undo;
+	if (instance_admit_place(inst) == -1)
+		return -1;
+	return instance_admit_rest(inst, sa, src, 0);
+}
+
+/*
+ * The first half of instance_admit, for a connection whose client is not
+ * known yet (a PROXY header is to come): only the connection caps.  0, or
+ * -1 when refused (counted and logged).  instance_release gives it back.
+ */
+int
+instance_admit_place(struct instance *inst)
+{
+	enum admit	a;
+
+	if ((a = instance_take_place(inst)) != ADMIT_OK) {
+		instance_refuse(inst, admit_refuse_reason(a));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The second half: the client sa of a connection holding a place.  0, or
+ * -1 with the place given back and the refusal counted and logged.
+ */
+int
+instance_admit_client(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src)
+{
+	return instance_admit_rest(inst, sa, src, 1);
+}
+
+/* instance_admit_client(), the access lists checked only with check_acl. */
+static int
+instance_admit_rest(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src, int check_acl)
+{
+	enum admit	a;
+
+	if ((a = instance_check_client(inst, sa, src, check_acl)) !=
+	    ADMIT_OK) {
+		instance_release(inst, SOURCE_NONE);
+		instance_refuse(inst, admit_refuse_reason(a));
+		return -1;
 	}
 	atomic_fetch_add_explicit(&inst->stats->accepted, 1,
 	    memory_order_relaxed);
 	return 0;
-undo:
-	atomic_fetch_sub(&inst->nconns, 1);
-	atomic_fetch_sub(&d->nconns, 1);
-refuse:
-	instance_refuse(inst, admit_refuse_reason(a));
-	return -1;
 }
 
 /* Give back what instance_admit took. */

@@ -23,6 +23,8 @@
 static void	listener_on_accept(evutil_socket_t, short, void *);
 static int	listener_socket(const struct endpoint *, const char *name,
 		    unsigned int backlog, int reuseport, char **cause);
+static void	listener_proxied(struct listener *, int,
+		    const struct sockaddr *, socklen_t);
 static void	listener_emfile(struct listener *);
 static int	listener_take_passed(struct daemon *, const struct endpoint *);
 static int	listener_keep_passed(struct daemon *, int);
@@ -428,6 +430,10 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
+		if (l->inst->ic->proxy_accept != 0) {
+			listener_proxied(l, fd, (struct sockaddr *)&ss, sslen);
+			continue;
+		}
 		if (instance_admit(l->inst, (struct sockaddr *)&ss,
 		    &src) == -1) {
 			close(fd);
@@ -436,4 +442,24 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		conn_start(l->w, l->inst, fd, (struct sockaddr *)&ss,
 		    sslen, src);
 	}
+}
+
+/*
+ * A connection that must start with a PROXY header: only a balancer of
+ * proxy_from may send one, and it waits under the connection caps.
+ */
+static void
+listener_proxied(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	if (!acl_match(&l->inst->ic->proxy_from, sa)) {
+		close(fd);
+		instance_refuse(l->inst, REFUSE_PROXY_FROM);
+		return;
+	}
+	if (instance_admit_place(l->inst) == -1) {
+		close(fd);
+		return;
+	}
+	proxy_wait_start(l->w, l->inst, fd, sa, salen);
 }

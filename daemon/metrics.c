@@ -35,6 +35,8 @@
 #include "netsvcd.h"
 
 #define METRICS_PATH		"/metrics"
+#define METRICS_HEALTHZ		"/healthz"
+#define METRICS_READY		"/ready"
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_BACKLOG		16
 #define METRICS_TIMEOUT_S	10	/* read and write, per connection */
@@ -102,6 +104,8 @@ struct metrics_row {
 	unsigned long		 dgrams_in;
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
+	unsigned long		 proxy_refused[PROXY_E_COUNT];
+	int			 proxied;	/* proxy_protocol is on */
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
@@ -113,11 +117,13 @@ struct metrics_family {
 	const char		*label;		/* of the array index */
 	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
+	int			 proxied_only;	/* rows with proxy_protocol */
 };
 
 static const char	*metrics_refuse_name(int);
 static const char	*metrics_drop_name(int);
 static const char	*metrics_proto_name(int);
+static const char	*metrics_proxy_name(int);
 static void		 metrics_add(struct metrics_out *, const void *,
 			    size_t);
 static void		 metrics_printf(struct metrics_out *, const char *, ...)
@@ -135,6 +141,8 @@ static int		 metrics_rows(struct daemon *, struct metrics_row **,
 static int		 metrics_body(struct daemon *, struct evbuffer *);
 static void		 metrics_reply(struct evhttp_request *, int,
 			    const char *, const char *);
+static int		 metrics_health(struct daemon *, struct evhttp_request *,
+			    const char *);
 static void		 metrics_on_request(struct evhttp_request *, void *);
 static void		 metrics_on_accept_error(struct evconnlistener *,
 			    void *);
@@ -152,35 +160,39 @@ static int		 metrics_socket(const struct endpoint *, char **cause);
 static const struct metrics_family metrics_families[] = {
 	{ "netsvcd_connections_accepted_total", "counter",
 	    "TCP connections accepted.",
-	    offsetof(struct metrics_row, accepted), NULL, 0, NULL },
+	    offsetof(struct metrics_row, accepted), NULL, 0, NULL, 0 },
 	{ "netsvcd_connections_refused_total", "counter",
 	    "TCP connections refused, by reason.",
 	    offsetof(struct metrics_row, refused), "reason", REFUSE_COUNT,
-	    metrics_refuse_name },
+	    metrics_refuse_name, 0 },
 	{ "netsvcd_connections_active", "gauge",
 	    "TCP connections open now.",
-	    offsetof(struct metrics_row, active), NULL, 0, NULL },
+	    offsetof(struct metrics_row, active), NULL, 0, NULL, 0 },
 	{ "netsvcd_connections_timed_out_total", "counter",
 	    "TCP connections closed by a timeout.",
-	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL },
+	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL, 0 },
 	{ "netsvcd_bytes_received_total", "counter",
 	    "Bytes received from clients, by protocol.",
 	    offsetof(struct metrics_row, bytes_in), "proto", PROTO_COUNT,
-	    metrics_proto_name },
+	    metrics_proto_name, 0 },
 	{ "netsvcd_bytes_sent_total", "counter",
 	    "Bytes sent to clients, by protocol.",
 	    offsetof(struct metrics_row, bytes_out), "proto", PROTO_COUNT,
-	    metrics_proto_name },
+	    metrics_proto_name, 0 },
 	{ "netsvcd_datagrams_received_total", "counter",
 	    "UDP datagrams received.",
-	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL },
+	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL, 0 },
 	{ "netsvcd_datagrams_sent_total", "counter",
 	    "UDP datagrams sent.",
-	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL },
+	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL, 0 },
 	{ "netsvcd_datagrams_dropped_total", "counter",
 	    "UDP datagrams that got no reply, by reason.",
 	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
-	    metrics_drop_name },
+	    metrics_drop_name, 0 },
+	{ "netsvcd_proxy_headers_refused_total", "counter",
+	    "TCP connections closed for a missing or bad PROXY header, by reason.",
+	    offsetof(struct metrics_row, proxy_refused), "reason",
+	    PROXY_E_COUNT, metrics_proxy_name, 1 },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -208,6 +220,13 @@ static const char *
 metrics_proto_name(int i)
 {
 	return i == PROTO_TCP ? "tcp" : "udp";
+}
+
+/* The reasons of a refused PROXY header; NULL (no series) for "none". */
+static const char *
+metrics_proxy_name(int i)
+{
+	return i == PROXY_E_NONE ? NULL : proxy_error_name((enum proxy_error)i);
 }
 
 /* Append bytes to the body. */
@@ -354,6 +373,7 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		if (i == *n) {
 			r->instance = rep->ic->name;
 			r->service = rep->ic->service->name;
+			r->proxied = rep->ic->proxy_accept != 0;
 			(*n)++;
 		}
 		r->active += atomic_load(&inst->nconns);
@@ -372,6 +392,8 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		r->dgrams_out += atomic_load(&s->dgrams_out);
 		for (k = 0; k < DROP_COUNT; k++)
 			r->dropped[k] += atomic_load(&s->dropped[k]);
+		for (k = 0; k < PROXY_E_COUNT; k++)
+			r->proxy_refused[k] += atomic_load(&s->proxy_refused[k]);
 	}
 	*rowsp = rows;
 	return 0;
@@ -429,6 +451,8 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 		f = &metrics_families[j];
 		metrics_head(&o, f->name, f->type, f->help);
 		for (i = 0; i < nrows; i++) {
+			if (f->proxied_only && !rows[i].proxied)
+				continue;
 			v = (const unsigned long *)(const void *)
 			    ((const char *)&rows[i] + f->off);
 			if (f->nreasons == 0) {
@@ -436,9 +460,12 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 				    NULL, *v);
 				continue;
 			}
-			for (k = 0; k < f->nreasons; k++)
+			for (k = 0; k < f->nreasons; k++) {
+				if (f->reason(k) == NULL)
+					continue;
 				metrics_sample(&o, f->name, &rows[i],
 				    f->label, f->reason(k), v[k]);
+			}
 		}
 	}
 	free(rows);
@@ -475,8 +502,36 @@ metrics_reply(struct evhttp_request *req, int code, const char *reason,
 }
 
 /*
+ * The balancer's checks: /healthz answers 200 while the daemon serves at
+ * all; /ready answers 200 while it takes new work, and 503 from SIGTERM on
+ * (drain_delay) and while the last reload failed to apply.  Returns 1 when
+ * path was one of them (and answered).
+ */
+static int
+metrics_health(struct daemon *d, struct evhttp_request *req,
+    const char *path)
+{
+	if (strcmp(path, METRICS_HEALTHZ) == 0) {
+		metrics_reply(req, HTTP_OK, "OK", "ok\n");
+		return 1;
+	}
+	if (strcmp(path, METRICS_READY) != 0)
+		return 0;
+	if (atomic_load(&d->draining) || atomic_load(&d->stopping))
+		metrics_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+		    "draining\n");
+	else if (d->reload_failing)
+		metrics_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+		    "the last reload failed\n");
+	else
+		metrics_reply(req, HTTP_OK, "OK", "ready\n");
+	return 1;
+}
+
+/*
  * Every request: GET or HEAD /metrics gets the exposition (a query string
- * is ignored), other methods on it 405, other paths 404.
+ * is ignored), /healthz and /ready their status, other methods on them
+ * 405, other paths 404.
  */
 static void
 metrics_on_request(struct evhttp_request *req, void *arg)
@@ -492,7 +547,9 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 	metrics_request_done(m, req);
 	if (uri != NULL)
 		path = evhttp_uri_get_path(uri);
-	if (path == NULL || strcmp(path, METRICS_PATH) != 0) {
+	if (path == NULL || (strcmp(path, METRICS_PATH) != 0 &&
+	    strcmp(path, METRICS_HEALTHZ) != 0 &&
+	    strcmp(path, METRICS_READY) != 0)) {
 		metrics_reply(req, HTTP_NOTFOUND, "Not Found",
 		    "not found: the metrics are at " METRICS_PATH "\n");
 		return;
@@ -503,6 +560,8 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 		    "method not allowed: use GET or HEAD\n");
 		return;
 	}
+	if (metrics_health(m->d, req, path))
+		return;
 	if ((b = evbuffer_new()) == NULL || metrics_body(m->d, b) == -1) {
 		if (b != NULL)
 			evbuffer_free(b);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "service.h"
 
 #define NETSVCD_VERSION		"0.1.0"
@@ -117,6 +118,9 @@ struct instance_conf {
 	unsigned int		 max_connections;	/* 0: only the global cap */
 	size_t			 buffer_limit;		/* bytes */
 	struct limits_conf	 lim;
+	int			 proxy_accept;	/* PROXY_ACCEPT_*, 0: off */
+	struct acl		 proxy_from;	/* balancers that may send it */
+	uint64_t		 proxy_timeout_ms;
 	struct svc_conf		 svc;
 	struct config		*conf;		/* back pointer */
 	int			 line;		/* of the [section] header */
@@ -129,6 +133,7 @@ struct daemon_conf {
 	unsigned int		 backlog;
 	uint64_t		 idle_timeout_ms;
 	uint64_t		 shutdown_timeout_ms;
+	uint64_t		 drain_delay_ms;	/* SIGTERM: keep serving */
 	size_t			 buffer_limit;
 	char			*user;		/* NULL: unset */
 	char			*group;
@@ -176,6 +181,7 @@ enum config_key_type {
 	KEY_SIZE64,		/* uint64_t bytes, in min..max */
 	KEY_BOOL,		/* int: yes/no */
 	KEY_LOGCONN,		/* int: LOG_CONN_* */
+	KEY_PROXY,		/* int: PROXY_ACCEPT_*, 0 for off */
 	KEY_STRING,		/* char *, NULL when unset */
 	KEY_SERVICE,		/* const struct service * */
 	KEY_ENDPOINTS,		/* struct endpoint * with nendpoints: listen */
@@ -286,6 +292,8 @@ enum refuse_reason {
 	REFUSE_SOURCE,		/* max_per_source */
 	REFUSE_RATE,		/* per-source or instance token bucket */
 	REFUSE_ACCESS,		/* allow/deny */
+	REFUSE_PROXY_FROM,	/* PROXY header expected, not a balancer */
+	REFUSE_PROXY_HEADER,	/* no valid PROXY header in time */
 	REFUSE_COUNT
 };
 
@@ -330,6 +338,7 @@ struct instance_stats {
 	atomic_ulong		 dgrams_in;
 	atomic_ulong		 dgrams_out;
 	atomic_ulong		 dropped[DROP_COUNT];
+	atomic_ulong		 proxy_refused[PROXY_E_COUNT];	/* by reason */
 };
 const char	*refuse_reason_name(enum refuse_reason);
 const char	*drop_reason_name(enum drop_reason);
@@ -402,6 +411,7 @@ struct worker {
 	LIST_HEAD(, conn)	 conns;
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
 	LIST_HEAD(, conn)	 spare;		/* freed, kept for reuse */
+	LIST_HEAD(, proxy_wait)	 proxy_waits;	/* waiting for a PROXY header */
 	unsigned int		 nspare;
 	struct event		*reaper;
 	struct event		*ev_resume;	/* accept again after EMFILE */
@@ -430,6 +440,9 @@ struct daemon {
 	unsigned long		 park_gen;
 	struct event		*ev_sweep;	/* free unreferenced instances */
 	atomic_int		 stopping;
+	atomic_int		 draining;	/* SIGTERM seen, drain_delay */
+	int			 reload_failing;	/* the last reload failed */
+	struct event		*ev_drain;
 	int			 log_level_forced;	/* -l given */
 	int			 reserve_fd;	/* spare descriptor for EMFILE */
 	int			*passed_fds;	/* socket activation, -1: taken */
@@ -478,6 +491,9 @@ void		 instance_unref(struct instance *);
 void		 instance_sweep(struct daemon *);
 int		 instance_admit(struct instance *, const struct sockaddr *,
 		    uint32_t *src);	/* 0, or -1: refused */
+int		 instance_admit_place(struct instance *);
+int		 instance_admit_client(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_release(struct instance *, uint32_t src);
 enum admit	 instance_dgram_ok(struct instance *,
 		    const struct sockaddr *, uint32_t *src);
@@ -510,6 +526,11 @@ int		 conn_start(struct worker *, struct instance *, int fd,
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
 void		 conn_free_spare(struct worker *);
+
+/* ---- proxywait.c: the PROXY header before a connection starts ---- */
+void		 proxy_wait_start(struct worker *, struct instance *, int fd,
+		    const struct sockaddr *, socklen_t);
+void		 proxy_wait_close_all(struct worker *);
 
 /* ---- dgram.c ---- */
 void		 dgram_on_read(int fd, short what, void *arg);

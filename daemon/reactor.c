@@ -27,6 +27,8 @@ enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_COUNT };
 
 static void	daemon_on_signal(evutil_socket_t, short, void *);
 static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
+static void	daemon_on_drain_timer(evutil_socket_t, short, void *);
+static void	daemon_terminate(struct daemon *);
 static void	daemon_on_sweep(evutil_socket_t, short, void *);
 static void	status_endpoints(struct daemon *, struct instance *);
 static void	daemon_summary(struct daemon *, const char *, char *, size_t);
@@ -72,6 +74,8 @@ daemon_new(unsigned int nworkers)
 	pthread_cond_init(&d->park_cv, NULL);
 	if (workers_init(d, nworkers) == -1 ||
 	    (d->ev_shutdown = evtimer_new(d->base, daemon_on_shutdown_timer,
+	    d)) == NULL ||
+	    (d->ev_drain = evtimer_new(d->base, daemon_on_drain_timer,
 	    d)) == NULL ||
 	    (d->ev_sweep = event_new(d->base, -1, 0, daemon_on_sweep,
 	    d)) == NULL)
@@ -288,6 +292,41 @@ daemon_conn_gone(struct daemon *d)
 		event_base_loopbreak(d->base);
 }
 
+/*
+ * SIGTERM: with drain_delay, first keep serving with /ready at 503 so that
+ * a balancer moves new connections elsewhere, then stop.  A second signal
+ * stops at once.
+ */
+static void
+daemon_terminate(struct daemon *d)
+{
+	uint64_t	ms = d->conf->daemon.drain_delay_ms;
+	struct timeval	tv;
+
+	if (ms == 0 || atomic_load(&d->draining) ||
+	    atomic_load(&d->stopping)) {
+		event_del(d->ev_drain);
+		daemon_stop(d);
+		return;
+	}
+	atomic_store(&d->draining, 1);
+	log_notice("draining: /ready answers 503, stopping in %llu ms",
+	    (unsigned long long)ms);
+	systemd_status("draining: still serving, /ready answers 503");
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(d->ev_drain, &tv);
+}
+
+/* drain_delay is over: the graceful stop proper. */
+static void
+daemon_on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	daemon_stop(arg);
+}
+
 static void
 daemon_on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -320,10 +359,12 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_notice("%s received", strsignal((int)signo));
-		daemon_stop(d);
+		daemon_terminate(d);
 		break;
 	case SIGHUP:
-		if (!atomic_load(&d->stopping))
+		if (atomic_load(&d->draining))
+			log_notice("draining: SIGHUP ignored");
+		else if (!atomic_load(&d->stopping))
 			daemon_reload(d);
 		break;
 	case SIGUSR1:
@@ -428,6 +469,8 @@ daemon_free(struct daemon *d)
 	}
 	if (d->ev_shutdown != NULL)
 		event_free(d->ev_shutdown);
+	if (d->ev_drain != NULL)
+		event_free(d->ev_drain);
 	if (d->ev_sweep != NULL)
 		event_free(d->ev_sweep);
 	if (d->ev_watchdog != NULL)

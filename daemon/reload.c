@@ -250,6 +250,7 @@ daemon_reload(struct daemon *d)
 		    errs.count, errs.count == 1 ? "" : "s", d->conf->path);
 		config_errors_free(&errs);
 		d->reloads_failed++;
+		d->reload_failing = 1;	/* /ready: 503 */
 		log_warnx("%s", status);
 		systemd_ready(status);
 		return;
@@ -261,11 +262,13 @@ daemon_reload(struct daemon *d)
 		free(cause);
 		config_unref(nc);
 		d->reloads_failed++;
+		d->reload_failing = 1;
 		log_warnx("%s", status);
 		systemd_ready(status);
 		return;
 	}
 	d->reloads_ok++;
+	d->reload_failing = 0;
 	if (!d->log_level_forced)
 		log_setlevel(d->conf->daemon.log_level);
 	daemon_ready(d, "reloaded: ");

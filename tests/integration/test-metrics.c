@@ -810,7 +810,7 @@ Test(metrics, counters, .timeout = 90)
 	    "source_table", "udp_nomem", "nomem", "max_bytes", "io_error",
 	    "metrics_emfile", "metrics_connections", "metrics_deadline" };
 	static const char *const refuse[] = { "limit", "source", "rate",
-	    "access" };
+	    "access", "proxy_from", "proxy_header" };
 	static const char *const drop[] = { "access", "rate", "reflection",
 	    "amplification", "noreply", "error" };
 	static const size_t	 usizes[] = { 1, 100, 1000, 4000 };
@@ -972,10 +972,11 @@ Test(metrics, counters, .timeout = 90)
 	}
 	/*
 	 * 5 daemon series + the limits + 3 instances x (5 + 2 x 2 bytes by
-	 * protocol + 4 refused + 6 dropped).
+	 * protocol + 6 refused + 6 dropped); no PROXY header series without
+	 * proxy_protocol.
 	 */
-	cr_assert(set->ns == 5 + NLIMITS + 3 * 19, "%zu series, expected %d",
-	    set->ns, 5 + NLIMITS + 3 * 19);
+	cr_assert(set->ns == 5 + NLIMITS + 3 * 21, "%zu series, expected %d",
+	    set->ns, 5 + NLIMITS + 3 * 21);
 	free(set);
 	hs_stop_ok(d);
 }
