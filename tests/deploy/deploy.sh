@@ -121,8 +121,11 @@ EOF
 "$netsvcd" -t -c "$tmp/netsvcd.ini" >/dev/null 2>"$tmp/check.log" ||
     { bad "netsvcd -t: $(cat "$tmp/check.log")"; exit 1; }
 for b in b1 b2; do
-	ip netns exec "$tag-$b" "$netsvcd" -f -c "$tmp/netsvcd.ini" \
-	    >"$tmp/$b.log" 2>&1 &
+	# Each backend stands for a host of its own: its own runtime
+	# directory, so the lock against a second copy sees two hosts.
+	mkdir -p "$tmp/run-$b"
+	RUNTIME_DIRECTORY=$tmp/run-$b ip netns exec "$tag-$b" "$netsvcd" -f \
+	    -c "$tmp/netsvcd.ini" >"$tmp/$b.log" 2>&1 &
 	pids="$pids $!"
 	eval "pid_$b=$!"
 done
