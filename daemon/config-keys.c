@@ -60,6 +60,10 @@ const struct config_key config_keys[] = {
 	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(shutdown_timeout_ms),
 	  .min = 0, .max = HOUR, .def = 5 * SEC,
 	  .help = "time connections get to finish at shutdown" },
+	{ .name = "drain_delay", .type = KEY_DURATION,
+	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(drain_delay_ms),
+	  .min = 0, .max = HOUR, .def = 0,
+	  .help = "on SIGTERM, keep serving this long with /ready at 503" },
 	{ .name = "buffer_limit", .type = KEY_SIZE,
 	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(buffer_limit),
 	  .min = 4 * KIB, .max = 64 * MIB, .def = 64 * KIB,
@@ -90,6 +94,10 @@ const struct config_key config_keys[] = {
 	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(metrics_listen),
 	  .flags = KEY_RESTART,
 	  .help = "tcp:// endpoint serving Prometheus metrics (unset: none)" },
+	{ .name = "metrics_max_connections", .type = KEY_UINT,
+	  .scope = KEY_SCOPE_DAEMON, IN_DAEMON(metrics_max_connections),
+	  .min = 1, .max = 1024, .def = 16, .flags = KEY_RESTART,
+	  .help = "metrics connections open at once" },
 	{ .name = "modules", .type = KEY_MODULES,
 	  .scope = KEY_SCOPE_DAEMON, .store = KEY_IN_DAEMON,
 	  .help = "service modules (shared objects) to load; may repeat" },
@@ -127,6 +135,17 @@ const struct config_key config_keys[] = {
 	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(buffer_limit),
 	  .min = 4 * KIB, .max = 64 * MIB, .flags = KEY_INHERIT,
 	  .help = "pending output above which a peer is no longer read" },
+	{ .name = "proxy_protocol", .type = KEY_PROXY,
+	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(proxy_accept),
+	  .def = 0,
+	  .help = "PROXY header expected on TCP: off, v1, v2 or any" },
+	{ .name = "proxy_from", .type = KEY_ACL,
+	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(proxy_from),
+	  .help = "CIDR prefixes of the balancers that send it; may repeat" },
+	{ .name = "proxy_timeout", .type = KEY_DURATION,
+	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(proxy_timeout_ms),
+	  .min = 100, .max = MIN, .def = 3 * SEC,
+	  .help = "time a balancer has to send the whole PROXY header" },
 
 	/* Limits: set in [daemon] as defaults, and per instance. */
 	{ .name = "max_per_source", .type = KEY_UINT,
@@ -298,6 +317,7 @@ key_get(const struct config_key *kd, const void *p)
 	case KEY_LOGLEVEL:
 	case KEY_BOOL:
 	case KEY_LOGCONN:
+	case KEY_PROXY:
 		return (uint64_t)*(const int *)p;
 	default:
 		return 0;
@@ -322,6 +342,7 @@ key_put(const struct config_key *kd, void *p, uint64_t v)
 	case KEY_LOGLEVEL:
 	case KEY_BOOL:
 	case KEY_LOGCONN:
+	case KEY_PROXY:
 		*(int *)p = (int)v;
 		break;
 	default:
@@ -347,6 +368,11 @@ key_format(const struct config_key *kd, uint64_t v, char *buf, size_t len)
 		break;
 	case KEY_BOOL:
 		snprintf(buf, len, "%s", v ? "yes" : "no");
+		break;
+	case KEY_PROXY:
+		snprintf(buf, len, "%s", v == 0 ? "off" :
+		    v == PROXY_ACCEPT_V1 ? "v1" : v == PROXY_ACCEPT_V2 ? "v2" :
+		    "any");
 		break;
 	case KEY_LOGLEVEL:
 		snprintf(buf, len, "%s", log_level_name((int)v));
@@ -640,6 +666,13 @@ key_parse_number(const struct config_key *kd, const char *s, uint64_t *v,
 		}
 		*cause = "use off or close";
 		return -1;
+	case KEY_PROXY:
+		if (proxy_parse_accept(s, &b) == -1) {
+			*cause = "use off, v1, v2 or any";
+			return -1;
+		}
+		*v = (uint64_t)b;
+		return 0;
 	case KEY_BOOL:
 		if (parse_bool(s, &b, cause) == -1)
 			return -1;

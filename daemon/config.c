@@ -54,6 +54,8 @@ static void	 config_daemon(struct cf_load *, struct cf_section *);
 static void	 config_service(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static int	 config_service_has_key(const struct service *, const char *);
+static void	 config_check_proxy(struct cf_load *, struct instance_conf *,
+		    const struct cf_section *);
 static int	 config_service_key(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static void	 config_service_check(struct cf_load *,
@@ -226,6 +228,39 @@ config_check_limits(struct cf_load *ld, const struct cf_section *sec,
 	config_check_rate(ld, sec, "rate", lim->rate, "burst", lim->burst);
 	config_check_rate(ld, sec, "instance_rate", lim->instance_rate,
 	    "instance_burst", lim->instance_burst);
+}
+
+/*
+ * proxy_protocol and proxy_from go together (a header is trusted only
+ * from the balancers listed), on an instance with a TCP endpoint.
+ */
+static void
+config_check_proxy(struct cf_load *ld, struct instance_conf *ic,
+    const struct cf_section *sec)
+{
+	const struct cf_key	*k = config_find_key(sec, "proxy_protocol");
+	size_t			 i;
+	int			 line;
+
+	if (ic->proxy_accept == 0) {
+		/* A bad proxy_protocol value has been reported already. */
+		if (ic->proxy_from.n > 0 &&
+		    (k == NULL || strcmp(k->value, "off") == 0))
+			config_error(ld, config_key_line(ld, sec, "proxy_from"),
+			    "proxy_from without proxy_protocol");
+		return;
+	}
+	line = config_key_line(ld, sec, "proxy_protocol");
+	if (ic->proxy_from.n == 0)
+		config_error(ld, line, "proxy_protocol needs proxy_from: the "
+		    "addresses of the balancers allowed to send the header");
+	for (i = 0; i < ic->nendpoints; i++) {
+		if (ic->endpoints[i].proto == SERVICE_TCP)
+			return;
+	}
+	if (ic->nendpoints > 0)
+		config_error(ld, line, "proxy_protocol: [%s] has no tcp "
+		    "endpoint (the PROXY protocol is for TCP)", ic->name);
 }
 
 /*
@@ -481,6 +516,7 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 		config_service(ld, ic, k);
 	svc_errors = config_instance_keys(ld, ic, sec);
 	config_check_limits(ld, sec, &ic->lim);
+	config_check_proxy(ld, ic, sec);
 	k = config_find_key(sec, "listen");
 	config_check_endpoints(ld, ic, k != NULL ? k->line : 0);
 	if (svc_errors == 0)
@@ -681,6 +717,7 @@ config_free(struct config *conf)
 			ic->service->conf_free(&ic->svc);
 		if (ic->service != NULL && ic->service->conf_size > 0)
 			free(ic->svc.data);
+		acl_free(&ic->proxy_from);
 		acl_free(&ic->lim.allow);
 		acl_free(&ic->lim.deny);
 		free(ic->endpoints);

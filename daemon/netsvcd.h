@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "service.h"
 
 #define NETSVCD_VERSION		"0.1.0"
@@ -149,6 +150,9 @@ struct instance_conf {
 	unsigned int		 max_connections;	/* 0: only the global cap */
 	size_t			 buffer_limit;		/* bytes */
 	struct limits_conf	 lim;
+	int			 proxy_accept;	/* PROXY_ACCEPT_*, 0: off */
+	struct acl		 proxy_from;	/* balancers that may send it */
+	uint64_t		 proxy_timeout_ms;
 	struct svc_conf		 svc;
 	struct config		*conf;		/* back pointer */
 	int			 line;		/* of the [section] header */
@@ -161,6 +165,7 @@ struct daemon_conf {
 	unsigned int		 backlog;
 	uint64_t		 idle_timeout_ms;
 	uint64_t		 shutdown_timeout_ms;
+	uint64_t		 drain_delay_ms;	/* SIGTERM: keep serving */
 	size_t			 buffer_limit;
 	char			*user;		/* NULL: unset */
 	char			*group;
@@ -171,6 +176,7 @@ struct daemon_conf {
 	unsigned int		 max_sources;	/* source table entries */
 	int			 metrics;	/* metrics_listen is set */
 	struct endpoint		 metrics_listen;
+	unsigned int		 metrics_max_connections;
 	struct limits_conf	 lim;		/* instance defaults */
 };
 
@@ -209,6 +215,7 @@ enum config_key_type {
 	KEY_SIZE64,		/* uint64_t bytes, in min..max */
 	KEY_BOOL,		/* int: yes/no */
 	KEY_LOGCONN,		/* int: LOG_CONN_* */
+	KEY_PROXY,		/* int: PROXY_ACCEPT_*, 0 for off */
 	KEY_STRING,		/* char *, NULL when unset */
 	KEY_SERVICE,		/* const struct service * */
 	KEY_ENDPOINTS,		/* struct endpoint * with nendpoints: listen */
@@ -273,6 +280,8 @@ struct source_table;
 struct source_table *source_table_new(uint32_t cap, unsigned int prefix4,
 		    unsigned int prefix6);
 void		 source_table_free(struct source_table *);
+int		 source_table_grow(struct source_table *, uint32_t cap);
+uint32_t	 source_table_cap(const struct source_table *);
 uint32_t	 source_get(struct source_table *, const struct sockaddr *,
 		    const void *owner);
 uint32_t	 source_conns(struct source_table *, uint32_t);
@@ -280,6 +289,32 @@ void		 source_hold(struct source_table *, uint32_t);
 void		 source_release(struct source_table *, uint32_t);
 struct bucket	*source_rate(struct source_table *, uint32_t);
 struct bucket	*source_amplify(struct source_table *, uint32_t);
+
+/* ---- limits.c: every back-off with its counter and its log line ---- */
+
+enum limit {
+	LIMIT_EMFILE,		/* accept: out of descriptors */
+	LIMIT_SOURCE_TABLE,	/* every source entry pinned: fail open */
+	LIMIT_UDP_NOMEM,	/* no UDP batch buffers */
+	LIMIT_NOMEM,		/* a connection closed for want of memory */
+	LIMIT_MAX_BYTES,	/* a connection closed at max_bytes */
+	LIMIT_IO,		/* accept/recvmmsg failed unexpectedly */
+	LIMIT_METRICS_EMFILE,	/* metrics accept: out of descriptors */
+	LIMIT_METRICS_CONNS,	/* metrics_max_connections reached */
+	LIMIT_METRICS_DEADLINE,	/* a metrics request over its deadline */
+	LIMIT_COUNT
+};
+
+struct limit_stats {
+	atomic_ulong		 hits[LIMIT_COUNT];
+	pthread_mutex_t		 lock;		/* the log rates */
+	struct log_rate		 log[LIMIT_COUNT];
+};
+const char	*limit_name(enum limit);
+int		 limit_backoff_ms(enum limit);
+int		 limit_hit(struct limit_stats *, enum limit, unsigned long n,
+		    const char *ctx);
+unsigned long	 limit_hits(struct limit_stats *, enum limit);
 
 /* ---- runtime types ---- */
 
@@ -292,7 +327,18 @@ enum refuse_reason {
 	REFUSE_SOURCE,		/* max_per_source */
 	REFUSE_RATE,		/* per-source or instance token bucket */
 	REFUSE_ACCESS,		/* allow/deny */
+	REFUSE_PROXY_FROM,	/* PROXY header expected, not a balancer */
+	REFUSE_PROXY_HEADER,	/* no valid PROXY header in time */
 	REFUSE_COUNT
+};
+
+/* The verdict of the admission checks on a connection or a datagram. */
+enum admit {
+	ADMIT_OK,		/* may proceed */
+	ADMIT_ACCESS,		/* allow/deny */
+	ADMIT_LIMIT,		/* global or instance max_connections */
+	ADMIT_SOURCE,		/* max_per_source */
+	ADMIT_RATE,		/* per-source or instance token bucket */
 };
 
 /* Why a datagram got no reply; see drop_reason_name(). */
@@ -327,6 +373,7 @@ struct instance_stats {
 	atomic_ulong		 dgrams_in;
 	atomic_ulong		 dgrams_out;
 	atomic_ulong		 dropped[DROP_COUNT];
+	atomic_ulong		 proxy_refused[PROXY_E_COUNT];	/* by reason */
 };
 const char	*refuse_reason_name(enum refuse_reason);
 const char	*drop_reason_name(enum drop_reason);
@@ -368,11 +415,17 @@ struct listener {
 	struct daemon		*d;
 	struct worker		*w;
 	struct instance		*inst;
-	struct instance		*next;		/* taker during a reload */
+	/*
+	 * The reload mark: the staged instance that keeps this listener
+	 * (same endpoint in the new config).  Unmarked (NULL) at commit, a
+	 * running listener is closed.
+	 */
+	struct instance		*kept_by;
 	struct endpoint		 cfg;		/* as configured */
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
 	int			 activated;	/* passed in by systemd */
+	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);
@@ -393,6 +446,7 @@ struct worker {
 	LIST_HEAD(, conn)	 conns;
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
 	LIST_HEAD(, conn)	 spare;		/* freed, kept for reuse */
+	LIST_HEAD(, proxy_wait)	 proxy_waits;	/* waiting for a PROXY header */
 	unsigned int		 nspare;
 	struct event		*reaper;
 	struct event		*ev_resume;	/* accept again after EMFILE */
@@ -421,6 +475,9 @@ struct daemon {
 	unsigned long		 park_gen;
 	struct event		*ev_sweep;	/* free unreferenced instances */
 	atomic_int		 stopping;
+	atomic_int		 draining;	/* SIGTERM seen, drain_delay */
+	int			 reload_failing;	/* the last reload failed */
+	struct event		*ev_drain;
 	int			 log_level_forced;	/* -l given */
 	int			 reserve_fd;	/* spare descriptor for EMFILE */
 	int			*passed_fds;	/* socket activation, -1: taken */
@@ -433,7 +490,7 @@ struct daemon {
 	struct event		*ev_status;	/* STATUS= refresh */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
-	struct log_rate		 emfile_log;
+	struct limit_stats	 limits;
 };
 
 /* ---- reactor.c ---- */
@@ -469,9 +526,12 @@ void		 instance_unref(struct instance *);
 void		 instance_sweep(struct daemon *);
 int		 instance_admit(struct instance *, const struct sockaddr *,
 		    uint32_t *src);	/* 0, or -1: refused */
+int		 instance_admit_place(struct instance *);
+int		 instance_admit_client(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_release(struct instance *, uint32_t src);
-int		 instance_dgram_ok(struct instance *, const struct sockaddr *,
-		    uint32_t *src);
+enum admit	 instance_dgram_ok(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
 
 /* ---- listener.c ---- */
@@ -485,8 +545,9 @@ void		 listener_close(struct listener *);
 void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
 void		 listener_close_all(struct daemon *);
-void		 listener_pause(struct worker *, int ms);
+void		 listener_pause(struct worker *, int proto, int ms);
 void		 listener_resume(struct worker *);
+void		 listener_reserve_accept(struct daemon *, int lfd);
 
 /* ---- conn.c ---- */
 enum conn_state {
@@ -500,6 +561,11 @@ int		 conn_start(struct worker *, struct instance *, int fd,
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
 void		 conn_free_spare(struct worker *);
+
+/* ---- proxywait.c: the PROXY header before a connection starts ---- */
+void		 proxy_wait_start(struct worker *, struct instance *, int fd,
+		    const struct sockaddr *, socklen_t);
+void		 proxy_wait_close_all(struct worker *);
 
 /* ---- dgram.c ---- */
 void		 dgram_on_read(int fd, short what, void *arg);

@@ -20,6 +20,7 @@
 
 #include "netsvcd.h"
 
+static int	apply_sources(struct daemon *, struct config *, char **cause);
 static int	apply_stage(struct daemon *, struct config *, char **cause);
 static void	apply_rollback(struct daemon *);
 static void	apply_commit(struct daemon *, struct config *);
@@ -40,7 +41,14 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 	TAILQ_FOREACH(ic, &nc->instances, entry) {
 		if (!ic->enabled)
 			continue;
+		/*
+		 * The counters carry over when the name and the service stay;
+		 * a new service starts its own series, and connections of the
+		 * old one keep counting under the old service's label.
+		 */
 		prev = instance_find(d, ic->name, 1);
+		if (prev != NULL && prev->ic->service != ic->service)
+			prev = NULL;
 		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
 		if (inst == NULL) {
 			cause_set(cause, "instance %s: out of memory",
@@ -57,7 +65,7 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 					    &d->workers[k], &ic->endpoints[i],
 					    first, cause);
 				else
-					l->next = inst;
+					l->kept_by = inst;
 				if (l == NULL)
 					return -1;
 				if (first == NULL)
@@ -66,6 +74,31 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The source table must stay larger than max_connections, or its entries
+ * could all be pinned by open connections and per-source limits would fail
+ * open: grow it (keeping every entry) when a reload raises the cap.
+ */
+static int
+apply_sources(struct daemon *d, struct config *nc, char **cause)
+{
+	uint32_t	cap = nc->daemon.max_sources;
+
+	if (cap < nc->daemon.max_connections + 64)
+		cap = nc->daemon.max_connections + 64;
+	if (d->sources == NULL || cap <= source_table_cap(d->sources))
+		return 0;
+	if (source_table_grow(d->sources, cap) == 0) {
+		if (d->conf != NULL)
+			log_info("source table grown to %u entries", cap);
+		return 0;
+	}
+	if (asprintf(cause, "source table of %u entries: out of memory",
+	    cap) == -1)
+		*cause = NULL;
+	return -1;
 }
 
 /* Undo apply_stage: the running generation is left as it was. */
@@ -77,7 +110,7 @@ apply_rollback(struct daemon *d)
 
 	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
 		lnext = TAILQ_NEXT(l, entry);
-		l->next = NULL;
+		l->kept_by = NULL;
 		if (l->inst->state == INSTANCE_STAGED)
 			listener_close(l);
 	}
@@ -99,10 +132,10 @@ apply_commit(struct daemon *d, struct config *nc)
 		lnext = TAILQ_NEXT(l, entry);
 		if (l->inst->state == INSTANCE_STAGED) {
 			listener_enable(l);
-		} else if (l->next != NULL) {
+		} else if (l->kept_by != NULL) {
 			old = l->inst;
-			l->inst = l->next;
-			l->next = NULL;
+			l->inst = l->kept_by;
+			l->kept_by = NULL;
 			instance_ref(l->inst);
 			instance_unref(old);
 			listener_rebacklog(l);
@@ -184,7 +217,8 @@ daemon_apply(struct daemon *d, struct config *nc, char **cause)
 {
 	*cause = NULL;
 	workers_park(d);	/* the listener list changes from here */
-	if (apply_stage(d, nc, cause) == -1) {
+	if (apply_sources(d, nc, cause) == -1 ||
+	    apply_stage(d, nc, cause) == -1) {
 		apply_rollback(d);
 		workers_unpark(d);
 		return -1;
@@ -216,6 +250,7 @@ daemon_reload(struct daemon *d)
 		    errs.count, errs.count == 1 ? "" : "s", d->conf->path);
 		config_errors_free(&errs);
 		d->reloads_failed++;
+		d->reload_failing = 1;	/* /ready: 503 */
 		log_warnx("%s", status);
 		systemd_ready(status);
 		return;
@@ -227,11 +262,13 @@ daemon_reload(struct daemon *d)
 		free(cause);
 		config_unref(nc);
 		d->reloads_failed++;
+		d->reload_failing = 1;
 		log_warnx("%s", status);
 		systemd_ready(status);
 		return;
 	}
 	d->reloads_ok++;
+	d->reload_failing = 0;
 	if (!d->log_level_forced)
 		log_setlevel(d->conf->daemon.log_level);
 	daemon_ready(d, "reloaded: ");
