@@ -115,8 +115,8 @@ struct metrics_family {
 	const char		*help;
 	size_t			 off;		/* in struct metrics_row */
 	const char		*label;		/* of the array index */
-	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
+	int			 nreasons;	/* 0: one value, no label */
 	int			 proxied_only;	/* rows with proxy_protocol */
 };
 
@@ -160,39 +160,39 @@ static int		 metrics_socket(const struct endpoint *, char **cause);
 static const struct metrics_family metrics_families[] = {
 	{ "netsvcd_connections_accepted_total", "counter",
 	    "TCP connections accepted.",
-	    offsetof(struct metrics_row, accepted), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, accepted), NULL, NULL, 0, 0 },
 	{ "netsvcd_connections_refused_total", "counter",
 	    "TCP connections refused, by reason.",
-	    offsetof(struct metrics_row, refused), "reason", REFUSE_COUNT,
-	    metrics_refuse_name, 0 },
+	    offsetof(struct metrics_row, refused), "reason", metrics_refuse_name,
+	    REFUSE_COUNT, 0 },
 	{ "netsvcd_connections_active", "gauge",
 	    "TCP connections open now.",
-	    offsetof(struct metrics_row, active), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, active), NULL, NULL, 0, 0 },
 	{ "netsvcd_connections_timed_out_total", "counter",
 	    "TCP connections closed by a timeout.",
-	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, timed_out), NULL, NULL, 0, 0 },
 	{ "netsvcd_bytes_received_total", "counter",
 	    "Bytes received from clients, by protocol.",
-	    offsetof(struct metrics_row, bytes_in), "proto", PROTO_COUNT,
-	    metrics_proto_name, 0 },
+	    offsetof(struct metrics_row, bytes_in), "proto", metrics_proto_name,
+	    PROTO_COUNT, 0 },
 	{ "netsvcd_bytes_sent_total", "counter",
 	    "Bytes sent to clients, by protocol.",
-	    offsetof(struct metrics_row, bytes_out), "proto", PROTO_COUNT,
-	    metrics_proto_name, 0 },
+	    offsetof(struct metrics_row, bytes_out), "proto", metrics_proto_name,
+	    PROTO_COUNT, 0 },
 	{ "netsvcd_datagrams_received_total", "counter",
 	    "UDP datagrams received.",
-	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, dgrams_in), NULL, NULL, 0, 0 },
 	{ "netsvcd_datagrams_sent_total", "counter",
 	    "UDP datagrams sent.",
-	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, dgrams_out), NULL, NULL, 0, 0 },
 	{ "netsvcd_datagrams_dropped_total", "counter",
 	    "UDP datagrams that got no reply, by reason.",
-	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
-	    metrics_drop_name, 0 },
+	    offsetof(struct metrics_row, dropped), "reason", metrics_drop_name,
+	    DROP_COUNT, 0 },
 	{ "netsvcd_proxy_headers_refused_total", "counter",
 	    "TCP connections closed for a missing or bad PROXY header, by reason.",
 	    offsetof(struct metrics_row, proxy_refused), "reason",
-	    PROXY_E_COUNT, metrics_proxy_name, 1 },
+	    metrics_proxy_name, PROXY_E_COUNT, 1 },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
