@@ -1345,6 +1345,8 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 			config_set(ld, kd, key_ibase(kd, ic), k);
 	}
 	config_check_limits(ld, sec, &ic->lim);
+	if (ic->service != NULL && ic->max_connections == 0)
+		ic->max_connections = ic->service->default_max_connections;
 
 	listen = config_find_key(sec, "listen");
 	config_check_endpoints(ld, ic, listen != NULL ? listen->line : 0);

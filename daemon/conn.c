@@ -57,6 +57,7 @@ enum conn_end {
 	END_BYTES,		/* max_bytes */
 	END_SHUTDOWN,		/* shutdown_timeout */
 	END_NOMEM,
+	END_CHILD,		/* handed to a program (conn_spawn) */
 };
 
 struct conn {
@@ -75,6 +76,7 @@ struct conn {
 						   1 written, 2 timer knows */
 	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
 	uint8_t			 echo_input;	/* spliced back, no tcp_read */
+	uint8_t			 handed;	/* a child holds the admission */
 	struct event		 rev;
 	struct event		 wev;
 	struct event		 timer;		/* lazily re-armed deadlines */
@@ -136,9 +138,10 @@ conn_end_name(enum conn_end e)
 		[END_WRITE_TIMEOUT] = "write_timeout",
 		[END_DURATION] = "max_duration", [END_BYTES] = "max_bytes",
 		[END_SHUTDOWN] = "shutdown", [END_NOMEM] = "out_of_memory",
+		[END_CHILD] = "child",
 	};
 
-	return e <= END_NOMEM ? names[e] : "unknown";
+	return e <= END_CHILD ? names[e] : "unknown";
 }
 
 /* States only move forward: open -> draining -> closed. */
@@ -297,8 +300,8 @@ conn_abort(struct conn *c, enum conn_end why)
 	if (c->end == END_NONE)
 		c->end = why;
 	conn_set_state(c, CONN_CLOSED);
-	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE)
-		conn_log_end(c);
+	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE && !c->handed)
+		conn_log_end(c);	/* a child logs its own line */
 	if (c->armed) {
 		event_del(&c->rev);
 		event_del(&c->wev);
@@ -330,7 +333,8 @@ conn_reap(struct worker *w)
 	while ((c = LIST_FIRST(&w->dead)) != NULL) {
 		LIST_REMOVE(c, entry);
 		inst = c->inst;
-		instance_release(inst, c->src);
+		if (!c->handed)
+			instance_release(inst, c->src);
 		/* Keep a few for the next accepts: no malloc per connection. */
 		if (w->nspare < CONN_SPARE) {
 			LIST_INSERT_HEAD(&w->spare, c, entry);
@@ -803,6 +807,24 @@ void
 conn_echo_input(struct conn *c)
 {
 	c->echo_input = 1;
+}
+
+/*
+ * Service API: see service.h.  The child takes the admission along; the
+ * host's side of the socket closes at once.
+ */
+int
+conn_spawn(struct conn *c, const struct spawn_spec *sp)
+{
+	int	r;
+
+	if (c->state != CONN_OPEN)
+		return -1;
+	r = spawn_conn(c->w, c->inst, c->fd, &c->peer.sa, c->src, sp);
+	if (r == 0)
+		c->handed = 1;
+	conn_abort(c, r == 0 ? END_CHILD : END_ERROR);
+	return r;
 }
 
 /* Service API: stop reading, flush, then close. */

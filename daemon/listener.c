@@ -252,6 +252,8 @@ void
 listener_close(struct listener *l)
 {
 	TAILQ_REMOVE(&l->d->listeners, l, entry);
+	if (l->ep.proto == SERVICE_UDP)
+		spawn_listener_gone(l);		/* udp_wait's child */
 	if (l->ev != NULL)
 		event_free(l->ev);
 	/*
