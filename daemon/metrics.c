@@ -79,6 +79,10 @@ struct metrics_row {
 	unsigned long		 dgrams_in;
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
+	unsigned long		 children;
+	unsigned long		 spawned;
+	unsigned long		 spawn_failed;
+	unsigned long		 exits[CHILD_EXIT_COUNT];
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
@@ -95,6 +99,7 @@ struct metrics_family {
 static const char	*metrics_refuse_name(int);
 static const char	*metrics_drop_name(int);
 static const char	*metrics_proto_name(int);
+static const char	*metrics_exit_name(int);
 static void		 metrics_add(struct metrics_out *, const void *,
 			    size_t);
 static void		 metrics_printf(struct metrics_out *, const char *, ...)
@@ -150,6 +155,19 @@ static const struct metrics_family metrics_families[] = {
 	    "UDP datagrams that got no reply, by reason.",
 	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
 	    metrics_drop_name },
+	{ "netsvcd_children_running", "gauge",
+	    "Programs running now (exec instances).",
+	    offsetof(struct metrics_row, children), NULL, 0, NULL },
+	{ "netsvcd_children_spawned_total", "counter",
+	    "Programs started (exec instances).",
+	    offsetof(struct metrics_row, spawned), NULL, 0, NULL },
+	{ "netsvcd_children_spawn_failures_total", "counter",
+	    "Programs that could not be started (exec instances).",
+	    offsetof(struct metrics_row, spawn_failed), NULL, 0, NULL },
+	{ "netsvcd_children_exits_total", "counter",
+	    "Programs reaped, by how they ended (ok, error, signal).",
+	    offsetof(struct metrics_row, exits), "reason", CHILD_EXIT_COUNT,
+	    metrics_exit_name },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -171,6 +189,12 @@ static const char *
 metrics_drop_name(int i)
 {
 	return drop_reason_name((enum drop_reason)i);
+}
+
+static const char *
+metrics_exit_name(int i)
+{
+	return child_exit_name((enum child_exit)i);
 }
 
 static const char *
@@ -341,6 +365,11 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		r->dgrams_out += atomic_load(&s->dgrams_out);
 		for (k = 0; k < DROP_COUNT; k++)
 			r->dropped[k] += atomic_load(&s->dropped[k]);
+		r->children += atomic_load(&s->children);
+		r->spawned += atomic_load(&s->spawned);
+		r->spawn_failed += atomic_load(&s->spawn_failed);
+		for (k = 0; k < CHILD_EXIT_COUNT; k++)
+			r->exits[k] += atomic_load(&s->exits[k]);
 	}
 	*rowsp = rows;
 	return 0;

@@ -43,6 +43,8 @@ static const char *const exec_keys[] = {
 	"child_memory", "child_files", NULL
 };
 
+static const char *const exec_repeat_keys[] = { "env", NULL };
+
 /* Set by netsvcd itself: env may not name them. */
 static const char *const exec_reserved[] = {
 	"PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP",
@@ -451,6 +453,7 @@ const struct service service_exec = {
 	.name = "exec",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.keys = exec_keys,
+	.repeat_keys = exec_repeat_keys,
 	.conf_key = exec_conf_key,
 	.conf_check = exec_conf_check,
 	.conf_free = exec_conf_free,

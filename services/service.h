@@ -37,6 +37,8 @@ struct service {
 	const char	*name;		/* value of "service =" in the INI */
 	int		 protocols;	/* SERVICE_TCP | SERVICE_UDP */
 	const char *const *keys;	/* NULL-terminated service keys, or NULL */
+	/* Those of keys that may repeat, each line passed on, or NULL. */
+	const char *const *repeat_keys;
 	/*
 	 * Bytes of per-instance settings the host allocates, zeroed, before
 	 * the first conf_key or conf_check call and frees after conf_free;
