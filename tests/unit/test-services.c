@@ -228,7 +228,7 @@ udp_once(const struct service *sv, struct svc_conf *sc, struct dgram *d,
 Test(registry, names)
 {
 	static const char *const want[] = { "echo", "discard", "chargen",
-	    "daytime", "time", "qotd", "banner" };
+	    "daytime", "time", "qotd", "banner", "exec" };
 	size_t	i, j, n;
 
 	for (n = 0; services[n] != NULL; n++)
