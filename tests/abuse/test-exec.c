@@ -117,9 +117,21 @@ ex_try(struct hs_daemon *d, const char *instance, const char *msg,
 	int		fd = hs_connect(d, instance, SOCK_STREAM, AF_INET);
 
 	if (hs_xfer(fd, &x, hs_ms(10000)) == -1)
-		cr_assert(errno == ECONNRESET || errno == EPIPE, "%s: %s",
+		cr_assert(errno == ECONNRESET || errno == EPIPE ||
+		    errno == ENOTCONN, "%s: %s",
 		    instance, strerror(errno));
 	hs_close(fd);
+}
+
+/* Wait until the log has text; fails otherwise. */
+static void
+ex_wait_log(struct hs_daemon *d, const char *text)
+{
+	int64_t	deadline = hs_now_ms() + hs_ms(5000);
+
+	while (!ab_log_has(d, text) && hs_now_ms() < deadline)
+		usleep(20000);
+	cr_assert(ab_log_has(d, text), "no '%s' in the log", text);
 }
 
 /* Start a daemon on text, with its directory in place of each @D@. */
@@ -201,6 +213,25 @@ Test(exec, tcp_reply_env_fds, .timeout = 60)
 	hs_stop_ok(d);
 }
 
+Test(exec, workers_reap_their_children, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 buf[256], msg[32], want[64];
+	int			 i;
+
+	ex_start(d, "[daemon]\nworkers = 2\n"
+	    "[rev]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = /bin/sh -c \"read x; echo got $x\"\n");
+	for (i = 0; i < 40; i++) {
+		snprintf(msg, sizeof(msg), "%d\n", i);
+		snprintf(want, sizeof(want), "got %d\n", i);
+		ex_ask(d, "rev", msg, buf, sizeof(buf));
+		cr_assert_str_eq(buf, want);
+	}
+	ex_wait_children(d, 0, 5000);
+	hs_stop_ok(d);
+}
+
 Test(exec, udp_wait, .timeout = 60)
 {
 	struct hs_daemon		*d = hs_new();
@@ -271,6 +302,10 @@ Test(exec, limits_before_fork, .timeout = 60)
 	    "denied", "access"), 1);
 	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "denied",
 	    NULL), 0);
+	/* The status dump lists both running programs. */
+	cr_assert(hs_signal(d, SIGUSR1) == 0);
+	ex_wait_log(d, "status: 2 programs running");
+	cr_assert(ab_log_has(d, "status: hold child "));
 	/* The slots come back when the children exit (cat sees EOF). */
 	hs_close(fd[0]);
 	hs_close(fd[1]);
