@@ -78,6 +78,7 @@ struct child {
 	char			 peer[64];
 	size_t			 linelen;
 	int			 cut;		/* dropping the rest of a line */
+	unsigned long		 err_dropped;	/* lines over the rate */
 	char			 line[ERR_LINE_MAX + 1];
 };
 
@@ -445,6 +446,7 @@ spawn_dgram(struct listener *l, const struct sockaddr *peer,
 		return -1;
 	}
 	c->l = l;
+	l->held = 1;
 	event_del(l->ev);
 	child_list(c);
 	return 0;
@@ -488,11 +490,13 @@ child_log_line(struct child *c, int cut)
 	}
 	pthread_mutex_unlock(&inst->d->lock);
 	c->linelen = 0;
-	if (!ok)
+	if (!ok) {
+		c->err_dropped++;
 		return;
+	}
 	if (dropped > 0)
 		log_warnx("%s: %lu stderr line%s of its programs not logged "
-		    "(rate limit)", inst->ic->name, dropped,
+		    "(rate limit) since the last one", inst->ic->name, dropped,
 		    dropped == 1 ? "" : "s");
 	log_info("%s[%ld]: %s%s", inst->ic->name, (long)c->pid, c->line,
 	    cut ? "..." : "");
@@ -676,6 +680,10 @@ child_done(struct child *c, const siginfo_t *si)
 	for (i = 0; i < 16 && c->errfd != -1; i++)
 		child_on_err(c->errfd, EV_READ, c);
 	child_err_close(c);
+	if (c->err_dropped > 0)
+		log_warnx("%s[%ld]: %lu stderr line%s not logged (rate limit)",
+		    inst->ic->name, (long)c->pid, c->err_dropped,
+		    c->err_dropped == 1 ? "" : "s");
 	event_del(&c->ev_exit);
 	event_del(&c->timer);
 	if (c->pidfd != -1)
@@ -696,6 +704,7 @@ child_done(struct child *c, const siginfo_t *si)
 		    c->peer, (long)c->pid, status,
 		    (unsigned long long)(clock_ms() - c->started));
 	if (c->l != NULL) {
+		c->l->held = 0;
 		fd_blocking(c->l->fd, 0);
 		if (!atomic_load(&d->stopping))
 			event_add(c->l->ev, NULL);
