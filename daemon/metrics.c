@@ -110,9 +110,12 @@ struct metrics_row {
 	unsigned long		 exits[CHILD_EXIT_COUNT];
 	unsigned long		 proxy_refused[PROXY_E_COUNT];
 	int			 proxied;	/* proxy_protocol is on */
+	int			 spawns;	/* the service runs programs */
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
+#define METRICS_SPAWNS	2	/* proxied_only: exec instances only */
+
 struct metrics_family {
 	const char		*name;
 	const char		*type;
@@ -121,7 +124,8 @@ struct metrics_family {
 	const char		*label;		/* of the array index */
 	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
-	int			 proxied_only;	/* rows with proxy_protocol */
+	int			 proxied_only;	/* rows with proxy_protocol (1),
+						   of spawning services (2) */
 };
 
 static const char	*metrics_refuse_name(int);
@@ -200,17 +204,17 @@ static const struct metrics_family metrics_families[] = {
 	    PROXY_E_COUNT, metrics_proxy_name, 1 },
 	{ "netsvcd_children_running", "gauge",
 	    "Programs running now (exec instances).",
-	    offsetof(struct metrics_row, children), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, children), NULL, 0, NULL, METRICS_SPAWNS },
 	{ "netsvcd_children_spawned_total", "counter",
 	    "Programs started (exec instances).",
-	    offsetof(struct metrics_row, spawned), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, spawned), NULL, 0, NULL, METRICS_SPAWNS },
 	{ "netsvcd_children_spawn_failures_total", "counter",
 	    "Programs that could not be started (exec instances).",
-	    offsetof(struct metrics_row, spawn_failed), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, spawn_failed), NULL, 0, NULL, METRICS_SPAWNS },
 	{ "netsvcd_children_exits_total", "counter",
 	    "Programs reaped, by how they ended (ok, error, signal).",
 	    offsetof(struct metrics_row, exits), "reason", CHILD_EXIT_COUNT,
-	    metrics_exit_name, 0 },
+	    metrics_exit_name, METRICS_SPAWNS },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -398,6 +402,7 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 			r->instance = rep->ic->name;
 			r->service = rep->ic->service->name;
 			r->proxied = rep->ic->proxy_accept != 0;
+			r->spawns = rep->ic->service->spawns;
 			(*n)++;
 		}
 		r->active += atomic_load(&inst->nconns);
@@ -480,7 +485,10 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 		f = &metrics_families[j];
 		metrics_head(&o, f->name, f->type, f->help);
 		for (i = 0; i < nrows; i++) {
-			if (f->proxied_only && !rows[i].proxied)
+			if (f->proxied_only == 1 && !rows[i].proxied)
+				continue;
+			if (f->proxied_only == METRICS_SPAWNS &&
+			    !rows[i].spawns)
 				continue;
 			v = (const unsigned long *)(const void *)
 			    ((const char *)&rows[i] + f->off);

@@ -793,7 +793,7 @@ spawn_check_config(const struct config *conf, FILE *fp)
 	const struct instance_conf	*ic;
 
 	TAILQ_FOREACH(ic, &conf->instances, entry) {
-		if (ic->service->udp_wait == NULL)
+		if (!ic->service->spawns)
 			continue;
 		/* Set in the section: not the [daemon] value it inherits. */
 		if (ic->idle_timeout_ms != conf->daemon.idle_timeout_ms ||

@@ -461,4 +461,5 @@ const struct service service_exec = {
 	.tcp_accept = exec_accept,
 	.udp_wait = exec_wait,
 	.default_max_connections = EXEC_MAX_CHILDREN,
+	.spawns = 1,
 };

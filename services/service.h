@@ -96,6 +96,14 @@ struct service {
 	 * connection set a low one.
 	 */
 	unsigned int	 default_max_connections;
+
+	/*
+	 * 1: the service hands its connections to programs (conn_spawn,
+	 * dgram_spawn).  The host then reports the children metrics for its
+	 * instances, and -t warns that idle_timeout, write_timeout and
+	 * max_bytes do not apply.
+	 */
+	int		 spawns;
 };
 
 /* Host API for services (implemented in daemon/, faked in tests/unit). */
