@@ -296,7 +296,9 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 static void
 dgram_skip(struct listener *l)
 {
-	(void)recv(l->fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
+	char	byte;
+
+	(void)recv(l->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC);
 }
 
 /*

@@ -224,7 +224,7 @@ spawn_exec(const struct spawn_spec *sp, int fd, int errfd, char **envp,
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none;
-	char				*argv[SPAWN_ARGV_MAX + 4];
+	char				*argv[SPAWN_ARGV_MAX + 5];
 	char				 hbuf[160], self[] = "/proc/self/exe";
 	char				 hname[] = SPAWN_HELPER;
 	const char			*path = sp->path;
@@ -240,7 +240,7 @@ spawn_exec(const struct spawn_spec *sp, int fd, int errfd, char **envp,
 		argv[1] = hname;
 		argv[2] = hbuf;
 		argv[3] = (char *)(uintptr_t)sp->path;
-		for (n = 0; sp->argv[n] != NULL && n < SPAWN_ARGV_MAX; n++)
+		for (n = 0; n < SPAWN_ARGV_MAX && sp->argv[n] != NULL; n++)
 			argv[4 + n] = sp->argv[n];
 		argv[4 + n] = NULL;
 		path = self;
@@ -817,21 +817,22 @@ int
 spawn_helper_main(int argc, char **argv)
 {
 	struct rlimit	 rl;
-	unsigned long	 uid, ugid;
-	uint64_t	 v[7];
+	long long	 v[7];
+	char		*p, *end;
 	gid_t		 gid;
-	int		 flags, nice;
+	int		 i;
 
-	if (argc < 5 || sscanf(argv[2], "%d:%lu:%lu:%d:%" SCNu64 ":%" SCNu64
-	    ":%" SCNu64, &flags, &uid, &ugid, &nice, &v[4], &v[5],
-	    &v[6]) != 7) {
-		fprintf(stderr, "netsvcd exec helper: bad arguments\n");
-		return 127;
+	if (argc < 5)
+		goto bad;
+	p = argv[2];
+	for (i = 0; i < 7; i++) {
+		errno = 0;
+		v[i] = strtoll(p, &end, 10);
+		if (end == p || errno != 0 || (i < 3 && v[i] < 0) ||
+		    (i > 3 && v[i] < 0) || *end != (i < 6 ? ':' : '\0'))
+			goto bad;
+		p = end + 1;
 	}
-	v[0] = (uint64_t)flags;
-	v[1] = uid;
-	v[2] = ugid;
-	v[3] = (uint64_t)(int64_t)nice;
 	if (v[4] != 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)v[4];
 		if (setrlimit(RLIMIT_CPU, &rl) == -1)
@@ -858,6 +859,10 @@ spawn_helper_main(int argc, char **argv)
 	if ((v[0] & SPAWN_SETUID) && setuid((uid_t)v[1]) == -1)
 		goto fail;
 	execv(argv[3], argv + 4);
+	goto fail;
+bad:
+	fprintf(stderr, "netsvcd exec helper: bad arguments\n");
+	return 127;
 fail:
 	fprintf(stderr, "netsvcd exec helper: %s: %s\n", argv[3],
 	    strerror(errno));

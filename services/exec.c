@@ -235,13 +235,14 @@ static int
 exec_key_id(struct svc_conf *sc, struct exec_conf *ec, const char *key,
     const char *value, char **cause)
 {
-	struct passwd	*pw;
-	struct group	*gr;
-	char		*s;
+	struct passwd	 pwbuf, *pw = NULL;
+	struct group	 grbuf, *gr = NULL;
+	char		*s, buf[4096];
 	int		 can;
 
 	if (strcmp(key, "user") == 0) {
-		if ((pw = getpwnam(value)) == NULL)
+		if (getpwnam_r(value, &pwbuf, buf, sizeof(buf), &pw) != 0 ||
+		    pw == NULL)
 			return proto_cause(cause, "user: unknown user '%s'",
 			    value);
 		ec->spec.uid = pw->pw_uid;
@@ -249,7 +250,8 @@ exec_key_id(struct svc_conf *sc, struct exec_conf *ec, const char *key,
 		if (!(ec->spec.flags & SPAWN_SETGID))
 			ec->spec.gid = pw->pw_gid;	/* group may override */
 	} else {
-		if ((gr = getgrnam(value)) == NULL)
+		if (getgrnam_r(value, &grbuf, buf, sizeof(buf), &gr) != 0 ||
+		    gr == NULL)
 			return proto_cause(cause, "group: unknown group '%s'",
 			    value);
 		ec->spec.gid = gr->gr_gid;
@@ -389,6 +391,9 @@ exec_conf_check(struct svc_conf *sc, char **cause)
 	    !S_ISDIR(st.st_mode)))
 		return proto_cause(cause, "chdir: %s: not a directory",
 		    ec->dir);
+	/* user alone: its primary group, and no supplementary groups. */
+	if ((ec->spec.flags & SPAWN_SETUID) && !(ec->spec.flags & SPAWN_SETGID))
+		ec->spec.flags |= SPAWN_SETGID;
 	ec->spec.path = ec->argv[0];
 	ec->spec.argv = ec->argv;
 	ec->spec.env = ec->env;

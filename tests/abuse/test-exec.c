@@ -541,9 +541,15 @@ Test(exec, user_nice_limits, .timeout = 60)
 	ex_start(d, "[who]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
 	    "command = /bin/sh -c \"id -u; id -g; ulimit -n; nice; pwd\"\n"
 	    "user = nobody\ngroup = nogroup\nnice = 5\nchild_files = 64\n"
-	    "chdir = /tmp\n");
+	    "chdir = /tmp\n"
+	    "[who2]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = /bin/sh -c \"echo $(id -u) $(id -g) $(id -G)\"\n"
+	    "user = nobody\n");
 	ex_ask(d, "who", "", buf, sizeof(buf));
 	cr_assert_str_eq(buf, "65534\n65534\n64\n5\n/tmp\n");
+	/* user alone: its primary group, not root's. */
+	ex_ask(d, "who2", "", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "65534 65534 65534\n");
 	hs_stop_ok(d);
 }
 
