@@ -553,6 +553,22 @@ Test(exec, user_nice_limits, .timeout = 60)
 	hs_stop_ok(d);
 }
 
+/* Limits work when the daemon dropped root ([daemon] user). */
+Test(exec, limits_without_root, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 buf[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop it");
+	ex_start(d, "[daemon]\nuser = nobody\n"
+	    "[lim]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = /bin/sh -c \"id -u; ulimit -n\"\nchild_files = 32\n");
+	ex_ask(d, "lim", "", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "65534\n32\n");
+	hs_stop_ok(d);
+}
+
 /* -t on a config with one bad exec section: the exit code and message. */
 static void
 ex_check(const char *body, int code, const char *want)
