@@ -244,8 +244,11 @@ Test(exec, udp_wait, .timeout = 60)
 	    "data, addr = s.recvfrom(65535)\n"
 	    "s.sendto(b'%d %s ' % (os.getpid(), os.environ['PROTO']."
 	    "encode()) + data, addr)\n");
-	ex_start(d, "[udp]\nservice = exec\nlisten = udp://127.0.0.1:0\n"
-	    "command = @D@/udp.py\n");
+	ex_start(d, "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
+	    "[udp]\nservice = exec\nlisten = udp://127.0.0.1:0\n"
+	    "command = @D@/udp.py\n"
+	    "[udeny]\nservice = exec\nlisten = udp://127.0.0.1:0\n"
+	    "command = @D@/udp.py\ndeny = 127.0.0.0/8\n");
 	ep = hs_endpoint(d, "udp", SOCK_DGRAM, AF_INET);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	cr_assert(connect(fd, (const struct sockaddr *)&ep->addr,
@@ -263,6 +266,17 @@ Test(exec, udp_wait, .timeout = 60)
 		snprintf(first, sizeof(first), "%s", buf);
 	}
 	hs_close(fd);
+	/* A datagram the access list refuses never starts a program. */
+	fd = hs_connect(d, "udeny", SOCK_DGRAM, AF_INET);
+	cr_assert(send(fd, "ping", 4, 0) == 4);
+	cr_assert(hs_udp_silent(fd, hs_ms(500)) == 1);
+	hs_close(fd);
+	cr_assert_eq(ab_metric(d, "netsvcd_datagrams_dropped_total", "udeny",
+	    "access"), 1);
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "udeny",
+	    NULL), 0);
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "udp",
+	    NULL), 3);
 	ex_wait_children(d, 0, 5000);
 	hs_stop_ok(d);
 }
