@@ -8,6 +8,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -447,6 +448,40 @@ Test(exec, misbehaving_programs, .timeout = 120)
 	sleep(3);
 	ex_probe(d);
 	ab_wait_nfds(d, base, hs_ms(5000), "after the grandchild");
+	hs_stop_ok(d);
+}
+
+/* Out of descriptors at spawn time: that connection closes, counted. */
+Test(exec, spawn_failure_emfile, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	struct rlimit		 rl, old;
+	char			 buf[64];
+	int			 fd, n;
+
+	ex_start(d, "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
+	    "[cat]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = /bin/cat\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+	n = hs_nfds(d);
+	cr_assert(prlimit(d->pid, RLIMIT_NOFILE, NULL, &old) == 0);
+	/* Room for the accepted socket, not for the stderr pipe. */
+	rl.rlim_cur = (rlim_t)n + 1;
+	rl.rlim_max = old.rlim_max;
+	cr_assert(prlimit(d->pid, RLIMIT_NOFILE, &rl, NULL) == 0);
+	fd = hs_connect(d, "cat", SOCK_STREAM, AF_INET);
+	cr_assert(hs_read_eof(fd, buf, sizeof(buf), hs_ms(5000)) == 0,
+	    "not closed");
+	hs_close(fd);
+	cr_assert(prlimit(d->pid, RLIMIT_NOFILE, &old, NULL) == 0);
+	ex_wait_log(d, "cannot start the program: Too many open files");
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawn_failures_total",
+	    "cat", NULL), 1);
+	/* And it serves again once descriptors are back. */
+	ex_ask(d, "cat", "again", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "again");
+	ex_probe(d);
+	ex_wait_children(d, 0, 5000);
 	hs_stop_ok(d);
 }
 
