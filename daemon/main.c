@@ -95,8 +95,10 @@ main_check(const char *path, int print)
 {
 	struct config	*conf;
 
+	spawn_set_testing(1);	/* user = ... warns: the daemon may be root */
 	if ((conf = main_load(path, 1)) == NULL)
 		return 1;
+	spawn_check_config(conf, stderr);
 	if (print)
 		config_print(conf, stdout);
 	printf("netsvcd: configuration file %s is OK\n", path);
@@ -237,6 +239,9 @@ main(int argc, char *argv[])
 	struct sigaction		 sa;
 	int				 ch, check = 0, level = -1, status;
 
+	/* The child side of an exec instance's spawn (spawn.c). */
+	if (argc > 1 && strcmp(argv[1], "--exec-helper") == 0)
+		return spawn_helper_main(argc, argv);
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:ftl:Vh", longopts,
