@@ -127,13 +127,12 @@ static void	 import_emit(struct import *, const struct import_entry *,
 static void	 import_skip(struct import *, const char *);
 
 /*
- * The port of a service name for one protocol: a number, a well-known
- * name from the built-in table, else getservbyname(3).  -1 when unknown.
+ * The port of a service name for one protocol from a number or the
+ * built-in table of well-known names only; -1 when neither.
  */
 int
-import_port(const char *name, int proto)
+import_port_table(const char *name, int proto)
 {
-	struct servent	*se;
 	char		*end;
 	unsigned long	 n;
 	size_t		 i;
@@ -150,6 +149,22 @@ import_port(const char *name, int proto)
 		    (import_ports[i].proto & proto) != 0)
 			return import_ports[i].port;
 	}
+	return -1;
+}
+
+/*
+ * The port of a service name for one protocol: import_port_table(), else
+ * getservbyname(3) for the names the table lacks.  -1 when unknown.
+ */
+int
+import_port(const char *name, int proto)
+{
+	struct servent	*se;
+	int		 port;
+
+	if ((port = import_port_table(name, proto)) != -1 ||
+	    isdigit((unsigned char)name[0]))
+		return port;
 	se = getservbyname(name, proto == SERVICE_UDP ? "udp" : "tcp");
 	if (se == NULL)
 		return -1;
@@ -179,12 +194,13 @@ import_quote(const char *word, char *buf, size_t size)
 		n = (size_t)snprintf(buf, size, bare ? "%s" : "'%s'", word);
 		return n < size ? 0 : -1;
 	}
-	if (size < 3)
+	for (p = word, n = 3; *p != '\0'; p++)
+		n += *p == '"' || *p == '\\' ? 2 : 1;
+	if (n > size)
 		return -1;
+	n = 0;
 	buf[n++] = '"';
 	for (p = word; *p != '\0'; p++) {
-		if (n + 4 > size)
-			return -1;
 		if (*p == '"' || *p == '\\')
 			buf[n++] = '\\';
 		buf[n++] = *p;
@@ -654,7 +670,7 @@ import_emit(struct import *im, const struct import_entry *e,
 	int	 i;
 
 	import_clean(orig, clean, sizeof(clean));
-	fprintf(im->out, "\n; %.60s:%d: %s\n", im->file, im->lineno, clean);
+	fprintf(im->out, "; %.60s:%d: %s\n", im->file, im->lineno, clean);
 	for (i = 0; i < e->nnotes; i++)
 		fprintf(im->out, "; note: %s\n", e->notes[i]);
 	fprintf(im->out, "[%s]\nservice = %s\nlisten = %s\n", e->name,
@@ -670,6 +686,7 @@ import_emit(struct import *im, const struct import_entry *e,
 		    (e->rate + 59) / 60, e->rate);
 	if (!e->enabled)
 		fprintf(im->out, "enabled = no\n");
+	fputc('\n', im->out);
 	im->st->sections++;
 }
 
@@ -678,15 +695,14 @@ static void
 import_skip(struct import *im, const char *orig)
 {
 	char	 clean[IMPORT_LINE_MAX];
-	int	 room;
+	size_t	 room;
 
-	import_clean(orig, clean, sizeof(clean));
-	room = IMPORT_LINE_MAX - (int)strlen("; not converted: : ") -
-	    (int)strlen(im->reason);
-	if (room < 8)
-		room = 8;
-	fprintf(im->out, "\n; not converted: %s: %.*s\n", im->reason, room,
-	    clean);
+	room = IMPORT_LINE_MAX - strlen("; not converted: : ") -
+	    strlen(im->reason);
+	if (room < 16 || room > sizeof(clean))
+		room = 16;
+	import_clean(orig, clean, room);
+	fprintf(im->out, "; not converted: %s: %s\n\n", im->reason, clean);
 	if (im->err != NULL)
 		fprintf(im->err, "%s:%d: not converted: %s\n", im->file,
 		    im->lineno, im->reason);
@@ -717,7 +733,7 @@ import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
 	im.st = st;
 	strcpy(im.hosts, "*");
 	fprintf(out, "; netsvcd sections converted from %.120s by "
-	    "netsvcd --import-inetd\n", name);
+	    "netsvcd --import-inetd\n\n", name);
 	while ((n = getline(&line, &cap, in)) != -1) {
 		im.lineno++;
 		len = (size_t)n;

@@ -443,6 +443,7 @@ int		 import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
 		    struct import_stats *);
 int		 import_inetd_main(const char *path);
 int		 import_port(const char *name, int proto);
+int		 import_port_table(const char *name, int proto);
 int		 import_quote(const char *word, char *buf, size_t size);
 
 /* ---- util (reactor.c) ---- */
