@@ -28,7 +28,8 @@ echo "package-deb: built $deb"
 echo "$deb" >"$out/deb-path"
 
 fail=0
-dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$out/contents"
+dpkg-deb -c "$deb" >"$out/listing"
+awk '{ print $6 }' "$out/listing" | sed 's|^\./|/|' >"$out/contents"
 for f in /usr/sbin/netsvcd /etc/netsvcd/netsvcd.ini \
     /lib/systemd/system/netsvcd.service /lib/systemd/system/netsvcd.socket \
     /usr/share/man/man8/netsvcd.8.gz /usr/share/man/man5/netsvcd.ini.5.gz \
@@ -45,8 +46,7 @@ for f in /usr/sbin/netsvcd /etc/netsvcd/netsvcd.ini \
 done
 # exec.ini names its programs by their installed path: they must run.
 for f in reply.sh udp-receiver.py; do
-	if ! dpkg-deb -c "$deb" | grep -q "^-rwxr-xr-x .*/examples/exec/$f\$"
-	then
+	if ! grep -q "^-rwxr-xr-x .*/examples/exec/$f\$" "$out/listing"; then
 		echo "package-deb: examples/exec/$f is not executable"
 		fail=1
 	fi
