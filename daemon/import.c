@@ -159,16 +159,17 @@ import_port_table(const char *name, int proto)
 int
 import_port(const char *name, int proto)
 {
-	struct servent	*se;
+	struct servent	 se, *res = NULL;
+	char		 buf[1024];
 	int		 port;
 
 	if ((port = import_port_table(name, proto)) != -1 ||
 	    isdigit((unsigned char)name[0]))
 		return port;
-	se = getservbyname(name, proto == SERVICE_UDP ? "udp" : "tcp");
-	if (se == NULL)
+	if (getservbyname_r(name, proto == SERVICE_UDP ? "udp" : "tcp", &se,
+	    buf, sizeof(buf), &res) != 0 || res == NULL)
 		return -1;
-	return ntohs((uint16_t)se->s_port);
+	return ntohs((uint16_t)res->s_port);
 }
 
 /*
@@ -332,7 +333,7 @@ import_listen(struct import *im, const char *hosts, int proto, int fams,
 
 	if (strlen(hosts) >= sizeof(copy))
 		return import_reason(im, "host specifier too long");
-	strcpy(copy, hosts);
+	memcpy(copy, hosts, strlen(hosts) + 1);
 	e->listen[0] = '\0';
 	for (h = copy; h != NULL; h = next) {
 		if ((next = strchr(h, ',')) != NULL)
@@ -464,7 +465,7 @@ import_command(struct import *im, char **argv, int argc,
 			return import_reason(im, "command too long for one "
 			    "line");
 		e->command[len++] = ' ';
-		strcpy(e->command + len, word);
+		memcpy(e->command + len, word, strlen(word) + 1);
 		len += strlen(word);
 	}
 	return 0;
@@ -482,7 +483,7 @@ import_name(struct import *im, const char *service, const char *proto,
 	size_t	 i, j;
 	int	 k;
 
-	for (i = 0; service[i] != '\0' && i < IMPORT_NAME_MAX; i++)
+	for (i = 0; i < IMPORT_NAME_MAX && service[i] != '\0'; i++)
 		base[i] = isalnum((unsigned char)service[i]) ||
 		    strchr("_.-", service[i]) ? service[i] : '_';
 	base[i] = '\0';
@@ -513,7 +514,7 @@ import_name(struct import *im, const char *service, const char *proto,
 	if ((im->names[im->nnames] = strdup(try)) == NULL)
 		return import_reason(im, "out of memory");
 	im->nnames++;
-	strcpy(e->name, try);
+	snprintf(e->name, sizeof(e->name), "%s", try);
 	return 0;
 }
 
@@ -579,14 +580,14 @@ import_line(struct import *im, char *line, struct import_entry *e)
 	if (nf > IMPORT_MAXFIELDS)
 		return import_reason(im, "more than %d fields",
 		    IMPORT_MAXFIELDS);
+	if (nf < 6)
+		return import_reason(im, "%d fields, at least 6 expected", nf);
 	svc = f[0];
 	if ((colon = strrchr(svc, ':')) != NULL) {
 		*colon = '\0';
 		hosts = svc;
 		svc = colon + 1;
 	}
-	if (nf < 6)
-		return import_reason(im, "%d fields, at least 6 expected", nf);
 	if (strncmp(svc, "tcpmux/", 7) == 0)
 		return import_reason(im, "TCPMUX services are not supported");
 	if (strchr(svc, '/') != NULL && strncmp(f[2], "rpc/", 4) == 0)
@@ -731,7 +732,7 @@ import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
 	im.err = err;
 	im.file = name;
 	im.st = st;
-	strcpy(im.hosts, "*");
+	snprintf(im.hosts, sizeof(im.hosts), "*");
 	fprintf(out, "; netsvcd sections converted from %.120s by "
 	    "netsvcd --import-inetd\n\n", name);
 	while ((n = getline(&line, &cap, in)) != -1) {
@@ -762,7 +763,7 @@ import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
 		    f[0][strlen(f[0]) - 1] == ':') {
 			f[0][strlen(f[0]) - 1] = '\0';
 			if (strlen(f[0]) < sizeof(im.hosts) && f[0][0] != '\0')
-				strcpy(im.hosts, f[0]);
+				memcpy(im.hosts, f[0], strlen(f[0]) + 1);
 			else {
 				snprintf(im.reason, sizeof(im.reason),
 				    "bad host specifier");
@@ -770,7 +771,7 @@ import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
 			}
 			continue;
 		}
-		strcpy(copy, p);
+		memcpy(copy, p, strlen(p) + 1);
 		memset(&e, 0, sizeof(e));
 		e.enabled = !off;
 		if (import_line(&im, copy, &e) == -1)
