@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "netsvcd.h"
+#include "proto.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -55,7 +56,6 @@ static int	parse_scaled(const char *, const struct unit *, size_t,
 		    const char *, uint64_t, uint64_t *, const char **);
 static void	format_scaled(uint64_t, const struct unit *, size_t,
 		    const char *, char *, size_t);
-static uint16_t	addr_port(const struct endpoint *);
 static int	cidr_host_bits(const uint8_t *, size_t, unsigned int);
 
 /* Read the decimal digits at *sp (at least one) into *v, advancing *sp. */
@@ -173,24 +173,15 @@ parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v,
 	return 0;
 }
 
-/* Parse yes/no, true/false, on/off or 1/0, in any case. */
+/*
+ * Parse yes/no, true/false, on/off or 1/0, in any case: the words of
+ * proto_parse_bool(), the one list the services use too.
+ */
 int
 parse_bool(const char *s, int *v, const char **cause)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	size_t			 i;
-
-	for (i = 0; i < nitems(yes); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*v = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*v = 0;
-			return 0;
-		}
-	}
+	if (proto_parse_bool(s, v) == 0)
+		return 0;
 	*cause = "not a boolean (use yes or no)";
 	return -1;
 }
@@ -316,21 +307,6 @@ parse_endpoint(const char *s, struct endpoint *ep, const char **cause)
 	return 0;
 }
 
-/* The endpoint's port, in host order. */
-static uint16_t
-addr_port(const struct endpoint *ep)
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-
-	if (ep->addr.ss_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)&ep->addr;
-		return ntohs(sin6->sin6_port);
-	}
-	sin = (const struct sockaddr_in *)&ep->addr;
-	return ntohs(sin->sin_port);
-}
-
 /*
  * Whether a and b are the same socket identity: protocol, family, address
  * and port.  Port 0 equals port 0 here; callers decide what that means.
@@ -343,7 +319,7 @@ endpoint_same(const struct endpoint *a, const struct endpoint *b)
 
 	if (a->proto != b->proto || a->addr.ss_family != b->addr.ss_family)
 		return 0;
-	if (addr_port(a) != addr_port(b))
+	if (endpoint_port(a) != endpoint_port(b))
 		return 0;
 	switch (a->addr.ss_family) {
 	case AF_INET:
@@ -379,7 +355,7 @@ endpoint_format(const struct endpoint *ep, char *buf, size_t len)
 		    sizeof(host)) == NULL)
 			break;
 		snprintf(buf, len, "%s://%s:%u", scheme, host,
-		    (unsigned int)addr_port(ep));
+		    endpoint_port(ep));
 		return;
 	case AF_INET6:
 		sin6 = (const struct sockaddr_in6 *)&ep->addr;
@@ -387,7 +363,7 @@ endpoint_format(const struct endpoint *ep, char *buf, size_t len)
 		    sizeof(host)) == NULL)
 			break;
 		snprintf(buf, len, "%s://[%s]:%u", scheme, host,
-		    (unsigned int)addr_port(ep));
+		    endpoint_port(ep));
 		return;
 	}
 	snprintf(buf, len, "%s://?", scheme);

@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,16 @@ enum conn_end {
 	END_NOMEM,
 };
 
+/*
+ * Whether the kernel may hold output the peer has not taken, for
+ * write_timeout (see conn_kernel_stalled).
+ */
+enum conn_unsent {
+	UNSENT_NONE,		/* nothing written, or the queue was empty */
+	UNSENT_WRITTEN,		/* written; the timer does not know yet */
+	UNSENT_WATCHED,		/* the timer watches the socket's queue */
+};
+
 struct conn {
 	LIST_ENTRY(conn)	 entry;
 	struct worker		*w;
@@ -71,8 +82,7 @@ struct conn {
 	uint8_t			 armed;		/* events set up */
 	uint8_t			 reading;	/* rev is added */
 	uint8_t			 writing;	/* wev is added */
-	uint8_t			 unsent;	/* kernel may hold our output:
-						   1 written, 2 timer knows */
+	uint8_t			 unsent;	/* enum conn_unsent */
 	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
 	uint8_t			 echo_input;	/* spliced back, no tcp_read */
 	struct event		 rev;
@@ -103,6 +113,7 @@ static void	conn_schedule(struct conn *);
 static void	conn_arm(struct conn *);
 static void	conn_count_out(struct conn *, size_t);
 static void	conn_log_end(struct conn *);
+static void	conn_limit_hit(struct conn *);
 static void	conn_set_state(struct conn *, enum conn_state);
 static void	conn_want_read(struct conn *, int);
 static void	conn_want_write(struct conn *, int);
@@ -178,7 +189,7 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 		w->nspare--;
 		memset(c, 0, sizeof(*c));
 	} else if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_warn("%s: connection", inst->ic->name);
+		limit_hit(&inst->d->limits, LIMIT_NOMEM, 1, inst->ic->name);
 		close(fd);
 		instance_release(inst, src);
 		return -1;
@@ -296,6 +307,8 @@ conn_abort(struct conn *c, enum conn_end why)
 		return;
 	if (c->end == END_NONE)
 		c->end = why;
+	if (c->end == END_BYTES || c->end == END_NOMEM)
+		conn_limit_hit(c);
 	conn_set_state(c, CONN_CLOSED);
 	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE)
 		conn_log_end(c);
@@ -308,6 +321,13 @@ conn_abort(struct conn *c, enum conn_end why)
 		conn_reset(c->fd);
 	else if (c->end == END_DONE)
 		conn_drop_unread(c);
+	/*
+	 * The client may connect again as soon as it sees the close, even
+	 * to another worker: give back its source slot and its place in the
+	 * counts first, not when the reaper runs (after an accept batch).
+	 */
+	instance_release(c->inst, c->src);
+	c->src = SOURCE_NONE;
 	close(c->fd);
 	c->fd = -1;
 	free(c->out.data);
@@ -320,6 +340,17 @@ conn_abort(struct conn *c, enum conn_end why)
 	LIST_INSERT_HEAD(&w->dead, c, entry);
 }
 
+/* A limit closed c: count it and log it, rate-limited (limits.c). */
+static void
+conn_limit_hit(struct conn *c)
+{
+	char	ctx[160];
+
+	snprintf(ctx, sizeof(ctx), "%s: %s", c->inst->ic->name, conn_peer(c));
+	limit_hit(&c->inst->d->limits, c->end == END_BYTES ? LIMIT_MAX_BYTES :
+	    LIMIT_NOMEM, 1, ctx);
+}
+
 /* Free every conn closed since the last run (the worker's reaper event). */
 void
 conn_reap(struct worker *w)
@@ -330,7 +361,6 @@ conn_reap(struct worker *w)
 	while ((c = LIST_FIRST(&w->dead)) != NULL) {
 		LIST_REMOVE(c, entry);
 		inst = c->inst;
-		instance_release(inst, c->src);
 		/* Keep a few for the next accepts: no malloc per connection. */
 		if (w->nspare < CONN_SPARE) {
 			LIST_INSERT_HEAD(&w->spare, c, entry);
@@ -418,8 +448,8 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
 	if (c->state != CONN_OPEN)
 		return;
-	if (c->unsent == 1) {
-		c->unsent = 2;
+	if (c->unsent == UNSENT_WRITTEN) {
+		c->unsent = UNSENT_WATCHED;
 		conn_schedule(c);	/* write_timeout now watches the kernel */
 	}
 	if (c->inst->ic->lim.max_bytes != 0 &&
@@ -523,7 +553,7 @@ conn_on_write(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->state == CONN_DRAINING) {
-		conn_abort(c, END_NONE);
+		conn_abort(c, c->end);	/* drained: close, as conn_finish said */
 		return;
 	}
 	conn_want_read(c, 1);
@@ -550,7 +580,7 @@ conn_deadline(const struct conn *c, enum conn_end *why)
 		*why = END_DURATION;
 	}
 	if (ic->lim.write_timeout_ms != 0 && (c->out.len != c->out.off ||
-	    c->svc->tcp_write_ready != NULL || c->unsent != 0) &&
+	    c->svc->tcp_write_ready != NULL || c->unsent != UNSENT_NONE) &&
 	    c->last_write + ic->lim.write_timeout_ms < t) {
 		t = c->last_write + ic->lim.write_timeout_ms;
 		*why = END_WRITE_TIMEOUT;
@@ -595,7 +625,7 @@ conn_kernel_stalled(struct conn *c)
 	int		queued;
 
 	if (ioctl(c->fd, SIOCOUTQ, &queued) == -1 || queued <= 0) {
-		c->unsent = 0;
+		c->unsent = UNSENT_NONE;
 		return 0;
 	}
 	acked = c->bytes_out - (uint64_t)queued;
@@ -638,8 +668,8 @@ conn_count_out(struct conn *c, size_t n)
 {
 	c->last_write = c->last_active = clock_ms();
 	c->bytes_out += n;
-	if (c->unsent == 0 && c->inst->ic->lim.write_timeout_ms != 0)
-		c->unsent = 1;
+	if (c->unsent == UNSENT_NONE && c->inst->ic->lim.write_timeout_ms != 0)
+		c->unsent = UNSENT_WRITTEN;
 	atomic_fetch_add_explicit(&c->inst->stats->bytes_out[PROTO_TCP],
 	    (unsigned long)n, memory_order_relaxed);
 	if (c->inst->ic->lim.max_bytes != 0 &&
@@ -751,9 +781,7 @@ conn_queue(struct conn *c, const void *buf, size_t len)
 	int	was_empty = c->out.len == c->out.off;
 
 	if (conn_buffer(c, buf, len) == -1) {
-		log_warn("%s: %s: output buffer", c->inst->ic->name,
-		    conn_peer(c));
-		conn_abort(c, END_NOMEM);
+		conn_abort(c, END_NOMEM);	/* counted and logged there */
 		return -1;
 	}
 	conn_want_write(c, 1);

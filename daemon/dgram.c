@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,14 @@ struct dgram {
 	struct mmsghdr		*reply;		/* this datagram's reply slot */
 	unsigned char		*slot;
 	const struct sockaddr	*peer;
+	const struct msghdr	*req;		/* its control data: pktinfo */
 	int			 replied;
+};
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+union dgram_ctl {
+	char			 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr		 align;
 };
 
 struct dgram_batch {
@@ -45,6 +53,8 @@ struct dgram_batch {
 	struct iovec		 iov[DGRAM_BATCH];
 	struct iovec		 oiov[DGRAM_BATCH];
 	struct sockaddr_storage	 addr[DGRAM_BATCH];
+	union dgram_ctl		 ctl[DGRAM_BATCH];	/* as received */
+	union dgram_ctl		 octl[DGRAM_BATCH];	/* for the replies */
 	unsigned char		*slots;		/* DGRAM_BATCH * DGRAM_SLOT */
 };
 
@@ -56,6 +66,8 @@ static int			 dgram_amplify_ok(struct listener *,
 				    size_t req, size_t reply);
 static void			 dgram_drop(struct listener *, enum drop_reason,
 				    unsigned long);
+static void			 dgram_reply_from(const struct msghdr *req,
+				    struct msghdr *, union dgram_ctl *);
 
 /* The worker's batch buffers, made on first use. */
 static struct dgram_batch *
@@ -94,9 +106,7 @@ dgram_source_ok(const struct daemon *d, const struct sockaddr *sa)
 	in_addr_t			 a;
 	unsigned int			 port;
 
-	port = sa->sa_family == AF_INET6 ?
-	    ntohs(((const struct sockaddr_in6 *)sa)->sin6_port) :
-	    ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	port = sockaddr_port(sa);
 	if (port < 1024 || (d->udp_ports[port / 8] & (1U << (port % 8))))
 		return 0;
 	switch (sa->sa_family) {
@@ -171,6 +181,9 @@ dgram_amplify_ok(struct listener *l, const struct sockaddr *sa,
 		ok = bucket_take(source_amplify(t, i), lim->udp_amplify_rate,
 		    lim->udp_amplify_burst, clock_ms());
 	pthread_mutex_unlock(&l->d->lock);
+	if (i == SOURCE_NONE)
+		limit_hit(&l->d->limits, LIMIT_SOURCE_TABLE, 1,
+		    l->inst->ic->name);
 	return ok;
 }
 
@@ -182,7 +195,9 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 	const struct limits_conf *lim = &l->inst->ic->lim;
 	struct dgram		 dg;
 	uint32_t		 src;
-	int			 i, j, n, nout, sent, why;
+	enum admit		 a;
+	char			 ctx[160];
+	int			 i, j, n, nout, sent;
 
 	for (i = 0; i < DGRAM_BATCH; i++) {
 		b->iov[i].iov_base = b->slots + (size_t)i * DGRAM_SLOT;
@@ -192,12 +207,20 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		b->msg[i].msg_hdr.msg_namelen = sizeof(b->addr[i]);
 		b->msg[i].msg_hdr.msg_iov = &b->iov[i];
 		b->msg[i].msg_hdr.msg_iovlen = 1;
+		if (l->pktinfo) {
+			b->msg[i].msg_hdr.msg_control = &b->ctl[i];
+			b->msg[i].msg_hdr.msg_controllen = sizeof(b->ctl[i]);
+		}
 	}
 	n = recvmmsg(l->fd, b->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0) {
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR)
-			log_warn("%s: recvmmsg", l->ep.text);
+		    errno != EINTR) {
+			snprintf(ctx, sizeof(ctx), "%s: recvmmsg: %s",
+			    l->ep.text, strerror(errno));
+			listener_pause(l->w, SERVICE_UDP,
+			    limit_hit(&l->d->limits, LIMIT_IO, 1, ctx));
+		}
 		return 0;
 	}
 	atomic_fetch_add_explicit(&l->inst->stats->dgrams_in,
@@ -207,6 +230,7 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 		dg.l = l;
 		dg.slot = b->iov[i].iov_base;
 		dg.peer = (const struct sockaddr *)&b->addr[i];
+		dg.req = l->pktinfo ? &b->msg[i].msg_hdr : NULL;
 		dg.reply = &b->out[nout];
 		dg.replied = 0;
 		atomic_fetch_add_explicit(&l->inst->stats->bytes_in[PROTO_UDP],
@@ -219,9 +243,10 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 			dgram_drop(l, DROP_REFLECT, 1);
 			continue;
 		}
-		if ((why = instance_dgram_ok(l->inst, dg.peer,
-		    &src)) != DROP_COUNT) {
-			dgram_drop(l, why, 1);
+		if ((a = instance_dgram_ok(l->inst, dg.peer,
+		    &src)) != ADMIT_OK) {
+			dgram_drop(l, a == ADMIT_ACCESS ? DROP_ACCESS :
+			    DROP_RATE, 1);
 			continue;
 		}
 		if (svc->udp_datagram == NULL) {
@@ -277,8 +302,14 @@ dgram_on_read(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
+	/*
+	 * The socket is level-triggered: returning with its datagrams
+	 * unread would bring the loop straight back, at 100 % CPU for as
+	 * long as memory is short.  Stop reading UDP for a while instead.
+	 */
 	if ((b = dgram_batch_get(l->w)) == NULL) {
-		log_warn("%s: UDP buffers", l->ep.text);
+		listener_pause(l->w, SERVICE_UDP, limit_hit(&l->d->limits,
+		    LIMIT_UDP_NOMEM, 1, l->ep.text));
 		return;
 	}
 	for (round = 0; round < DGRAM_ROUNDS; round++) {
@@ -314,8 +345,57 @@ dgram_reply(struct dgram *dg, const void *buf, size_t len)
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	m->msg_hdr.msg_iov = iov;
 	m->msg_hdr.msg_iovlen = 1;
+	if (dg->req != NULL)
+		dgram_reply_from(dg->req, &m->msg_hdr,
+		    &dg->l->w->batch->octl[m - dg->l->w->batch->out]);
 	dg->replied = 1;
 	return 0;
+}
+
+/*
+ * On a wildcard socket, answer from the address the request was sent to:
+ * the kernel would pick the source by route, and a client that sent to
+ * another local address (a connected UDP socket, NAT, a stateful firewall)
+ * would drop the reply.  The request's pktinfo becomes the reply's.
+ */
+static void
+dgram_reply_from(const struct msghdr *req, struct msghdr *out,
+    union dgram_ctl *ctl)
+{
+	struct cmsghdr		*c, *o;
+	struct in_pktinfo	 pi;
+	struct in6_pktinfo	 pi6;
+
+	for (c = CMSG_FIRSTHDR(req); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)(uintptr_t)req, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_ifindex = 0;	/* the route decides */
+			pi.ipi_addr.s_addr = 0;
+			out->msg_control = ctl;
+			out->msg_controllen = CMSG_SPACE(sizeof(pi));
+			o = CMSG_FIRSTHDR(out);
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+				return;
+			out->msg_control = ctl;
+			out->msg_controllen = CMSG_SPACE(sizeof(pi6));
+			o = CMSG_FIRSTHDR(out);
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi6));
+			memcpy(CMSG_DATA(o), &pi6, sizeof(pi6));
+			return;
+		}
+	}
 }
 
 const void *

@@ -17,6 +17,8 @@ refuse_reason_name(enum refuse_reason r)
 	static const char *const names[REFUSE_COUNT] = {
 		[REFUSE_LIMIT] = "limit", [REFUSE_SOURCE] = "source",
 		[REFUSE_RATE] = "rate", [REFUSE_ACCESS] = "access",
+		[REFUSE_PROXY_FROM] = "proxy_from",
+		[REFUSE_PROXY_HEADER] = "proxy_header",
 	};
 
 	return (unsigned int)r < REFUSE_COUNT ? names[r] : "unknown";
@@ -144,11 +146,11 @@ instance_limited(const struct limits_conf *lim)
 
 /*
  * The rate buckets (instance, then source) and, for TCP, max_per_source;
- * called with d->lock held.  Returns REFUSE_COUNT when the request may go
- * on, else why not.  On success *src is the source's entry when one is
- * tracked, else SOURCE_NONE; with hold, the entry counts the connection.
+ * called with d->lock held.  On ADMIT_OK, *src is the source's entry when
+ * one is tracked, else SOURCE_NONE; with hold, the entry counts the
+ * connection.
  */
-static enum refuse_reason
+static enum admit
 instance_limits(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src, int hold)
 {
@@ -159,23 +161,89 @@ instance_limits(struct instance *inst, const struct sockaddr *sa,
 	*src = SOURCE_NONE;
 	if (!bucket_take(&inst->bucket, lim->instance_rate,
 	    lim->instance_burst, now))
-		return REFUSE_RATE;
+		return ADMIT_RATE;
 	if ((lim->rate == 0 && lim->max_per_source == 0) || t == NULL)
-		return REFUSE_COUNT;
-	if ((*src = source_get(t, sa, inst->stats)) == SOURCE_NONE)
-		return REFUSE_COUNT;	/* every entry pinned: fail open */
+		return ADMIT_OK;
+	if ((*src = source_get(t, sa, inst->stats)) == SOURCE_NONE) {
+		/* Every entry pinned (the table is sized so it cannot be). */
+		limit_hit(&inst->d->limits, LIMIT_SOURCE_TABLE, 1,
+		    inst->ic->name);
+		return ADMIT_OK;
+	}
 	if (!bucket_take(source_rate(t, *src), lim->rate, lim->burst, now)) {
 		*src = SOURCE_NONE;
-		return REFUSE_RATE;
+		return ADMIT_RATE;
 	}
 	if (hold && lim->max_per_source != 0 &&
 	    source_conns(t, *src) >= lim->max_per_source) {
 		*src = SOURCE_NONE;
-		return REFUSE_SOURCE;
+		return ADMIT_SOURCE;
 	}
 	if (hold)
 		source_hold(t, *src);
-	return REFUSE_COUNT;
+	return ADMIT_OK;
+}
+
+/* Why a connection the verdict a turned away is refused. */
+static enum refuse_reason
+admit_refuse_reason(enum admit a)
+{
+	switch (a) {
+	case ADMIT_ACCESS:
+		return REFUSE_ACCESS;
+	case ADMIT_SOURCE:
+		return REFUSE_SOURCE;
+	case ADMIT_RATE:
+		return REFUSE_RATE;
+	default:
+		return REFUSE_LIMIT;
+	}
+}
+
+static int	instance_admit_rest(struct instance *,
+		    const struct sockaddr *, uint32_t *, int);
+
+/* Take a place under the global and the instance's max_connections. */
+static enum admit
+instance_take_place(struct instance *inst)
+{
+	struct daemon	*d = inst->d;
+	unsigned int	 max = inst->ic->max_connections;
+
+	if (atomic_fetch_add(&d->nconns, 1) >=
+	    inst->ic->conf->daemon.max_connections) {
+		atomic_fetch_sub(&d->nconns, 1);
+		return ADMIT_LIMIT;
+	}
+	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0) {
+		atomic_fetch_sub(&inst->nconns, 1);
+		atomic_fetch_sub(&d->nconns, 1);
+		return ADMIT_LIMIT;
+	}
+	return ADMIT_OK;
+}
+
+/*
+ * The checks on the client itself: access lists (unless done already),
+ * rates, max_per_source.
+ */
+static enum admit
+instance_check_client(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src, int check_acl)
+{
+	struct daemon	*d = inst->d;
+	enum admit	 a = ADMIT_OK;
+
+	*src = SOURCE_NONE;
+	if (check_acl && !acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
+	    &inst->ic->conf->daemon.lim.deny, sa))
+		return ADMIT_ACCESS;
+	if (instance_limited(&inst->ic->lim)) {
+		pthread_mutex_lock(&d->lock);
+		a = instance_limits(inst, sa, src, 1);
+		pthread_mutex_unlock(&d->lock);
+	}
+	return a;
 }
 
 /*
@@ -188,39 +256,62 @@ int
 instance_admit(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src)
 {
-	struct daemon		*d = inst->d;
-	unsigned int		 max = inst->ic->max_connections;
-	enum refuse_reason	 why;
-
 	*src = SOURCE_NONE;
-	why = REFUSE_ACCESS;
+	/* The access lists first: a denied client costs no count. */
 	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
-	    &inst->ic->conf->daemon.lim.deny, sa))
-		goto refuse;
-	why = REFUSE_LIMIT;
-	if (atomic_fetch_add(&d->nconns, 1) >=
-	    inst->ic->conf->daemon.max_connections) {
-		atomic_fetch_sub(&d->nconns, 1);
-		goto refuse;
+	    &inst->ic->conf->daemon.lim.deny, sa)) {
+		instance_refuse(inst, REFUSE_ACCESS);
+		return -1;
 	}
-	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0)
-		goto undo;
-	if (instance_limited(&inst->ic->lim)) {
-		pthread_mutex_lock(&d->lock);
-		why = instance_limits(inst, sa, src, 1);
-		pthread_mutex_unlock(&d->lock);
-		if (why != REFUSE_COUNT)
-			goto undo;
+	if (instance_admit_place(inst) == -1)
+		return -1;
+	return instance_admit_rest(inst, sa, src, 0);
+}
+
+/*
+ * The first half of instance_admit, for a connection whose client is not
+ * known yet (a PROXY header is to come): only the connection caps.  0, or
+ * -1 when refused (counted and logged).  instance_release gives it back.
+ */
+int
+instance_admit_place(struct instance *inst)
+{
+	enum admit	a;
+
+	if ((a = instance_take_place(inst)) != ADMIT_OK) {
+		instance_refuse(inst, admit_refuse_reason(a));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The second half: the client sa of a connection holding a place.  0, or
+ * -1 with the place given back and the refusal counted and logged.
+ */
+int
+instance_admit_client(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src)
+{
+	return instance_admit_rest(inst, sa, src, 1);
+}
+
+/* instance_admit_client(), the access lists checked only with check_acl. */
+static int
+instance_admit_rest(struct instance *inst, const struct sockaddr *sa,
+    uint32_t *src, int check_acl)
+{
+	enum admit	a;
+
+	if ((a = instance_check_client(inst, sa, src, check_acl)) !=
+	    ADMIT_OK) {
+		instance_release(inst, SOURCE_NONE);
+		instance_refuse(inst, admit_refuse_reason(a));
+		return -1;
 	}
 	atomic_fetch_add_explicit(&inst->stats->accepted, 1,
 	    memory_order_relaxed);
 	return 0;
-undo:
-	atomic_fetch_sub(&inst->nconns, 1);
-	atomic_fetch_sub(&d->nconns, 1);
-refuse:
-	instance_refuse(inst, why);
-	return -1;
 }
 
 /* Give back what instance_admit took. */
@@ -238,23 +329,23 @@ instance_release(struct instance *inst, uint32_t src)
 }
 
 /*
- * May a UDP request from sa be served?  Returns DROP_COUNT when yes (with
- * *src as in instance_limits), else why it is dropped.
+ * May a UDP request from sa be served?  Returns ADMIT_OK (with *src as in
+ * instance_limits), ADMIT_ACCESS or ADMIT_RATE.
  */
-int
+enum admit
 instance_dgram_ok(struct instance *inst, const struct sockaddr *sa,
     uint32_t *src)
 {
-	enum refuse_reason	why;
+	enum admit	a;
 
 	*src = SOURCE_NONE;
 	if (!acl_allows(&inst->ic->lim.allow, &inst->ic->lim.deny,
 	    &inst->ic->conf->daemon.lim.deny, sa))
-		return DROP_ACCESS;
+		return ADMIT_ACCESS;
 	if (!instance_limited(&inst->ic->lim))
-		return DROP_COUNT;
+		return ADMIT_OK;
 	pthread_mutex_lock(&inst->d->lock);
-	why = instance_limits(inst, sa, src, 0);
+	a = instance_limits(inst, sa, src, 0);
 	pthread_mutex_unlock(&inst->d->lock);
-	return why == REFUSE_RATE ? DROP_RATE : DROP_COUNT;
+	return a;
 }

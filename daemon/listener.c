@@ -19,30 +19,39 @@
 #include "netsvcd.h"
 
 #define ACCEPT_BATCH	64	/* accepts per wakeup, so others get a turn */
-#define EMFILE_PAUSE_MS	250
 
 static void	listener_on_accept(evutil_socket_t, short, void *);
-static int	listener_socket(const struct endpoint *, unsigned int backlog,
-		    int reuseport, char **cause);
+static int	listener_socket(const struct endpoint *, const char *name,
+		    unsigned int backlog, int reuseport, char **cause);
+static void	listener_proxied(struct listener *, int,
+		    const struct sockaddr *, socklen_t);
 static void	listener_emfile(struct listener *);
 static int	listener_take_passed(struct daemon *, const struct endpoint *);
 static int	listener_keep_passed(struct daemon *, int);
+static int	listener_pktinfo(struct listener *);
 
 /*
  * Create, bind and (for TCP) listen; returns the fd or -1 with *cause.
  * With reuseport, every worker binds a socket of its own to the endpoint.
  */
 static int
-listener_socket(const struct endpoint *ep, unsigned int backlog,
-    int reuseport, char **cause)
+listener_socket(const struct endpoint *ep, const char *name,
+    unsigned int backlog, int reuseport, char **cause)
 {
-	int	fd, on = 1, type;
+	int	fd, on = 1, type, saved;
 
 	type = ep->proto == SERVICE_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	fd = socket(ep->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	/*
+	 * TCP only: for UDP, Linux lets SO_REUSEADDR sockets of any owner
+	 * bind the same address and port, and the last one bound gets the
+	 * datagrams, so another user could take the endpoint over.  Workers
+	 * share a port with SO_REUSEPORT, which the kernel keeps to one user.
+	 */
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &on, sizeof(on)) == -1)
 		goto fail;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 	    sizeof(on)) == -1)
@@ -57,20 +66,13 @@ listener_socket(const struct endpoint *ep, unsigned int backlog,
 		goto fail;
 	return fd;
 fail:
-	if (asprintf(cause, "%s: %s", ep->text, strerror(errno)) == -1)
-		*cause = NULL;
+	saved = errno;
+	cause_set(cause, "%s for instance %s: %s%s", ep->text, name,
+	    strerror(saved), saved == EACCES && endpoint_port(ep) < 1024 ?
+	    " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)" : "");
 	if (fd != -1)
 		close(fd);
 	return -1;
-}
-
-/* The endpoint's port in host order. */
-unsigned int
-endpoint_port(const struct endpoint *ep)
-{
-	if (ep->addr.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&ep->addr)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&ep->addr)->sin_port);
 }
 
 /*
@@ -126,8 +128,7 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 	int			 fl;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		if (asprintf(cause, "%s: %s", ep->text, strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "%s: %s", ep->text, strerror(errno));
 		return NULL;
 	}
 	l->d = d;
@@ -138,9 +139,8 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 	if (first != NULL && first->activated) {
 		l->activated = 1;
 		if ((l->fd = fcntl(first->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-			if (asprintf(cause, "%s: dup: %s", ep->text,
-			    strerror(errno)) == -1)
-				*cause = NULL;
+			cause_set(cause, "%s: dup: %s", ep->text,
+			    strerror(errno));
 			free(l);
 			return NULL;
 		}
@@ -152,15 +152,14 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 		if ((fl = fcntl(l->fd, F_GETFL)) == -1 ||
 		    fcntl(l->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 		    fcntl(l->fd, F_SETFD, FD_CLOEXEC) == -1) {
-			if (asprintf(cause, "%s: passed socket: %s", ep->text,
-			    strerror(errno)) == -1)
-				*cause = NULL;
+			cause_set(cause, "%s: passed socket: %s", ep->text,
+			    strerror(errno));
 			close(l->fd);
 			free(l);
 			return NULL;
 		}
-	} else if ((l->fd = listener_socket(&l->ep, inst->ic->backlog,
-	    d->nworkers > 1, cause)) == -1) {
+	} else if ((l->fd = listener_socket(&l->ep, inst->ic->name,
+	    inst->ic->backlog, d->nworkers > 1, cause)) == -1) {
 		free(l);
 		return NULL;
 	}
@@ -170,9 +169,46 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 		l->ep.addrlen = sslen;
 		endpoint_format(&l->ep, l->ep.text, sizeof(l->ep.text));
 	}
+	if (listener_pktinfo(l) == -1) {
+		if (asprintf(cause, "%s: IP_PKTINFO: %s", ep->text,
+		    strerror(errno)) == -1)
+			*cause = NULL;
+		close(l->fd);
+		free(l);
+		return NULL;
+	}
 	instance_ref(inst);
 	TAILQ_INSERT_TAIL(&d->listeners, l, entry);
 	return l;
+}
+
+/*
+ * A UDP socket bound to a wildcard address learns each request's
+ * destination (IP_PKTINFO, IPV6_RECVPKTINFO), so that dgram.c answers from
+ * it.  Returns 0 or -1.
+ */
+static int
+listener_pktinfo(struct listener *l)
+{
+	const struct sockaddr_in6	*sin6;
+	const struct sockaddr_in	*sin;
+	int				 on = 1;
+
+	if (l->ep.proto != SERVICE_UDP)
+		return 0;
+	if (l->ep.addr.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)&l->ep.addr;
+		if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			return 0;
+		l->pktinfo = 1;
+		return setsockopt(l->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+		    sizeof(on));
+	}
+	sin = (const struct sockaddr_in *)&l->ep.addr;
+	if (sin->sin_addr.s_addr != htonl(INADDR_ANY))
+		return 0;
+	l->pktinfo = 1;
+	return setsockopt(l->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 }
 
 /* Start serving; logs the real address (the kernel's port for port 0). */
@@ -288,15 +324,18 @@ listener_close_all(struct daemon *d)
 		listener_close(l);
 }
 
-/* Stop accepting on the worker's TCP listeners for ms milliseconds. */
+/*
+ * Stop serving the worker's listeners of one protocol (accepting on TCP,
+ * reading on UDP) for ms milliseconds.
+ */
 void
-listener_pause(struct worker *w, int ms)
+listener_pause(struct worker *w, int proto, int ms)
 {
 	struct listener	*l;
 	struct timeval	 tv;
 
 	TAILQ_FOREACH(l, &w->d->listeners, entry) {
-		if (l->w == w && l->ep.proto == SERVICE_TCP && l->ev != NULL)
+		if (l->w == w && l->ep.proto == proto && l->ev != NULL)
 			event_del(l->ev);
 	}
 	tv.tv_sec = ms / 1000;
@@ -304,14 +343,14 @@ listener_pause(struct worker *w, int ms)
 	event_add(w->ev_resume, &tv);
 }
 
-/* The resume timer: accept again after a descriptor shortage. */
+/* The resume timer: serve again after a back-off (adding twice is a no-op). */
 void
 listener_resume(struct worker *w)
 {
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, &w->d->listeners, entry) {
-		if (l->w == w && l->ep.proto == SERVICE_TCP && l->ev != NULL)
+		if (l->w == w && l->ev != NULL)
 			event_add(l->ev, NULL);
 	}
 }
@@ -324,23 +363,30 @@ static void
 listener_emfile(struct listener *l)
 {
 	struct daemon	*d = l->d;
-	unsigned long	 n;
-	int		 fd;
+
+	listener_reserve_accept(d, l->fd);
+	listener_pause(l->w, SERVICE_TCP, limit_hit(&d->limits, LIMIT_EMFILE,
+	    1, l->ep.text));
+}
+
+/*
+ * Accept and close one waiting client with the reserve descriptor, so
+ * that it sees a close rather than a hang (also for metrics.c).
+ */
+void
+listener_reserve_accept(struct daemon *d, int lfd)
+{
+	int	fd;
 
 	pthread_mutex_lock(&d->lock);
 	if (d->reserve_fd != -1) {
 		close(d->reserve_fd);
-		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd != -1)
 			close(fd);
 		d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	n = log_ratelimit(&d->emfile_log);
 	pthread_mutex_unlock(&d->lock);
-	if (n > 0)
-		log_warnx("out of file descriptors (%lu time%s): pausing "
-		    "accept for %d ms", n, n == 1 ? "" : "s", EMFILE_PAUSE_MS);
-	listener_pause(l->w, EMFILE_PAUSE_MS);
 }
 
 /* Accept until EAGAIN or the batch is done. */
@@ -351,6 +397,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	uint32_t		 src;
+	char			 ctx[160];
 	int			 fd, i;
 
 	UNUSED(what);
@@ -376,9 +423,16 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 				listener_emfile(l);
 				return;
 			default:
-				log_warn("%s: accept", l->ep.text);
+				snprintf(ctx, sizeof(ctx), "%s: accept: %s",
+				    l->ep.text, strerror(errno));
+				listener_pause(l->w, SERVICE_TCP,
+				    limit_hit(&l->d->limits, LIMIT_IO, 1, ctx));
 				return;
 			}
+		}
+		if (l->inst->ic->proxy_accept != 0) {
+			listener_proxied(l, fd, (struct sockaddr *)&ss, sslen);
+			continue;
 		}
 		if (instance_admit(l->inst, (struct sockaddr *)&ss,
 		    &src) == -1) {
@@ -388,4 +442,24 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		conn_start(l->w, l->inst, fd, (struct sockaddr *)&ss,
 		    sslen, src);
 	}
+}
+
+/*
+ * A connection that must start with a PROXY header: only a balancer of
+ * proxy_from may send one, and it waits under the connection caps.
+ */
+static void
+listener_proxied(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	if (!acl_match(&l->inst->ic->proxy_from, sa)) {
+		close(fd);
+		instance_refuse(l->inst, REFUSE_PROXY_FROM);
+		return;
+	}
+	if (instance_admit_place(l->inst) == -1) {
+		close(fd);
+		return;
+	}
+	proxy_wait_start(l->w, l->inst, fd, sa, salen);
 }

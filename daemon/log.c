@@ -163,6 +163,26 @@ log_emit_errno(int level, const char *fmt, va_list ap)
 }
 
 void
+log_err(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit_errno(LOG_LEVEL_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	va_list	ap;
@@ -237,21 +257,36 @@ fatalx(const char *fmt, ...)
 }
 
 /*
- * Count an event; return how many to report (this one included) when at
- * least a second has passed since the last report, else 0.
+ * The one rate limit for log lines: at most per_sec events pass in each
+ * second (now, in seconds), the others are only counted.  Returns 0 for
+ * an event only counted, else how many to report: this one and those held
+ * back since the last that passed.  Pure, for the unit tests.
  */
+unsigned long
+log_rate_take(struct log_rate *r, long now, unsigned int per_sec)
+{
+	unsigned long	n;
+
+	if (now != r->last) {
+		r->last = now;
+		r->passed = 0;
+	}
+	if (r->passed >= per_sec) {
+		r->suppressed++;
+		return 0;
+	}
+	r->passed++;
+	n = r->suppressed + 1;
+	r->suppressed = 0;
+	return n;
+}
+
+/* log_rate_take() at one line a second, now. */
 unsigned long
 log_ratelimit(struct log_rate *r)
 {
 	struct timespec	 ts;
-	unsigned long	 n;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	r->suppressed++;
-	if (r->last != 0 && ts.tv_sec - r->last < 1)
-		return 0;
-	r->last = ts.tv_sec;
-	n = r->suppressed;
-	r->suppressed = 0;
-	return n;
+	return log_rate_take(r, (long)ts.tv_sec, 1);
 }

@@ -24,6 +24,9 @@ int	log_is_journal(void);
 int	log_level_parse(const char *name);	/* -1 when unknown */
 const char *log_level_name(int level);
 
+/* Errors: what stops the daemon or a reload (journalctl -p err). */
+void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -42,13 +45,18 @@ void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
 /*
- * A rate limit for log lines: log_ratelimit() returns the number of events
- * to report (>0) at most once per second, 0 when this event is only counted.
+ * The one rate limit for log lines (zero-initialised): log_ratelimit()
+ * returns the number of events to report (>0) at most once per second, 0
+ * when this event is only counted; log_rate_take() lets per_sec through
+ * in each second given as now.
  */
 struct log_rate {
-	long		last;		/* second of the last report */
-	unsigned long	suppressed;	/* events since then */
+	long		last;		/* second being counted */
+	unsigned int	passed;		/* events reported in it */
+	unsigned long	suppressed;	/* events held back since the last */
 };
 unsigned long	log_ratelimit(struct log_rate *);
+unsigned long	log_rate_take(struct log_rate *, long now,
+		    unsigned int per_sec);
 
 #endif

@@ -2,12 +2,18 @@
  * main.c: command line, startup order and exit codes.
  * Exit status: 0 success, 1 bad config or startup failure, 2 usage error.
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -16,6 +22,12 @@
 static void	usage(FILE *);
 static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
+static int	main_lock_dir(char *, size_t);
+static int	main_lock(const char *path);
+static void	main_unlock(void);
+
+static char	main_lock_path[PATH_MAX + 64];	/* held, or "" */
+static int	main_lock_fd = -1;
 
 static void
 usage(FILE *f)
@@ -50,19 +62,30 @@ main_libevent_log(int severity, const char *msg)
 	}
 }
 
-/* Load the config, printing every error; returns it or NULL. */
+/*
+ * Load the config, printing every error: plain lines for -t, log lines at
+ * error priority at start (the journal's "-p err" shows why).  Returns it
+ * or NULL.
+ */
 static struct config *
-main_load(const char *path)
+main_load(const char *path, int check)
 {
 	struct config_errors	 errs = { NULL, 0 };
 	struct config		*conf;
 	size_t			 i;
 
 	conf = config_load(path, &errs);
-	for (i = 0; i < errs.count; i++)
-		fprintf(stderr, "%s\n", errs.msg[i]);
-	if (conf == NULL)
+	for (i = 0; i < errs.count; i++) {
+		if (check)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		else
+			log_errx("%s", errs.msg[i]);
+	}
+	if (conf == NULL && check)
 		fprintf(stderr, "netsvcd: %s: %zu error%s, not started\n", path,
+		    errs.count, errs.count == 1 ? "" : "s");
+	else if (conf == NULL)
+		log_errx("%s: %zu error%s, not started", path,
 		    errs.count, errs.count == 1 ? "" : "s");
 	config_errors_free(&errs);
 	return conf;
@@ -74,13 +97,128 @@ main_check(const char *path, int print)
 {
 	struct config	*conf;
 
-	if ((conf = main_load(path)) == NULL)
+	if ((conf = main_load(path, 1)) == NULL)
 		return 1;
 	if (print)
 		config_print(conf, stdout);
 	printf("netsvcd: configuration file %s is OK\n", path);
 	config_unref(conf);
 	return 0;
+}
+
+/*
+ * The directory for the lock file: systemd's RuntimeDirectory=, else
+ * /run/netsvcd for root, $XDG_RUNTIME_DIR or /tmp/netsvcd-UID for others.
+ * A directory we made must be ours and writable by nobody else, or a local
+ * user could hold our lock.  Returns 0, or -1 when there is none.
+ */
+static int
+main_lock_dir(char *buf, size_t len)
+{
+	const char	*env;
+	struct stat	 st;
+	int		 mine = 1;
+
+	if ((env = getenv("RUNTIME_DIRECTORY")) != NULL && *env != '\0') {
+		snprintf(buf, len, "%.*s", (int)strcspn(env, ":"), env);
+		mine = 0;
+	} else if (geteuid() == 0)
+		snprintf(buf, len, "/run/netsvcd");
+	else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && *env != '\0') {
+		snprintf(buf, len, "%s", env);
+		mine = 0;
+	} else
+		snprintf(buf, len, "/tmp/netsvcd-%lu",
+		    (unsigned long)geteuid());
+	if (mine && mkdir(buf, geteuid() == 0 ? 0755 : 0700) == -1 &&
+	    errno != EEXIST)
+		return -1;
+	if (lstat(buf, &st) == -1 || !S_ISDIR(st.st_mode))
+		return -1;
+	if (mine && (st.st_uid != geteuid() || (st.st_mode & 022) != 0))
+		return -1;
+	return 0;
+}
+
+/*
+ * Refuse to serve a config another copy of netsvcd already serves: with
+ * workers, the kernel lets a second copy of the same user join the
+ * SO_REUSEPORT groups, and the two would silently split the traffic.  The
+ * lock is an flock(2) on a file named after the config's real path; it
+ * lasts as long as the process.  Returns 0, or -1 after logging why.
+ */
+static int
+main_lock(const char *path)
+{
+	char		 dir[PATH_MAX], real[PATH_MAX], file[PATH_MAX + 64];
+	char		 pid[32];
+	struct stat	 a, b;
+	uint64_t	 h = 14695981039346656037ULL;
+	const char	*p;
+	ssize_t		 n;
+	int		 fd, tries;
+
+	if (realpath(path, real) == NULL)
+		snprintf(real, sizeof(real), "%s", path);
+	if (main_lock_dir(dir, sizeof(dir)) == -1) {
+		log_warnx("no private runtime directory for the lock file: "
+		    "a second copy on %s would not be detected", real);
+		return 0;
+	}
+	for (p = real; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(file, sizeof(file), "%s/netsvcd-%016llx.lock", dir,
+	    (unsigned long long)h);
+	/* The file may be unlinked by its holder between open and flock. */
+	for (tries = 0; tries < 3; tries++) {
+		fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+		if (fd == -1) {
+			log_errx("cannot open the lock file %s: %s", file,
+			    strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			n = read(fd, pid, sizeof(pid) - 1);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			log_errx("another netsvcd%s%s already serves %s (lock %s "
+			    "is held): not started", *pid ? " with pid " : "",
+			    pid, real, file);
+			close(fd);
+			return -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(file, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		log_errx("cannot take the lock file %s", file);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
+		log_debug("lock file %s: %s", file, strerror(errno));
+	snprintf(main_lock_path, sizeof(main_lock_path), "%s", file);
+	main_lock_fd = fd;	/* open, and locked, until main_unlock */
+	return 0;
+}
+
+/*
+ * Remove the lock file while still holding it: a copy starting meanwhile
+ * notices (main_lock compares the inode) and takes a new file.
+ */
+static void
+main_unlock(void)
+{
+	if (main_lock_fd == -1)
+		return;
+	(void)unlink(main_lock_path);	/* may fail after dropping root */
+	close(main_lock_fd);
+	main_lock_fd = -1;
 }
 
 int
@@ -156,10 +294,14 @@ main(int argc, char *argv[])
 	if (check)
 		return main_check(path, 1);
 
-	if ((conf = main_load(path)) == NULL)
+	if ((conf = main_load(path, 0)) == NULL)
 		return 1;
 	log_setlevel(level != -1 ? level : conf->daemon.log_level);
 	event_set_log_callback(main_libevent_log);
+	if (main_lock(path) == -1) {
+		config_unref(conf);
+		return 1;
+	}
 
 	/* A peer closing early must never kill the process. */
 	memset(&sa, 0, sizeof(sa));
@@ -174,12 +316,14 @@ main(int argc, char *argv[])
 	if (daemon_start(d, conf) == -1) {
 		daemon_free(d);
 		libevent_global_shutdown();
-		log_warnx("not started");
+		main_unlock();
+		log_errx("not started");
 		return 1;
 	}
 	status = daemon_run(d) == -1 ? 1 : 0;
 	daemon_free(d);
 	libevent_global_shutdown();
+	main_unlock();
 	log_notice("stopped");
 	return status;
 }

@@ -7,8 +7,11 @@
  *
  * evhttp is kept on a short leash, since anything that can connect may talk
  * to it: small header and body limits, a read/write timeout, one path, two
- * methods, and accepting pauses when descriptors run out instead of
- * spinning on EMFILE.
+ * methods, at most metrics_max_connections connections (accepting pauses
+ * at the cap), a total deadline for each request however slowly it
+ * trickles in, a bounded read-ahead (evhttp keeps reading while a reply
+ * waits for a client that does not read it), and on EMFILE the reserve
+ * descriptor and a pause, as the service listeners do.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -31,12 +35,15 @@
 #include "netsvcd.h"
 
 #define METRICS_PATH		"/metrics"
+#define METRICS_HEALTHZ		"/healthz"
+#define METRICS_READY		"/ready"
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_BACKLOG		16
 #define METRICS_TIMEOUT_S	10	/* read and write, per connection */
 #define METRICS_MAX_HEADERS	8192	/* request line and headers */
 #define METRICS_MAX_BODY	1024	/* nothing we serve takes a body */
-#define METRICS_PAUSE_MS	250	/* after EMFILE */
+#define METRICS_DEADLINE_MS	10000	/* to read and answer one request */
+#define METRICS_READ_AHEAD	16384	/* input buffered per connection */
 
 /*
  * The methods that reach metrics_on_request, which answers 405 to all but
@@ -48,12 +55,30 @@
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |	\
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH)
 
+/*
+ * One metrics connection, as evhttp's bufferevent that we made for it (and
+ * hold a reference on, so that we learn when evhttp is done with it: its
+ * callbacks are then unset).  The timer attaches the close callback once
+ * evhttp has set the connection up, enforces the deadline, and releases.
+ */
+struct metrics_conn {
+	LIST_ENTRY(metrics_conn)	 entry;
+	struct metrics			*m;
+	struct bufferevent		*bev;
+	struct evhttp_connection	*evcon;		/* NULL: not known yet */
+	struct event			*ev;
+	uint64_t			 deadline;	/* monotonic ms */
+};
+
 struct metrics {
 	struct daemon			*d;
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
 	struct event			*ev_resume;	/* accept again */
-	struct log_rate			 emfile_log;
+	LIST_HEAD(, metrics_conn)	 conns;
+	unsigned int			 nconns;
+	unsigned int			 max_conns;
+	int				 paused;	/* by EMFILE */
 };
 
 /* A body being built; the first failed append marks it failed. */
@@ -79,6 +104,8 @@ struct metrics_row {
 	unsigned long		 dgrams_in;
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
+	unsigned long		 proxy_refused[PROXY_E_COUNT];
+	int			 proxied;	/* proxy_protocol is on */
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
@@ -90,11 +117,13 @@ struct metrics_family {
 	const char		*label;		/* of the array index */
 	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
+	int			 proxied_only;	/* rows with proxy_protocol */
 };
 
 static const char	*metrics_refuse_name(int);
 static const char	*metrics_drop_name(int);
 static const char	*metrics_proto_name(int);
+static const char	*metrics_proxy_name(int);
 static void		 metrics_add(struct metrics_out *, const void *,
 			    size_t);
 static void		 metrics_printf(struct metrics_out *, const char *, ...)
@@ -112,44 +141,58 @@ static int		 metrics_rows(struct daemon *, struct metrics_row **,
 static int		 metrics_body(struct daemon *, struct evbuffer *);
 static void		 metrics_reply(struct evhttp_request *, int,
 			    const char *, const char *);
+static int		 metrics_health(struct daemon *, struct evhttp_request *,
+			    const char *);
 static void		 metrics_on_request(struct evhttp_request *, void *);
 static void		 metrics_on_accept_error(struct evconnlistener *,
 			    void *);
 static void		 metrics_on_resume(evutil_socket_t, short, void *);
+static struct bufferevent *metrics_on_conn(struct event_base *, void *);
+static void		 metrics_conn_tick(evutil_socket_t, short, void *);
+static void		 metrics_conn_closed(struct evhttp_connection *,
+			    void *);
+static void		 metrics_conn_free(struct metrics_conn *);
+static void		 metrics_accepting(struct metrics *);
+static void		 metrics_request_done(struct metrics *,
+			    struct evhttp_request *);
 static int		 metrics_socket(const struct endpoint *, char **cause);
 
 static const struct metrics_family metrics_families[] = {
 	{ "netsvcd_connections_accepted_total", "counter",
 	    "TCP connections accepted.",
-	    offsetof(struct metrics_row, accepted), NULL, 0, NULL },
+	    offsetof(struct metrics_row, accepted), NULL, 0, NULL, 0 },
 	{ "netsvcd_connections_refused_total", "counter",
 	    "TCP connections refused, by reason.",
 	    offsetof(struct metrics_row, refused), "reason", REFUSE_COUNT,
-	    metrics_refuse_name },
+	    metrics_refuse_name, 0 },
 	{ "netsvcd_connections_active", "gauge",
 	    "TCP connections open now.",
-	    offsetof(struct metrics_row, active), NULL, 0, NULL },
+	    offsetof(struct metrics_row, active), NULL, 0, NULL, 0 },
 	{ "netsvcd_connections_timed_out_total", "counter",
 	    "TCP connections closed by a timeout.",
-	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL },
+	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL, 0 },
 	{ "netsvcd_bytes_received_total", "counter",
 	    "Bytes received from clients, by protocol.",
 	    offsetof(struct metrics_row, bytes_in), "proto", PROTO_COUNT,
-	    metrics_proto_name },
+	    metrics_proto_name, 0 },
 	{ "netsvcd_bytes_sent_total", "counter",
 	    "Bytes sent to clients, by protocol.",
 	    offsetof(struct metrics_row, bytes_out), "proto", PROTO_COUNT,
-	    metrics_proto_name },
+	    metrics_proto_name, 0 },
 	{ "netsvcd_datagrams_received_total", "counter",
 	    "UDP datagrams received.",
-	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL },
+	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL, 0 },
 	{ "netsvcd_datagrams_sent_total", "counter",
 	    "UDP datagrams sent.",
-	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL },
+	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL, 0 },
 	{ "netsvcd_datagrams_dropped_total", "counter",
 	    "UDP datagrams that got no reply, by reason.",
 	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
-	    metrics_drop_name },
+	    metrics_drop_name, 0 },
+	{ "netsvcd_proxy_headers_refused_total", "counter",
+	    "TCP connections closed for a missing or bad PROXY header, by reason.",
+	    offsetof(struct metrics_row, proxy_refused), "reason",
+	    PROXY_E_COUNT, metrics_proxy_name, 1 },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -177,6 +220,13 @@ static const char *
 metrics_proto_name(int i)
 {
 	return i == PROTO_TCP ? "tcp" : "udp";
+}
+
+/* The reasons of a refused PROXY header; NULL (no series) for "none". */
+static const char *
+metrics_proxy_name(int i)
+{
+	return i == PROXY_E_NONE ? NULL : proxy_error_name((enum proxy_error)i);
 }
 
 /* Append bytes to the body. */
@@ -323,6 +373,7 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		if (i == *n) {
 			r->instance = rep->ic->name;
 			r->service = rep->ic->service->name;
+			r->proxied = rep->ic->proxy_accept != 0;
 			(*n)++;
 		}
 		r->active += atomic_load(&inst->nconns);
@@ -341,6 +392,8 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		r->dgrams_out += atomic_load(&s->dgrams_out);
 		for (k = 0; k < DROP_COUNT; k++)
 			r->dropped[k] += atomic_load(&s->dropped[k]);
+		for (k = 0; k < PROXY_E_COUNT; k++)
+			r->proxy_refused[k] += atomic_load(&s->proxy_refused[k]);
 	}
 	*rowsp = rows;
 	return 0;
@@ -387,10 +440,19 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 	metrics_printf(&o, "netsvcd_connections_open %u\n",
 	    atomic_load(&d->nconns));
 
+	metrics_head(&o, "netsvcd_limit_hits_total", "counter",
+	    "Times a limit backed off, closed or failed open, by limit.");
+	for (k = 0; k < LIMIT_COUNT; k++)
+		metrics_printf(&o, "netsvcd_limit_hits_total{limit=\"%s\"} "
+		    "%lu\n", limit_name((enum limit)k),
+		    limit_hits(&d->limits, (enum limit)k));
+
 	for (j = 0; j < METRICS_NFAMILIES; j++) {
 		f = &metrics_families[j];
 		metrics_head(&o, f->name, f->type, f->help);
 		for (i = 0; i < nrows; i++) {
+			if (f->proxied_only && !rows[i].proxied)
+				continue;
 			v = (const unsigned long *)(const void *)
 			    ((const char *)&rows[i] + f->off);
 			if (f->nreasons == 0) {
@@ -398,9 +460,12 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 				    NULL, *v);
 				continue;
 			}
-			for (k = 0; k < f->nreasons; k++)
+			for (k = 0; k < f->nreasons; k++) {
+				if (f->reason(k) == NULL)
+					continue;
 				metrics_sample(&o, f->name, &rows[i],
 				    f->label, f->reason(k), v[k]);
+			}
 		}
 	}
 	free(rows);
@@ -415,9 +480,17 @@ metrics_reply(struct evhttp_request *req, int code, const char *reason,
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*b;
 
+	char			 len[32];
+
 	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD ||
-	    (b = evbuffer_new()) == NULL) {
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* As for GET /metrics: the length a GET would get. */
+		snprintf(len, sizeof(len), "%zu", strlen(text));
+		evhttp_add_header(h, "Content-Length", len);
+		evhttp_send_reply(req, code, reason, NULL);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_reply(req, code, reason, NULL);
 		return;
 	}
@@ -429,8 +502,36 @@ metrics_reply(struct evhttp_request *req, int code, const char *reason,
 }
 
 /*
+ * The balancer's checks: /healthz answers 200 while the daemon serves at
+ * all; /ready answers 200 while it takes new work, and 503 from SIGTERM on
+ * (drain_delay) and while the last reload failed to apply.  Returns 1 when
+ * path was one of them (and answered).
+ */
+static int
+metrics_health(struct daemon *d, struct evhttp_request *req,
+    const char *path)
+{
+	if (strcmp(path, METRICS_HEALTHZ) == 0) {
+		metrics_reply(req, HTTP_OK, "OK", "ok\n");
+		return 1;
+	}
+	if (strcmp(path, METRICS_READY) != 0)
+		return 0;
+	if (atomic_load(&d->draining) || atomic_load(&d->stopping))
+		metrics_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+		    "draining\n");
+	else if (d->reload_failing)
+		metrics_reply(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+		    "the last reload failed\n");
+	else
+		metrics_reply(req, HTTP_OK, "OK", "ready\n");
+	return 1;
+}
+
+/*
  * Every request: GET or HEAD /metrics gets the exposition (a query string
- * is ignored), other methods on it 405, other paths 404.
+ * is ignored), /healthz and /ready their status, other methods on them
+ * 405, other paths 404.
  */
 static void
 metrics_on_request(struct evhttp_request *req, void *arg)
@@ -443,9 +544,12 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 	struct evbuffer		*b;
 	char			 len[32];
 
+	metrics_request_done(m, req);
 	if (uri != NULL)
 		path = evhttp_uri_get_path(uri);
-	if (path == NULL || strcmp(path, METRICS_PATH) != 0) {
+	if (path == NULL || (strcmp(path, METRICS_PATH) != 0 &&
+	    strcmp(path, METRICS_HEALTHZ) != 0 &&
+	    strcmp(path, METRICS_READY) != 0)) {
 		metrics_reply(req, HTTP_NOTFOUND, "Not Found",
 		    "not found: the metrics are at " METRICS_PATH "\n");
 		return;
@@ -456,10 +560,12 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 		    "method not allowed: use GET or HEAD\n");
 		return;
 	}
+	if (metrics_health(m->d, req, path))
+		return;
 	if ((b = evbuffer_new()) == NULL || metrics_body(m->d, b) == -1) {
 		if (b != NULL)
 			evbuffer_free(b);
-		log_warnx("metrics: out of memory");
+		limit_hit(&m->d->limits, LIMIT_NOMEM, 1, "metrics");
 		metrics_reply(req, HTTP_INTERNAL, "Internal Server Error",
 		    "out of memory\n");
 		return;
@@ -481,25 +587,27 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 
 /*
  * accept() failed with something other than EAGAIN or EINTR, most likely
- * EMFILE: the waiting client would make the listener fire again at once,
- * so stop accepting for a moment (the daemon's own listeners do the same).
+ * EMFILE: the waiting client would make the listener fire again at once.
+ * Close it with the reserve descriptor and stop accepting for a moment,
+ * as the service listeners do.
  */
 static void
 metrics_on_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct metrics	*m = metrics_self;
-	struct timeval	 tv = { 0, METRICS_PAUSE_MS * 1000 };
-	unsigned long	 n;
-	int		 saved = errno;
+	struct timeval	 tv;
+	char		 ctx[128];
+	int		 ms;
 
 	UNUSED(arg);
 	if (m == NULL)
 		return;
-	if ((n = log_ratelimit(&m->emfile_log)) > 0) {
-		errno = saved;
-		log_warn("metrics: accept (%lu time%s): pausing for %d ms", n,
-		    n == 1 ? "" : "s", METRICS_PAUSE_MS);
-	}
+	snprintf(ctx, sizeof(ctx), "metrics: accept: %s", strerror(errno));
+	listener_reserve_accept(m->d, evconnlistener_get_fd(lev));
+	ms = limit_hit(&m->d->limits, LIMIT_METRICS_EMFILE, 1, ctx);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	m->paused = 1;
 	evconnlistener_disable(lev);
 	evtimer_add(m->ev_resume, &tv);
 }
@@ -511,7 +619,139 @@ metrics_on_resume(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
-	evconnlistener_enable(evhttp_bound_socket_get_listener(m->bound));
+	m->paused = 0;
+	metrics_accepting(m);
+}
+
+/* Accept while under the cap and not paused by EMFILE. */
+static void
+metrics_accepting(struct metrics *m)
+{
+	struct evconnlistener	*lev;
+
+	if (m->bound == NULL)
+		return;
+	lev = evhttp_bound_socket_get_listener(m->bound);
+	if (m->paused || m->nconns >= m->max_conns)
+		evconnlistener_disable(lev);
+	else
+		evconnlistener_enable(lev);
+}
+
+/*
+ * evhttp accepted a connection and asks for its bufferevent: make it with
+ * a read-ahead bound, count the connection, and stop accepting at the
+ * cap.  The timer runs once the loop is back, when evhttp has set the
+ * connection up.  NULL lets evhttp make its own (out of memory).
+ */
+static struct bufferevent *
+metrics_on_conn(struct event_base *base, void *arg)
+{
+	struct metrics		*m = arg;
+	struct metrics_conn	*mc;
+	struct timeval		 now = { 0, 0 };
+
+	if ((mc = calloc(1, sizeof(*mc))) == NULL)
+		return NULL;
+	mc->m = m;
+	mc->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	mc->ev = evtimer_new(base, metrics_conn_tick, mc);
+	if (mc->bev == NULL || mc->ev == NULL) {
+		if (mc->bev != NULL)
+			bufferevent_free(mc->bev);
+		if (mc->ev != NULL)
+			event_free(mc->ev);
+		free(mc);
+		return NULL;
+	}
+	bufferevent_setwatermark(mc->bev, EV_READ, 0, METRICS_READ_AHEAD);
+	bufferevent_incref(mc->bev);	/* ours: see metrics_conn_tick */
+	mc->deadline = clock_ms() + METRICS_DEADLINE_MS;
+	evtimer_add(mc->ev, &now);
+	LIST_INSERT_HEAD(&m->conns, mc, entry);
+	if (++m->nconns >= m->max_conns) {
+		limit_hit(&m->d->limits, LIMIT_METRICS_CONNS, 1, "metrics");
+		metrics_accepting(m);
+	}
+	return mc->bev;
+}
+
+/*
+ * The connection's timer.  evhttp is done with the bufferevent once it has
+ * unset its callbacks (bufferevent_free): release it.  Otherwise learn the
+ * connection (the callbacks' argument) and watch the request's deadline.
+ */
+static void
+metrics_conn_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics_conn	*mc = arg;
+	struct metrics		*m = mc->m;
+	bufferevent_event_cb	 ecb;
+	struct timeval		 tv;
+	uint64_t		 now = clock_ms();
+	void			*cbarg;
+
+	UNUSED(fd);
+	UNUSED(what);
+	bufferevent_getcb(mc->bev, NULL, NULL, &ecb, &cbarg);
+	if (ecb == NULL) {
+		metrics_conn_free(mc);
+		metrics_accepting(m);
+		return;
+	}
+	if (mc->evcon == NULL) {
+		mc->evcon = cbarg;
+		evhttp_connection_set_closecb(mc->evcon, metrics_conn_closed,
+		    mc);
+	}
+	if (now >= mc->deadline) {
+		limit_hit(&m->d->limits, LIMIT_METRICS_DEADLINE, 1,
+		    "metrics");
+		/* Calls metrics_conn_closed, which brings us back. */
+		evhttp_connection_free(mc->evcon);
+		return;
+	}
+	tv.tv_sec = (time_t)((mc->deadline - now) / 1000);
+	tv.tv_usec = (suseconds_t)((mc->deadline - now) % 1000) * 1000;
+	evtimer_add(mc->ev, &tv);
+}
+
+/* evhttp frees the connection: release it from the loop, not from here. */
+static void
+metrics_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct metrics_conn	*mc = arg;
+
+	UNUSED(evcon);
+	mc->evcon = NULL;
+	event_active(mc->ev, EV_TIMEOUT, 0);
+}
+
+/* Drop our reference (closing the socket) and forget the connection. */
+static void
+metrics_conn_free(struct metrics_conn *mc)
+{
+	LIST_REMOVE(mc, entry);
+	mc->m->nconns--;
+	event_free(mc->ev);
+	bufferevent_decref(mc->bev);
+	free(mc);
+}
+
+/* A request was read: the next one on its connection gets a new deadline. */
+static void
+metrics_request_done(struct metrics *m, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct metrics_conn		*mc;
+
+	evcon = evhttp_request_get_connection(req);
+	LIST_FOREACH(mc, &m->conns, entry) {
+		if (mc->evcon == evcon && evcon != NULL) {
+			mc->deadline = clock_ms() + METRICS_DEADLINE_MS;
+			return;
+		}
+	}
 }
 
 /* A bound, listening TCP socket for ep; the fd, or -1 with *cause. */
@@ -534,9 +774,8 @@ metrics_socket(const struct endpoint *ep, char **cause)
 		goto fail;
 	return fd;
 fail:
-	if (asprintf(cause, "metrics_listen %s: %s", ep->text,
-	    strerror(errno)) == -1)
-		*cause = NULL;
+	cause_set(cause, "metrics_listen %s: %s", ep->text,
+	    strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return -1;
@@ -558,15 +797,13 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 
 	*cause = NULL;
 	if (ep->proto != SERVICE_TCP) {
-		if (asprintf(cause, "metrics_listen %s: not a tcp:// "
-		    "endpoint", ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: not a tcp:// "
+		    "endpoint", ep->text);
 		return NULL;
 	}
 	if (metrics_self != NULL) {
-		if (asprintf(cause, "metrics_listen %s: already serving",
-		    ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: already serving",
+		    ep->text);
 		return NULL;
 	}
 	if (d->started.tv_sec == 0 && d->started.tv_nsec == 0)
@@ -581,14 +818,18 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 	    (m->http = evhttp_new(d->base)) == NULL ||
 	    (m->ev_resume = evtimer_new(d->base, metrics_on_resume,
 	    m)) == NULL) {
-		if (asprintf(cause, "metrics_listen %s: out of memory",
-		    ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: out of memory",
+		    ep->text);
 		close(fd);
 		metrics_stop(m);
 		return NULL;
 	}
 	m->d = d;
+	LIST_INIT(&m->conns);
+	m->max_conns = d->conf->daemon.metrics_max_connections;
+	if (m->max_conns == 0)
+		m->max_conns = 16;
+	evhttp_set_bevcb(m->http, metrics_on_conn, m);
 	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
 	evhttp_set_max_body_size(m->http, METRICS_MAX_BODY);
 	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
@@ -597,9 +838,8 @@ metrics_start(struct daemon *d, const struct endpoint *ep, char **cause)
 	/* On success the listener owns fd and closes it when freed. */
 	if ((m->bound = evhttp_accept_socket_with_handle(m->http,
 	    fd)) == NULL) {
-		if (asprintf(cause, "metrics_listen %s: cannot serve HTTP",
-		    ep->text) == -1)
-			*cause = NULL;
+		cause_set(cause, "metrics_listen %s: cannot serve HTTP",
+		    ep->text);
 		close(fd);
 		metrics_stop(m);
 		return NULL;
@@ -620,7 +860,9 @@ metrics_stop(struct metrics *m)
 	if (metrics_self == m)
 		metrics_self = NULL;
 	if (m->http != NULL)
-		evhttp_free(m->http);
+		evhttp_free(m->http);	/* every connection: closecb */
+	while (!LIST_EMPTY(&m->conns))
+		metrics_conn_free(LIST_FIRST(&m->conns));
 	if (m->ev_resume != NULL)
 		event_free(m->ev_resume);
 	free(m);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "service.h"
 
 #define NETSVCD_VERSION		"0.1.0"
@@ -117,6 +118,9 @@ struct instance_conf {
 	unsigned int		 max_connections;	/* 0: only the global cap */
 	size_t			 buffer_limit;		/* bytes */
 	struct limits_conf	 lim;
+	int			 proxy_accept;	/* PROXY_ACCEPT_*, 0: off */
+	struct acl		 proxy_from;	/* balancers that may send it */
+	uint64_t		 proxy_timeout_ms;
 	struct svc_conf		 svc;
 	struct config		*conf;		/* back pointer */
 	int			 line;		/* of the [section] header */
@@ -129,6 +133,7 @@ struct daemon_conf {
 	unsigned int		 backlog;
 	uint64_t		 idle_timeout_ms;
 	uint64_t		 shutdown_timeout_ms;
+	uint64_t		 drain_delay_ms;	/* SIGTERM: keep serving */
 	size_t			 buffer_limit;
 	char			*user;		/* NULL: unset */
 	char			*group;
@@ -138,6 +143,7 @@ struct daemon_conf {
 	unsigned int		 max_sources;	/* source table entries */
 	int			 metrics;	/* metrics_listen is set */
 	struct endpoint		 metrics_listen;
+	unsigned int		 metrics_max_connections;
 	struct limits_conf	 lim;		/* instance defaults */
 };
 
@@ -164,6 +170,66 @@ void		 config_print(const struct config *, FILE *);	/* for -t */
 void		 config_errors_free(struct config_errors *);
 const char *const *config_key_names(void);	/* [daemon] + common keys */
 
+/* ---- config-keys.c: the table of [daemon] and common instance keys ---- */
+
+/* The type of a key's value; the C type it is stored as. */
+enum config_key_type {
+	KEY_LOGLEVEL,		/* int: debug ... err */
+	KEY_UINT,		/* unsigned int, in min..max */
+	KEY_DURATION,		/* uint64_t ms, in min..max: "500ms" "5m" */
+	KEY_SIZE,		/* size_t bytes, in min..max: "64KiB" */
+	KEY_SIZE64,		/* uint64_t bytes, in min..max */
+	KEY_BOOL,		/* int: yes/no */
+	KEY_LOGCONN,		/* int: LOG_CONN_* */
+	KEY_PROXY,		/* int: PROXY_ACCEPT_*, 0 for off */
+	KEY_STRING,		/* char *, NULL when unset */
+	KEY_SERVICE,		/* const struct service * */
+	KEY_ENDPOINTS,		/* struct endpoint * with nendpoints: listen */
+	KEY_ENDPOINT,		/* struct endpoint: one tcp:// endpoint */
+	KEY_ACL,		/* struct acl of CIDR prefixes, may repeat */
+};
+
+/* Where a key may be set. */
+#define KEY_SCOPE_DAEMON	0x1	/* in [daemon] */
+#define KEY_SCOPE_INSTANCE	0x2	/* in every instance section */
+#define KEY_SCOPE_BOTH		(KEY_SCOPE_DAEMON | KEY_SCOPE_INSTANCE)
+
+/* The struct a key's offset is into. */
+enum config_key_store {
+	KEY_IN_DAEMON,		/* struct daemon_conf */
+	KEY_IN_INSTANCE,	/* struct instance_conf */
+	KEY_IN_LIMITS,		/* struct limits_conf: [daemon]'s or the
+				   instance's, by the section */
+};
+
+#define KEY_INHERIT	0x1	/* instance default: the [daemon] value */
+#define KEY_REQUIRED	0x2	/* every instance must set it */
+#define KEY_AUTO	0x4	/* "auto" stands for 0 */
+#define KEY_RESTART	0x8	/* [daemon] only: a reload warns, no effect */
+
+/*
+ * One key.  A name may have two entries, one per scope, when [daemon]
+ * and instances store it apart (backlog: daemon_conf and instance_conf).
+ */
+struct config_key {
+	const char		*name;
+	enum config_key_type	 type;
+	int			 scope;		/* KEY_SCOPE_* */
+	enum config_key_store	 store;
+	int			 flags;		/* KEY_INHERIT ... */
+	size_t			 offset;	/* into the store's struct */
+	uint64_t		 min;		/* numeric types */
+	uint64_t		 max;
+	uint64_t		 def;		/* numeric default */
+	const char		*help;		/* one line, for -T and docs */
+};
+
+/* Ends with an entry whose name is NULL. */
+extern const struct config_key	 config_keys[];
+/* Whether a [daemon] key has different values in two configs. */
+int		 config_key_changed(const struct config_key *,
+		    const struct config *, const struct config *);
+
 /* ---- source.c: per-source limits in a bounded table ---- */
 
 /* A token bucket in thousandths of a token. */
@@ -179,6 +245,8 @@ struct source_table;
 struct source_table *source_table_new(uint32_t cap, unsigned int prefix4,
 		    unsigned int prefix6);
 void		 source_table_free(struct source_table *);
+int		 source_table_grow(struct source_table *, uint32_t cap);
+uint32_t	 source_table_cap(const struct source_table *);
 uint32_t	 source_get(struct source_table *, const struct sockaddr *,
 		    const void *owner);
 uint32_t	 source_conns(struct source_table *, uint32_t);
@@ -186,6 +254,32 @@ void		 source_hold(struct source_table *, uint32_t);
 void		 source_release(struct source_table *, uint32_t);
 struct bucket	*source_rate(struct source_table *, uint32_t);
 struct bucket	*source_amplify(struct source_table *, uint32_t);
+
+/* ---- limits.c: every back-off with its counter and its log line ---- */
+
+enum limit {
+	LIMIT_EMFILE,		/* accept: out of descriptors */
+	LIMIT_SOURCE_TABLE,	/* every source entry pinned: fail open */
+	LIMIT_UDP_NOMEM,	/* no UDP batch buffers */
+	LIMIT_NOMEM,		/* a connection closed for want of memory */
+	LIMIT_MAX_BYTES,	/* a connection closed at max_bytes */
+	LIMIT_IO,		/* accept/recvmmsg failed unexpectedly */
+	LIMIT_METRICS_EMFILE,	/* metrics accept: out of descriptors */
+	LIMIT_METRICS_CONNS,	/* metrics_max_connections reached */
+	LIMIT_METRICS_DEADLINE,	/* a metrics request over its deadline */
+	LIMIT_COUNT
+};
+
+struct limit_stats {
+	atomic_ulong		 hits[LIMIT_COUNT];
+	pthread_mutex_t		 lock;		/* the log rates */
+	struct log_rate		 log[LIMIT_COUNT];
+};
+const char	*limit_name(enum limit);
+int		 limit_backoff_ms(enum limit);
+int		 limit_hit(struct limit_stats *, enum limit, unsigned long n,
+		    const char *ctx);
+unsigned long	 limit_hits(struct limit_stats *, enum limit);
 
 /* ---- runtime types ---- */
 
@@ -198,7 +292,18 @@ enum refuse_reason {
 	REFUSE_SOURCE,		/* max_per_source */
 	REFUSE_RATE,		/* per-source or instance token bucket */
 	REFUSE_ACCESS,		/* allow/deny */
+	REFUSE_PROXY_FROM,	/* PROXY header expected, not a balancer */
+	REFUSE_PROXY_HEADER,	/* no valid PROXY header in time */
 	REFUSE_COUNT
+};
+
+/* The verdict of the admission checks on a connection or a datagram. */
+enum admit {
+	ADMIT_OK,		/* may proceed */
+	ADMIT_ACCESS,		/* allow/deny */
+	ADMIT_LIMIT,		/* global or instance max_connections */
+	ADMIT_SOURCE,		/* max_per_source */
+	ADMIT_RATE,		/* per-source or instance token bucket */
 };
 
 /* Why a datagram got no reply; see drop_reason_name(). */
@@ -233,6 +338,7 @@ struct instance_stats {
 	atomic_ulong		 dgrams_in;
 	atomic_ulong		 dgrams_out;
 	atomic_ulong		 dropped[DROP_COUNT];
+	atomic_ulong		 proxy_refused[PROXY_E_COUNT];	/* by reason */
 };
 const char	*refuse_reason_name(enum refuse_reason);
 const char	*drop_reason_name(enum drop_reason);
@@ -274,11 +380,17 @@ struct listener {
 	struct daemon		*d;
 	struct worker		*w;
 	struct instance		*inst;
-	struct instance		*next;		/* taker during a reload */
+	/*
+	 * The reload mark: the staged instance that keeps this listener
+	 * (same endpoint in the new config).  Unmarked (NULL) at commit, a
+	 * running listener is closed.
+	 */
+	struct instance		*kept_by;
 	struct endpoint		 cfg;		/* as configured */
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
 	int			 activated;	/* passed in by systemd */
+	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);
@@ -299,6 +411,7 @@ struct worker {
 	LIST_HEAD(, conn)	 conns;
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
 	LIST_HEAD(, conn)	 spare;		/* freed, kept for reuse */
+	LIST_HEAD(, proxy_wait)	 proxy_waits;	/* waiting for a PROXY header */
 	unsigned int		 nspare;
 	struct event		*reaper;
 	struct event		*ev_resume;	/* accept again after EMFILE */
@@ -327,6 +440,9 @@ struct daemon {
 	unsigned long		 park_gen;
 	struct event		*ev_sweep;	/* free unreferenced instances */
 	atomic_int		 stopping;
+	atomic_int		 draining;	/* SIGTERM seen, drain_delay */
+	int			 reload_failing;	/* the last reload failed */
+	struct event		*ev_drain;
 	int			 log_level_forced;	/* -l given */
 	int			 reserve_fd;	/* spare descriptor for EMFILE */
 	int			*passed_fds;	/* socket activation, -1: taken */
@@ -339,7 +455,7 @@ struct daemon {
 	struct event		*ev_status;	/* STATUS= refresh */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
-	struct log_rate		 emfile_log;
+	struct limit_stats	 limits;
 };
 
 /* ---- reactor.c ---- */
@@ -375,9 +491,12 @@ void		 instance_unref(struct instance *);
 void		 instance_sweep(struct daemon *);
 int		 instance_admit(struct instance *, const struct sockaddr *,
 		    uint32_t *src);	/* 0, or -1: refused */
+int		 instance_admit_place(struct instance *);
+int		 instance_admit_client(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_release(struct instance *, uint32_t src);
-int		 instance_dgram_ok(struct instance *, const struct sockaddr *,
-		    uint32_t *src);
+enum admit	 instance_dgram_ok(struct instance *,
+		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
 
 /* ---- listener.c ---- */
@@ -390,10 +509,10 @@ struct listener	*listener_find(struct daemon *, const struct endpoint *,
 void		 listener_close(struct listener *);
 void		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
-unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);
-void		 listener_pause(struct worker *, int ms);
+void		 listener_pause(struct worker *, int proto, int ms);
 void		 listener_resume(struct worker *);
+void		 listener_reserve_accept(struct daemon *, int lfd);
 
 /* ---- conn.c ---- */
 enum conn_state {
@@ -407,6 +526,11 @@ int		 conn_start(struct worker *, struct instance *, int fd,
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
 void		 conn_free_spare(struct worker *);
+
+/* ---- proxywait.c: the PROXY header before a connection starts ---- */
+void		 proxy_wait_start(struct worker *, struct instance *, int fd,
+		    const struct sockaddr *, socklen_t);
+void		 proxy_wait_close_all(struct worker *);
 
 /* ---- dgram.c ---- */
 void		 dgram_on_read(int fd, short what, void *arg);
@@ -446,8 +570,12 @@ int		 import_port(const char *name, int proto);
 int		 import_port_table(const char *name, int proto);
 int		 import_quote(const char *word, char *buf, size_t size);
 
-/* ---- util (reactor.c) ---- */
+/* ---- util.c: small shared helpers ---- */
+unsigned int	 sockaddr_port(const struct sockaddr *);	/* host order */
+unsigned int	 endpoint_port(const struct endpoint *);	/* 0: any */
 void		 sockaddr_format(const struct sockaddr *, char *, size_t);
 uint64_t	 clock_ms(void);	/* coarse monotonic milliseconds */
+int		 cause_set(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));	/* -1 */
 
 #endif

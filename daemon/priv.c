@@ -18,9 +18,8 @@
 static int
 priv_fail(char **cause, const char *what, const char *name)
 {
-	if (asprintf(cause, "%s %s: %s", what, name,
-	    errno != 0 ? strerror(errno) : "not found") == -1)
-		*cause = NULL;
+	cause_set(cause, "%s %s: %s", what, name,
+	    errno != 0 ? strerror(errno) : "not found");
 	return -1;
 }
 

@@ -27,47 +27,14 @@ enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_COUNT };
 
 static void	daemon_on_signal(evutil_socket_t, short, void *);
 static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
+static void	daemon_on_drain_timer(evutil_socket_t, short, void *);
+static void	daemon_terminate(struct daemon *);
 static void	daemon_on_sweep(evutil_socket_t, short, void *);
 static void	status_endpoints(struct daemon *, struct instance *);
 static void	daemon_summary(struct daemon *, const char *, char *, size_t);
 static void	daemon_on_status(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
 static void	daemon_check_nofile(struct daemon *);
-
-/* Format an address as "1.2.3.4:5" or "[::1]:5". */
-void
-sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-	char				 host[INET6_ADDRSTRLEN];
-
-	switch (sa->sa_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
-		break;
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
-		break;
-	default:
-		snprintf(buf, len, "(family %d)", sa->sa_family);
-		break;
-	}
-}
-
-/* Coarse monotonic milliseconds: cheap enough for every read. */
-uint64_t
-clock_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Use every descriptor the hard limit allows (as inetd's bump_nofile). */
 static void
@@ -102,10 +69,13 @@ daemon_new(unsigned int nworkers)
 	TAILQ_INIT(&d->instances);
 	TAILQ_INIT(&d->listeners);
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->limits.lock, NULL);
 	pthread_mutex_init(&d->park_mtx, NULL);
 	pthread_cond_init(&d->park_cv, NULL);
 	if (workers_init(d, nworkers) == -1 ||
 	    (d->ev_shutdown = evtimer_new(d->base, daemon_on_shutdown_timer,
+	    d)) == NULL ||
+	    (d->ev_drain = evtimer_new(d->base, daemon_on_drain_timer,
 	    d)) == NULL ||
 	    (d->ev_sweep = event_new(d->base, -1, 0, daemon_on_sweep,
 	    d)) == NULL)
@@ -145,14 +115,14 @@ daemon_start(struct daemon *d, struct config *conf)
 	    conf->daemon.source_prefix4 : 32, conf->daemon.source_prefix6 ?
 	    conf->daemon.source_prefix6 : 64);
 	if (d->sources == NULL) {
-		log_warn("source table");
+		log_err("source table");
 		config_unref(conf);
 		return -1;
 	}
 	if (systemd_listen_fds(&d->passed_fds, &d->npassed) == -1)
 		log_warnx("socket activation: cannot read LISTEN_FDS");
 	if (daemon_apply(d, conf, &cause) == -1) {
-		log_warnx("cannot listen on %s", cause ? cause : "(no memory)");
+		log_errx("cannot listen on %s", cause ? cause : "(no memory)");
 		free(cause);
 		config_unref(conf);
 		return -1;
@@ -163,7 +133,7 @@ daemon_start(struct daemon *d, struct config *conf)
 		d->metrics = metrics_start(d, &d->conf->daemon.metrics_listen,
 		    &cause);
 		if (d->metrics == NULL) {
-			log_warnx("cannot serve metrics: %s",
+			log_errx("cannot serve metrics: %s",
 			    cause ? cause : "(no memory)");
 			free(cause);
 			return -1;
@@ -171,7 +141,7 @@ daemon_start(struct daemon *d, struct config *conf)
 	}
 	if (priv_drop(d->conf->daemon.user, d->conf->daemon.group,
 	    &cause) == -1) {
-		log_warnx("cannot drop privileges: %s",
+		log_errx("cannot drop privileges: %s",
 		    cause ? cause : "(no memory)");
 		free(cause);
 		return -1;
@@ -229,6 +199,8 @@ daemon_check_nofile(struct daemon *d)
 		return;
 	/* Connections, listeners, the workers' pipes, a few to spare. */
 	need = d->conf->daemon.max_connections + 2UL * d->nworkers + 16;
+	if (d->conf->daemon.metrics)
+		need += d->conf->daemon.metrics_max_connections + 1UL;
 	TAILQ_FOREACH(l, &d->listeners, entry)
 		need++;
 	if (need > rl.rlim_cur)
@@ -271,7 +243,7 @@ int
 daemon_run(struct daemon *d)
 {
 	if (event_base_dispatch(d->base) == -1) {
-		log_warnx("the event loop failed");
+		log_errx("the event loop failed");
 		return -1;
 	}
 	return 0;
@@ -320,6 +292,41 @@ daemon_conn_gone(struct daemon *d)
 		event_base_loopbreak(d->base);
 }
 
+/*
+ * SIGTERM: with drain_delay, first keep serving with /ready at 503 so that
+ * a balancer moves new connections elsewhere, then stop.  A second signal
+ * stops at once.
+ */
+static void
+daemon_terminate(struct daemon *d)
+{
+	uint64_t	ms = d->conf->daemon.drain_delay_ms;
+	struct timeval	tv;
+
+	if (ms == 0 || atomic_load(&d->draining) ||
+	    atomic_load(&d->stopping)) {
+		event_del(d->ev_drain);
+		daemon_stop(d);
+		return;
+	}
+	atomic_store(&d->draining, 1);
+	log_notice("draining: /ready answers 503, stopping in %llu ms",
+	    (unsigned long long)ms);
+	systemd_status("draining: still serving, /ready answers 503");
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(d->ev_drain, &tv);
+}
+
+/* drain_delay is over: the graceful stop proper. */
+static void
+daemon_on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	UNUSED(fd);
+	UNUSED(what);
+	daemon_stop(arg);
+}
+
 static void
 daemon_on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -352,10 +359,12 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_notice("%s received", strsignal((int)signo));
-		daemon_stop(d);
+		daemon_terminate(d);
 		break;
 	case SIGHUP:
-		if (!atomic_load(&d->stopping))
+		if (atomic_load(&d->draining))
+			log_notice("draining: SIGHUP ignored");
+		else if (!atomic_load(&d->stopping))
 			daemon_reload(d);
 		break;
 	case SIGUSR1:
@@ -383,8 +392,21 @@ daemon_status_dump(struct daemon *d)
 	struct instance		*inst;
 	struct instance_stats	*s;
 
+	char			 buf[512];
+	size_t			 len = 0;
+	int			 k, n;
+
 	log_notice("status: %u open connection%s", atomic_load(&d->nconns),
 	    atomic_load(&d->nconns) == 1 ? "" : "s");
+	for (k = 0; k < LIMIT_COUNT; k++) {
+		n = snprintf(buf + len, sizeof(buf) - len, " %s %lu",
+		    limit_name((enum limit)k),
+		    limit_hits(&d->limits, (enum limit)k));
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break;
+		len += (size_t)n;
+	}
+	log_notice("status: limit hits:%s", buf);
 	TAILQ_FOREACH(inst, &d->instances, entry) {
 		s = inst->stats;
 		log_notice("status: %s (%s%s): open %u accepted %lu refused %lu "
@@ -447,6 +469,8 @@ daemon_free(struct daemon *d)
 	}
 	if (d->ev_shutdown != NULL)
 		event_free(d->ev_shutdown);
+	if (d->ev_drain != NULL)
+		event_free(d->ev_drain);
 	if (d->ev_sweep != NULL)
 		event_free(d->ev_sweep);
 	if (d->ev_watchdog != NULL)
@@ -456,6 +480,7 @@ daemon_free(struct daemon *d)
 	workers_free(d);
 	source_table_free(d->sources);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->limits.lock);
 	pthread_mutex_destroy(&d->park_mtx);
 	pthread_cond_destroy(&d->park_cv);
 	if (d->reserve_fd != -1)

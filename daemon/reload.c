@@ -20,10 +20,11 @@
 
 #include "netsvcd.h"
 
+static int	apply_sources(struct daemon *, struct config *, char **cause);
 static int	apply_stage(struct daemon *, struct config *, char **cause);
 static void	apply_rollback(struct daemon *);
 static void	apply_commit(struct daemon *, struct config *);
-static void	apply_check_immutable(const struct config *,
+static void	apply_check_restart(const struct config *,
 		    const struct config *);
 static void	apply_udp_ports(struct daemon *);
 
@@ -40,12 +41,18 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 	TAILQ_FOREACH(ic, &nc->instances, entry) {
 		if (!ic->enabled)
 			continue;
+		/*
+		 * The counters carry over when the name and the service stay;
+		 * a new service starts its own series, and connections of the
+		 * old one keep counting under the old service's label.
+		 */
 		prev = instance_find(d, ic->name, 1);
+		if (prev != NULL && prev->ic->service != ic->service)
+			prev = NULL;
 		inst = instance_new(d, ic, prev != NULL ? prev->stats : NULL);
 		if (inst == NULL) {
-			if (asprintf(cause, "instance %s: out of memory",
-			    ic->name) == -1)
-				*cause = NULL;
+			cause_set(cause, "instance %s: out of memory",
+			    ic->name);
 			return -1;
 		}
 		for (i = 0; i < ic->nendpoints; i++) {
@@ -58,7 +65,7 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 					    &d->workers[k], &ic->endpoints[i],
 					    first, cause);
 				else
-					l->next = inst;
+					l->kept_by = inst;
 				if (l == NULL)
 					return -1;
 				if (first == NULL)
@@ -67,6 +74,31 @@ apply_stage(struct daemon *d, struct config *nc, char **cause)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The source table must stay larger than max_connections, or its entries
+ * could all be pinned by open connections and per-source limits would fail
+ * open: grow it (keeping every entry) when a reload raises the cap.
+ */
+static int
+apply_sources(struct daemon *d, struct config *nc, char **cause)
+{
+	uint32_t	cap = nc->daemon.max_sources;
+
+	if (cap < nc->daemon.max_connections + 64)
+		cap = nc->daemon.max_connections + 64;
+	if (d->sources == NULL || cap <= source_table_cap(d->sources))
+		return 0;
+	if (source_table_grow(d->sources, cap) == 0) {
+		if (d->conf != NULL)
+			log_info("source table grown to %u entries", cap);
+		return 0;
+	}
+	if (asprintf(cause, "source table of %u entries: out of memory",
+	    cap) == -1)
+		*cause = NULL;
+	return -1;
 }
 
 /* Undo apply_stage: the running generation is left as it was. */
@@ -78,7 +110,7 @@ apply_rollback(struct daemon *d)
 
 	for (l = TAILQ_FIRST(&d->listeners); l != NULL; l = lnext) {
 		lnext = TAILQ_NEXT(l, entry);
-		l->next = NULL;
+		l->kept_by = NULL;
 		if (l->inst->state == INSTANCE_STAGED)
 			listener_close(l);
 	}
@@ -100,10 +132,10 @@ apply_commit(struct daemon *d, struct config *nc)
 		lnext = TAILQ_NEXT(l, entry);
 		if (l->inst->state == INSTANCE_STAGED) {
 			listener_enable(l);
-		} else if (l->next != NULL) {
+		} else if (l->kept_by != NULL) {
 			old = l->inst;
-			l->inst = l->next;
-			l->next = NULL;
+			l->inst = l->kept_by;
+			l->kept_by = NULL;
 			instance_ref(l->inst);
 			instance_unref(old);
 			listener_rebacklog(l);
@@ -130,7 +162,7 @@ apply_commit(struct daemon *d, struct config *nc)
 		}
 	}
 	if (d->conf != NULL) {
-		apply_check_immutable(d->conf, nc);
+		apply_check_restart(d->conf, nc);
 		config_unref(d->conf);
 	}
 	d->conf = nc;
@@ -157,31 +189,21 @@ apply_udp_ports(struct daemon *d)
 	}
 }
 
-/* Settings that only a restart can change are reported, not applied. */
+/*
+ * Keys that only a restart can change (KEY_RESTART in the key table) are
+ * reported, not applied: the running daemon keeps what it started with.
+ */
 static void
-apply_check_immutable(const struct config *old, const struct config *nc)
+apply_check_restart(const struct config *old, const struct config *nc)
 {
-	const char	*o, *n;
+	const struct config_key	*kd;
 
-	o = old->daemon.user ? old->daemon.user : "";
-	n = nc->daemon.user ? nc->daemon.user : "";
-	if (strcmp(o, n) != 0)
-		log_warnx("user changed; restart required to apply it");
-	o = old->daemon.group ? old->daemon.group : "";
-	n = nc->daemon.group ? nc->daemon.group : "";
-	if (strcmp(o, n) != 0)
-		log_warnx("group changed; restart required to apply it");
-	if (old->daemon.metrics != nc->daemon.metrics || (nc->daemon.metrics &&
-	    !endpoint_same(&old->daemon.metrics_listen,
-	    &nc->daemon.metrics_listen)))
-		log_warnx("metrics_listen changed; restart required to apply it");
-	if (old->daemon.workers != nc->daemon.workers)
-		log_warnx("workers changed; restart required to apply it");
-	if (old->daemon.source_prefix4 != nc->daemon.source_prefix4 ||
-	    old->daemon.source_prefix6 != nc->daemon.source_prefix6 ||
-	    old->daemon.max_sources != nc->daemon.max_sources)
-		log_warnx("source_prefix4/6 or max_sources changed; restart "
-		    "required to apply them");
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		if ((kd->flags & KEY_RESTART) &&
+		    config_key_changed(kd, old, nc))
+			log_warnx("%s changed; restart required to apply it",
+			    kd->name);
+	}
 }
 
 /*
@@ -195,7 +217,8 @@ daemon_apply(struct daemon *d, struct config *nc, char **cause)
 {
 	*cause = NULL;
 	workers_park(d);	/* the listener list changes from here */
-	if (apply_stage(d, nc, cause) == -1) {
+	if (apply_sources(d, nc, cause) == -1 ||
+	    apply_stage(d, nc, cause) == -1) {
 		apply_rollback(d);
 		workers_unpark(d);
 		return -1;
@@ -227,6 +250,7 @@ daemon_reload(struct daemon *d)
 		    errs.count, errs.count == 1 ? "" : "s", d->conf->path);
 		config_errors_free(&errs);
 		d->reloads_failed++;
+		d->reload_failing = 1;	/* /ready: 503 */
 		log_warnx("%s", status);
 		systemd_ready(status);
 		return;
@@ -238,11 +262,13 @@ daemon_reload(struct daemon *d)
 		free(cause);
 		config_unref(nc);
 		d->reloads_failed++;
+		d->reload_failing = 1;
 		log_warnx("%s", status);
 		systemd_ready(status);
 		return;
 	}
 	d->reloads_ok++;
+	d->reload_failing = 0;
 	if (!d->log_level_forced)
 		log_setlevel(d->conf->daemon.log_level);
 	daemon_ready(d, "reloaded: ");

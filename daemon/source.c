@@ -5,7 +5,8 @@
  * flood from spoofed or many addresses cannot grow memory: when it is
  * full, the least recently used entry without open connections is reused.
  * Entries with open connections are pinned (out of the LRU list); the
- * table is sized above max_connections, so there is always one to reuse.
+ * table is sized above max_connections (and grown when a reload raises
+ * it), so there is always one to reuse.
  *
  * Sources are grouped by prefix (source_prefix4/6; IPv6 clients usually own
  * a whole /64) and kept per instance name: the key includes the instance's
@@ -18,8 +19,6 @@
 #include <string.h>
 
 #include "netsvcd.h"
-
-#define SOURCE_NIL	SOURCE_NONE
 
 struct source {
 	uint8_t		 addr[16];	/* IPv4 as ::ffff:a.b.c.d, masked */
@@ -98,14 +97,58 @@ source_table_new(uint32_t cap, unsigned int prefix4, unsigned int prefix6)
 		return NULL;
 	}
 	for (i = 0; i < nheads; i++)
-		t->heads[i] = SOURCE_NIL;
+		t->heads[i] = SOURCE_NONE;
 	t->cap = cap;
 	t->mask = nheads - 1;
-	t->lru_head = t->lru_tail = SOURCE_NIL;
+	t->lru_head = t->lru_tail = SOURCE_NONE;
 	t->prefix4 = prefix4;
 	t->prefix6 = prefix6;
 	arc4random_buf(&t->seed, sizeof(t->seed));
 	return t;
+}
+
+/*
+ * Grow the table to at least cap entries, keeping every index: open
+ * connections hold theirs.  Returns 0, or -1 (the table is unchanged).
+ */
+int
+source_table_grow(struct source_table *t, uint32_t cap)
+{
+	struct source	*v;
+	uint32_t	*heads, i, h, nheads = t->mask + 1;
+
+	if (cap <= t->cap)
+		return 0;
+	if ((v = reallocarray(t->v, cap, sizeof(*v))) == NULL)
+		return -1;
+	t->v = v;
+	memset(v + t->cap, 0, (size_t)(cap - t->cap) * sizeof(*v));
+	t->cap = cap;
+	while (nheads < cap && nheads < (1U << 30))
+		nheads <<= 1;
+	if (nheads == t->mask + 1)
+		return 0;
+	/* More buckets: chain every entry in use again. */
+	if ((heads = malloc(nheads * sizeof(*heads))) == NULL)
+		return 0;	/* longer chains, still correct */
+	free(t->heads);
+	t->heads = heads;
+	t->mask = nheads - 1;
+	for (i = 0; i < nheads; i++)
+		t->heads[i] = SOURCE_NONE;
+	for (i = 0; i < t->nused; i++) {
+		h = source_hash(t, t->v[i].addr, t->v[i].owner);
+		t->v[i].hnext = t->heads[h];
+		t->heads[h] = i;
+	}
+	return 0;
+}
+
+/* The number of entries. */
+uint32_t
+source_table_cap(const struct source_table *t)
+{
+	return t->cap;
 }
 
 void
@@ -169,15 +212,15 @@ lru_unlink(struct source_table *t, uint32_t i)
 {
 	struct source	*s = &t->v[i];
 
-	if (s->prev != SOURCE_NIL)
+	if (s->prev != SOURCE_NONE)
 		t->v[s->prev].next = s->next;
 	else
 		t->lru_head = s->next;
-	if (s->next != SOURCE_NIL)
+	if (s->next != SOURCE_NONE)
 		t->v[s->next].prev = s->prev;
 	else
 		t->lru_tail = s->prev;
-	s->prev = s->next = SOURCE_NIL;
+	s->prev = s->next = SOURCE_NONE;
 }
 
 static void
@@ -185,12 +228,12 @@ lru_push(struct source_table *t, uint32_t i)
 {
 	struct source	*s = &t->v[i];
 
-	s->prev = SOURCE_NIL;
+	s->prev = SOURCE_NONE;
 	s->next = t->lru_head;
-	if (t->lru_head != SOURCE_NIL)
+	if (t->lru_head != SOURCE_NONE)
 		t->v[t->lru_head].prev = i;
 	t->lru_head = i;
-	if (t->lru_tail == SOURCE_NIL)
+	if (t->lru_tail == SOURCE_NONE)
 		t->lru_tail = i;
 }
 
@@ -201,7 +244,7 @@ source_unhash(struct source_table *t, uint32_t i)
 	uint32_t	*p;
 
 	p = &t->heads[source_hash(t, t->v[i].addr, t->v[i].owner)];
-	while (*p != SOURCE_NIL && *p != i)
+	while (*p != SOURCE_NONE && *p != i)
 		p = &t->v[*p].hnext;
 	if (*p == i)
 		*p = t->v[i].hnext;
@@ -209,7 +252,7 @@ source_unhash(struct source_table *t, uint32_t i)
 
 /*
  * The entry for this address and owner, made (or reused) when new.
- * Returns its index, or SOURCE_NIL when every entry is pinned.
+ * Returns its index, or SOURCE_NONE when every entry is pinned.
  */
 uint32_t
 source_get(struct source_table *t, const struct sockaddr *sa,
@@ -221,7 +264,7 @@ source_get(struct source_table *t, const struct sockaddr *sa,
 
 	source_key(t, sa, key);
 	h = source_hash(t, key, owner);
-	for (i = t->heads[h]; i != SOURCE_NIL; i = t->v[i].hnext) {
+	for (i = t->heads[h]; i != SOURCE_NONE; i = t->v[i].hnext) {
 		s = &t->v[i];
 		if (s->owner == owner && memcmp(s->addr, key, 16) == 0) {
 			if (s->conns == 0) {
@@ -234,8 +277,8 @@ source_get(struct source_table *t, const struct sockaddr *sa,
 	if (t->nused < t->cap) {
 		i = t->nused++;
 	} else {
-		if ((i = t->lru_tail) == SOURCE_NIL)
-			return SOURCE_NIL;
+		if ((i = t->lru_tail) == SOURCE_NONE)
+			return SOURCE_NONE;
 		lru_unlink(t, i);
 		source_unhash(t, i);
 	}
@@ -245,7 +288,7 @@ source_get(struct source_table *t, const struct sockaddr *sa,
 	s->owner = owner;
 	s->hnext = t->heads[h];
 	t->heads[h] = i;
-	s->prev = s->next = SOURCE_NIL;
+	s->prev = s->next = SOURCE_NONE;
 	lru_push(t, i);
 	return i;
 }
@@ -269,7 +312,7 @@ source_hold(struct source_table *t, uint32_t i)
 void
 source_release(struct source_table *t, uint32_t i)
 {
-	if (i == SOURCE_NIL || t->v[i].conns == 0)
+	if (i == SOURCE_NONE || t->v[i].conns == 0)
 		return;
 	if (--t->v[i].conns == 0)
 		lru_push(t, i);

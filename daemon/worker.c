@@ -69,6 +69,7 @@ workers_init(struct daemon *d, unsigned int n)
 		LIST_INIT(&w->conns);
 		LIST_INIT(&w->dead);
 		LIST_INIT(&w->spare);
+		LIST_INIT(&w->proxy_waits);
 		worker_pipe(w);
 		if ((w->base = event_base_new()) == NULL ||
 		    (w->rbuf = malloc(RBUF_SIZE)) == NULL ||
@@ -221,6 +222,7 @@ worker_on_stop(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
+	proxy_wait_close_all(w);
 	conn_close_all(w);
 	conn_reap(w);
 	event_base_loopbreak(w->base);
@@ -243,6 +245,7 @@ workers_stop(struct daemon *d)
 		d->workers[i].running = 0;
 	}
 	if (d->nworkers > 0) {
+		proxy_wait_close_all(&d->workers[0]);
 		conn_close_all(&d->workers[0]);
 		conn_reap(&d->workers[0]);
 	}

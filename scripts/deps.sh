@@ -6,7 +6,8 @@ set -eu
 PACKAGES="build-essential cmake pkg-config libevent-dev libinih-dev
 libsystemd-dev libcriterion-dev clang valgrind mandoc netcat-openbsd
 dpkg-dev debhelper lintian systemd
-cppcheck clang-tidy libclang-rt-14-dev"
+cppcheck clang-tidy libclang-rt-14-dev
+iproute2 curl haproxy prometheus"
 
 missing=""
 for p in $PACKAGES; do

@@ -114,19 +114,19 @@ static void
 discard_log(const struct discard_conf *dc, const char *proto,
     const char *peer, const void *buf, size_t len)
 {
-	static _Thread_local struct proto_rate	 rate;
+	static _Thread_local struct log_rate	 rate;
 	struct timespec				 ts;
 	char					 text[4 * DISCARD_LOG_BYTES + 1];
-	unsigned long				 dropped;
+	unsigned long				 n;
 	size_t					 shown;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	if (!proto_rate_allow(&rate, (long)ts.tv_sec, DISCARD_LOG_RATE,
-	    &dropped))
+	if ((n = log_rate_take(&rate, (long)ts.tv_sec,
+	    DISCARD_LOG_RATE)) == 0)
 		return;
-	if (dropped > 0)
+	if (n > 1)
 		log_info("%s: %lu discard log lines suppressed",
-		    dc->name != NULL ? dc->name : "discard", dropped);
+		    dc->name != NULL ? dc->name : "discard", n - 1);
 	shown = len < DISCARD_LOG_BYTES ? len : DISCARD_LOG_BYTES;
 	proto_escape(text, sizeof(text), buf, shown);
 	log_info("%s: %s %s: %zu bytes: \"%s\"%s",

@@ -243,26 +243,6 @@ proto_escape(char *out, size_t outlen, const void *buf, size_t len)
 	return i;
 }
 
-/* Allow per_sec events in each second and count the rest. */
-int
-proto_rate_allow(struct proto_rate *r, long now, unsigned int per_sec,
-    unsigned long *dropped)
-{
-	*dropped = 0;
-	if (now != r->sec) {
-		*dropped = r->dropped;
-		r->sec = now;
-		r->n = 0;
-		r->dropped = 0;
-	}
-	if (r->n < per_sec) {
-		r->n++;
-		return 1;
-	}
-	r->dropped++;
-	return 0;
-}
-
 /* Character i of the ring: '!' .. '~', then ' ' (see proto.h). */
 char
 chargen_char(unsigned int i)

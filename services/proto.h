@@ -53,21 +53,6 @@ int		 utf8_valid(const void *buf, size_t len);
 size_t		 proto_escape(char *out, size_t outlen, const void *buf,
 		    size_t len);
 
-/*
- * A "at most n events per second" limiter for log lines, one per thread.
- * proto_rate_allow() is given the current second; it returns 1 when the
- * event may be logged, 0 when it is only counted.  On the first event of
- * a new second it sets *dropped to the events counted and not logged in
- * the previous busy second (else to 0), so the caller can report them.
- */
-struct proto_rate {
-	long		 sec;		/* second being counted */
-	unsigned int	 n;		/* events allowed in that second */
-	unsigned long	 dropped;	/* events refused in that second */
-};
-int		 proto_rate_allow(struct proto_rate *, long now,
-		    unsigned int per_sec, unsigned long *dropped);
-
 /* ---- chargen, RFC 864 ---- */
 
 /*

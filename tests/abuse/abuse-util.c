@@ -411,9 +411,9 @@ ab_log_has(struct hs_daemon *d, const char *text)
 	return found;
 }
 
-long
-ab_metric(struct hs_daemon *d, const char *name, const char *instance,
-    const char *reason)
+/* The body of one GET /metrics (the whole reply), to free. */
+static char *
+ab_metrics_get(struct hs_daemon *d)
 {
 	static const char	 req[] = "GET /metrics HTTP/1.1\r\n"
 				    "Host: 127.0.0.1\r\n"
@@ -422,13 +422,15 @@ ab_metric(struct hs_daemon *d, const char *name, const char *instance,
 				    "http://127.0.0.1:";
 	struct hs_endpoint	 ep;
 	struct hs_xfer		 x;
-	char			 want_inst[128], want_reason[64];
-	char			*log, *at, *body, *line, *save, *brace;
-	long			 value = -1, port;
+	char			*log, *at, *next, *body;
+	long			 port;
 	int			 fd;
 
-	log = ab_run_log(d);
-	at = strstr(log, key);
+	/* The last start's line: a reload does not move the endpoint. */
+	log = hs_log(d);
+	for (at = strstr(log, key), next = at; next != NULL;
+	    next = strstr(at + 1, key))
+		at = next;
 	port = at != NULL ? strtol(at + sizeof(key) - 1, NULL, 10) : 0;
 	free(log);
 	cr_assert(port > 0 && port < 65536, "no \"%s\" line in the log",
@@ -454,6 +456,36 @@ ab_metric(struct hs_daemon *d, const char *name, const char *instance,
 	body[x.inlen] = '\0';
 	cr_assert(strncmp(body, "HTTP/1.1 200", 12) == 0, "GET /metrics: %s",
 	    hs_show(body, x.inlen));
+	return body;
+}
+
+long
+ab_series(struct hs_daemon *d, const char *series)
+{
+	char	*body = ab_metrics_get(d), *at;
+	size_t	 n = strlen(series);
+	long	 value = -1;
+
+	for (at = strstr(body, series); at != NULL;
+	    at = strstr(at + 1, series)) {
+		if ((at == body || at[-1] == '\n') && at[n] == ' ') {
+			value = strtol(at + n + 1, NULL, 10);
+			break;
+		}
+	}
+	free(body);
+	return value;
+}
+
+long
+ab_metric(struct hs_daemon *d, const char *name, const char *instance,
+    const char *reason)
+{
+	char	 want_inst[128], want_reason[64];
+	char	*body, *line, *save, *brace;
+	long	 value = -1;
+
+	body = ab_metrics_get(d);
 
 	/* name{instance="I",service="S",reason="R"} VALUE, labels in any order. */
 	snprintf(want_inst, sizeof(want_inst), "instance=\"%s\"", instance);

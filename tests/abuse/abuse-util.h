@@ -104,5 +104,7 @@ int		 ab_log_has(struct hs_daemon *, const char *text);
  */
 long		 ab_metric(struct hs_daemon *, const char *name,
 		    const char *instance, const char *reason);
+/* One whole series, "name{label=\"v\"}" as written: its value or -1. */
+long		 ab_series(struct hs_daemon *, const char *series);
 
 #endif

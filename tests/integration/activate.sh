@@ -20,11 +20,13 @@ fail()
 	exit 1
 }
 
-# free_port: a port nothing on 127.0.0.1 listens on (TCP and UDP).
+# free_port: a port no TCP or UDP socket uses (any state: a UDP client's
+# ephemeral port blocks a bind too), nor anything on 127.0.0.1 listens on.
 free_port()
 {
 	p=$((20000 + ($$ * 7 + $1) % 20000))
-	while nc -z 127.0.0.1 "$p" 2>/dev/null; do
+	while nc -z 127.0.0.1 "$p" 2>/dev/null || { command -v ss >/dev/null &&
+	    [ -n "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ]; }; do
 		p=$((p + 1))
 	done
 	echo "$p"

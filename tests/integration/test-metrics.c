@@ -77,6 +77,8 @@ struct met_label {
 	char			 value[256];	/* as written: escaped */
 };
 
+#define NLIMITS	9	/* netsvcd_limit_hits_total series */
+
 static int	 met_utf8(const unsigned char *, size_t);
 static size_t	 met_name_len(const char *, int metric);
 static struct met_family *met_family(struct met_set *, const char *, int);
@@ -804,8 +806,11 @@ static const char met_conf[] =
  */
 Test(metrics, counters, .timeout = 90)
 {
+	static const char *const limits[NLIMITS] = { "emfile",
+	    "source_table", "udp_nomem", "nomem", "max_bytes", "io_error",
+	    "metrics_emfile", "metrics_connections", "metrics_deadline" };
 	static const char *const refuse[] = { "limit", "source", "rate",
-	    "access" };
+	    "access", "proxy_from", "proxy_header" };
 	static const char *const drop[] = { "access", "rate", "reflection",
 	    "amplification", "noreply", "error" };
 	static const size_t	 usizes[] = { 1, 100, 1000, 4000 };
@@ -960,12 +965,18 @@ Test(metrics, counters, .timeout = 90)
 		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
 		    strcmp(drop[i], "access") == 0 ? 2 : 0);
 	}
+	/* Every limit has its counter; none was hit here. */
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		snprintf(lab, sizeof(lab), "limit=\"%s\"", limits[i]);
+		met_expect(set, "netsvcd_limit_hits_total", lab, 0);
+	}
 	/*
-	 * 5 daemon series + 3 instances x (5 + 2 x 2 bytes by protocol +
-	 * 4 refused + 6 dropped).
+	 * 5 daemon series + the limits + 3 instances x (5 + 2 x 2 bytes by
+	 * protocol + 6 refused + 6 dropped); no PROXY header series without
+	 * proxy_protocol.
 	 */
-	cr_assert(set->ns == 5 + 3 * 19, "%zu series, expected %d", set->ns,
-	    5 + 3 * 19);
+	cr_assert(set->ns == 5 + NLIMITS + 3 * 21, "%zu series, expected %d",
+	    set->ns, 5 + NLIMITS + 3 * 21);
 	free(set);
 	hs_stop_ok(d);
 }

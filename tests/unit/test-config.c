@@ -575,11 +575,13 @@ Test(config, key_names)
 	    "backlog", "idle_timeout", "shutdown_timeout", "buffer_limit",
 	    "user", "group", "service", "enabled", "listen", "workers",
 	    "source_prefix4", "source_prefix6", "max_sources",
-	    "metrics_listen", "max_per_source", "rate", "burst",
+	    "metrics_listen", "metrics_max_connections", "max_per_source",
+	    "rate", "burst",
 	    "instance_rate", "instance_burst", "max_duration",
 	    "write_timeout", "max_bytes", "udp_max_amplification",
 	    "udp_amplify_rate", "udp_amplify_burst", "udp_protect",
-	    "log_connections", "allow", "deny" };
+	    "log_connections", "allow", "deny", "drain_delay",
+	    "proxy_protocol", "proxy_from", "proxy_timeout" };
 	const char *const	*names = config_key_names();
 	size_t			 i, j, n;
 
@@ -594,6 +596,88 @@ Test(config, key_names)
 		cr_expect(j < n, "%s missing", want[i]);
 	}
 	cr_assert(config_key_names() == names, "a static list");
+}
+
+/* The key a reload cannot apply, as config_key_changed() sees it. */
+static const struct config_key *
+restart_key(const char *name)
+{
+	const struct config_key	*kd;
+
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		if (strcmp(kd->name, name) == 0 && (kd->flags & KEY_RESTART))
+			return kd;
+	}
+	cr_fatal("%s is not a restart-only key", name);
+	return NULL;
+}
+
+Test(config, restart_keys_in_table)
+{
+	static const char *const want[] = { "user", "group", "workers",
+	    "source_prefix4", "source_prefix6", "max_sources",
+	    "metrics_listen", "metrics_max_connections" };
+	const struct config_key	*kd;
+	size_t			 i, n = 0;
+
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		cr_expect(kd->help != NULL && kd->help[0] != '\0',
+		    "%s has no help text", kd->name);
+		if ((kd->flags & KEY_RESTART) == 0)
+			continue;
+		n++;
+		cr_expect(eq(int, kd->scope, KEY_SCOPE_DAEMON),
+		    "restart-only %s is not a [daemon] key", kd->name);
+	}
+	cr_expect(eq(sz, n, nitems(want)));
+	for (i = 0; i < nitems(want); i++)
+		(void)restart_key(want[i]);
+}
+
+Test(config, restart_key_changed)
+{
+	static const struct {
+		const char	*key;
+		const char	*line;
+	} cases[] = {
+		{ "user", "user = nobody\n" },
+		{ "group", "group = nogroup\n" },
+		{ "workers", "workers = 2\n" },
+		{ "source_prefix4", "source_prefix4 = 24\n" },
+		{ "source_prefix6", "source_prefix6 = 48\n" },
+		{ "max_sources", "max_sources = 64\n" },
+		{ "metrics_listen", "metrics_listen = tcp://127.0.0.1:9\n" },
+	};
+	const struct config_key	*kd;
+	struct config		*base, *nc, *other;
+	char			 text[512];
+	size_t			 i;
+
+	base = load_ok("[daemon]\n" ECHO);
+	other = load_ok("[daemon]\nmetrics_listen = tcp://127.0.0.1:10\n"
+	    ECHO);
+	for (i = 0; i < nitems(cases); i++) {
+		snprintf(text, sizeof(text), "[daemon]\n%s" ECHO,
+		    cases[i].line);
+		nc = load_ok(text);
+		for (kd = config_keys; kd->name != NULL; kd++) {
+			if ((kd->flags & KEY_RESTART) == 0)
+				continue;
+			cr_expect(eq(int, config_key_changed(kd, base, nc),
+			    strcmp(kd->name, cases[i].key) == 0),
+			    "%s after changing %s", kd->name, cases[i].key);
+			cr_expect(eq(int, config_key_changed(kd, nc, nc), 0));
+		}
+		config_unref(nc);
+	}
+	kd = restart_key("metrics_listen");
+	cr_expect(config_key_changed(kd, base, other), "unset to set");
+	cr_expect(config_key_changed(kd, other, base), "set to unset");
+	nc = load_ok("[daemon]\nmetrics_listen = tcp://127.0.0.1:9\n" ECHO);
+	cr_expect(config_key_changed(kd, nc, other), "another endpoint");
+	config_unref(nc);
+	config_unref(other);
+	config_unref(base);
 }
 
 Test(config, daemon_only_keys)
@@ -906,12 +990,14 @@ Test(config, print_limits)
 	    "backlog = 128\n"
 	    "idle_timeout = 5m\n"
 	    "shutdown_timeout = 5s\n"
+	    "drain_delay = 0\n"
 	    "buffer_limit = 64KiB\n"
 	    "workers = auto\n"
 	    "source_prefix4 = 32\n"
 	    "source_prefix6 = 56\n"
 	    "max_sources = 16384\n"
 	    "metrics_listen = tcp://[::1]:9180\n"
+	    "metrics_max_connections = 16\n"
 	    "max_per_source = 0\n"
 	    "rate = 50\n"
 	    "burst = 100\n"
@@ -936,6 +1022,8 @@ Test(config, print_limits)
 	    "idle_timeout = 5m\n"
 	    "max_connections = 0\n"
 	    "buffer_limit = 64KiB\n"
+	    "proxy_protocol = off\n"
+	    "proxy_timeout = 3s\n"
 	    "max_per_source = 0\n"
 	    "rate = 0\n"
 	    "burst = 100\n"
@@ -960,6 +1048,8 @@ Test(config, print_limits)
 	    "idle_timeout = 5m\n"
 	    "max_connections = 0\n"
 	    "buffer_limit = 64KiB\n"
+	    "proxy_protocol = off\n"
+	    "proxy_timeout = 3s\n"
 	    "max_per_source = 0\n"
 	    "rate = 50\n"
 	    "burst = 100\n"
@@ -988,6 +1078,7 @@ Test(config, print_exact)
 	    "user = nobody\n"
 	    "buffer_limit = 131072\n"
 	    "shutdown_timeout = 1500ms\n"
+	    "drain_delay = 0\n"
 	    "[echo]\n"
 	    "service = echo\n"
 	    "listen = tcp://127.0.0.1:7, udp://[0::1]:7\n"
@@ -1008,12 +1099,14 @@ Test(config, print_exact)
 	    "backlog = 128\n"
 	    "idle_timeout = 5m\n"
 	    "shutdown_timeout = 1500ms\n"
+	    "drain_delay = 0\n"
 	    "buffer_limit = 128KiB\n"
 	    "user = nobody\n"
 	    "workers = 1\n"
 	    "source_prefix4 = 32\n"
 	    "source_prefix6 = 64\n"
 	    "max_sources = 16384\n"
+	    "metrics_max_connections = 16\n"
 	    LIMITS_DEFAULT
 	    "\n"
 	    "[echo]\n"
@@ -1024,6 +1117,8 @@ Test(config, print_exact)
 	    "idle_timeout = 2m\n"
 	    "max_connections = 10\n"
 	    "buffer_limit = 128KiB\n"
+	    "proxy_protocol = off\n"
+	    "proxy_timeout = 3s\n"
 	    LIMITS_DEFAULT
 	    "\n"
 	    "[gen]\n"
@@ -1034,6 +1129,8 @@ Test(config, print_exact)
 	    "idle_timeout = 5m\n"
 	    "max_connections = 0\n"
 	    "buffer_limit = 1MiB\n"
+	    "proxy_protocol = off\n"
+	    "proxy_timeout = 3s\n"
 	    LIMITS_DEFAULT);
 	free(out);
 	config_unref(conf);
@@ -1716,4 +1813,60 @@ Test(file, nul_byte)
 	expect_str(errs.msg[0], want);
 	free(want);
 	config_errors_free(&errs);
+}
+
+Test(config, proxy_protocol)
+{
+	struct config		*conf = load_ok(
+	    "[daemon]\n"
+	    "drain_delay = 2s\n"
+	    "[e]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:7 udp://127.0.0.1:7\n"
+	    "proxy_protocol = v2\n"
+	    "proxy_from = 192.0.2.10/32\n"
+	    "proxy_from = 2001:db8::/64\n"
+	    "proxy_timeout = 500ms\n"
+	    "[f]\n"
+	    "service = echo\n"
+	    "listen = tcp://127.0.0.1:8\n"
+	    "proxy_protocol = any\n"
+	    "proxy_from = 10.0.0.0/8\n");
+	struct instance_conf	*e = instance(conf, "e");
+	struct instance_conf	*f = instance(conf, "f");
+
+	cr_assert(eq(u64, conf->daemon.drain_delay_ms, 2000));
+	cr_assert(eq(int, e->proxy_accept, PROXY_ACCEPT_V2));
+	cr_assert(eq(sz, e->proxy_from.n, 2));
+	cr_assert(eq(u64, e->proxy_timeout_ms, 500));
+	cr_assert(eq(int, f->proxy_accept, PROXY_ACCEPT_ANY));
+	cr_assert(eq(u64, f->proxy_timeout_ms, 3000));
+	config_unref(conf);
+}
+
+Test(errors, proxy_protocol)
+{
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "proxy_protocol = v3\nproxy_from = 10.0.0.1\n",
+	    "t.ini:4: proxy_protocol: 'v3': use off, v1, v2 or any");
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "proxy_protocol = v1\n",
+	    "t.ini:4: proxy_protocol needs proxy_from: the addresses of the "
+	    "balancers allowed to send the header");
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "proxy_from = 10.0.0.1\n",
+	    "t.ini:4: proxy_from without proxy_protocol");
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "proxy_protocol = off\nproxy_from = 10.0.0.1\n",
+	    "t.ini:5: proxy_from without proxy_protocol");
+	expect_errors("[e]\nservice = echo\nlisten = udp://127.0.0.1:7\n"
+	    "proxy_protocol = v2\nproxy_from = 10.0.0.1\n",
+	    "t.ini:4: proxy_protocol: [e] has no tcp endpoint (the PROXY "
+	    "protocol is for TCP)");
+	expect_errors("[e]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "proxy_protocol = v2\nproxy_from = 10.0.0.1\n"
+	    "proxy_timeout = 50ms\n",
+	    "t.ini:6: proxy_timeout: '50ms' is out of range (100ms to 1m)");
+	expect_errors("[daemon]\nproxy_protocol = v2\n" ECHO,
+	    "t.ini:2: unknown key 'proxy_protocol' in [daemon]");
 }

@@ -1,7 +1,8 @@
 /*
  * test-docs.c: the documentation must not drift from the code.  Every key
- * the config parser accepts (config_key_names() and each service's keys)
- * and every service must be documented in etc/netsvcd.ini.5, as
+ * the config parser accepts (the key table config_keys[], where each key
+ * also has its one line of help text, and each service's keys) and every
+ * service must be documented in etc/netsvcd.ini.5, as
  * ".It Cm KEY" and ".Ss NAME", and shown in the annotated etc/netsvcd.ini
  * (as "KEY =", possibly commented out).  Every ".It Cm" of the man page
  * must be a real key.  NETSVCD_SRCDIR names the source tree (ctest sets
@@ -152,11 +153,12 @@ docs_ini_has_service(const char *ini, const char *name)
 static int
 docs_known_key(const char *word, size_t len)
 {
+	const struct config_key *kd;
 	const char *const *k;
 	size_t i;
 
-	for (k = config_key_names(); *k != NULL; k++) {
-		if (strlen(*k) == len && strncmp(*k, word, len) == 0)
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		if (strlen(kd->name) == len && strncmp(kd->name, word, len) == 0)
 			return 1;
 	}
 	for (i = 0; services[i] != NULL; i++) {
@@ -172,16 +174,20 @@ docs_known_key(const char *word, size_t len)
 
 Test(docs, config_keys_in_man_page)
 {
-	const char *const *k;
+	const struct config_key *kd;
 	char *man = docs_read(MAN_PAGE);
 	size_t n = 0;
 
-	for (k = config_key_names(); *k != NULL; k++, n++) {
-		cr_expect(docs_man_has(man, KEY_MACRO, *k),
+	for (kd = config_keys; kd->name != NULL; kd++, n++) {
+		cr_expect(docs_man_has(man, KEY_MACRO, kd->name),
 		    MAN_PAGE " does not document key %s (\"" KEY_MACRO "%s\")",
-		    *k, *k);
+		    kd->name, kd->name);
+		cr_expect(kd->help != NULL && kd->help[0] != '\0' &&
+			      strchr(kd->help, '\n') == NULL,
+		    "key %s has no one-line help text in config-keys.c",
+		    kd->name);
 	}
-	cr_expect(n >= 10, "config_key_names() has only %zu keys", n);
+	cr_expect(n >= 10, "config_keys[] has only %zu keys", n);
 	free(man);
 }
 
@@ -239,13 +245,14 @@ Test(docs, man_page_keys_exist)
 
 Test(docs, keys_in_annotated_config)
 {
+	const struct config_key *kd;
 	const char *const *k;
 	char *ini = docs_read(ANNOTATED);
 	size_t i;
 
-	for (k = config_key_names(); *k != NULL; k++) {
-		cr_expect(docs_ini_has_key(ini, *k),
-		    ANNOTATED " does not show key %s", *k);
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		cr_expect(docs_ini_has_key(ini, kd->name),
+		    ANNOTATED " does not show key %s", kd->name);
 	}
 	for (i = 0; services[i] != NULL; i++) {
 		cr_expect(docs_ini_has_service(ini, services[i]->name),

@@ -1,6 +1,7 @@
 /*
  * test-parse.c: the pure config value parsers of config-parse.c:
- * endpoints, durations, sizes, numbers, booleans and the formatters.
+ * endpoints, durations, sizes, numbers, booleans and the formatters;
+ * and the small helpers of util.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -778,4 +780,42 @@ Test(cidr, format)
 	memset(&c, 0, sizeof(c));
 	cidr_format(&c, buf, sizeof(buf));
 	expect_str(buf, "?");
+}
+
+/* util.c: the port of addresses and endpoints, and cause_set(). */
+
+Test(util, ports)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	struct sockaddr		 sa;
+	struct endpoint		 ep;
+	const char		*cause;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(4242);
+	cr_expect(eq(uint, sockaddr_port((struct sockaddr *)&sin), 4242));
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(65535);
+	cr_expect(eq(uint, sockaddr_port((struct sockaddr *)&sin6), 65535));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNIX;
+	cr_expect(eq(uint, sockaddr_port(&sa), 0), "no port: 0");
+
+	cr_assert(eq(int, parse_endpoint("udp://[::1]:10007", &ep, &cause), 0));
+	cr_expect(eq(uint, endpoint_port(&ep), 10007));
+	cr_assert(eq(int, parse_endpoint("tcp://127.0.0.1:0", &ep, &cause), 0));
+	cr_expect(eq(uint, endpoint_port(&ep), 0));
+}
+
+Test(util, cause_set)
+{
+	char	*cause = NULL;
+
+	cr_expect(eq(int, cause_set(&cause, "%s: %d", "port", 7), -1));
+	cr_assert(cause != NULL);
+	cr_expect(strcmp(cause, "port: 7") == 0, "got '%s'", cause);
+	free(cause);
 }

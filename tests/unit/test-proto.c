@@ -17,6 +17,7 @@
 
 #include <criterion/criterion.h>
 
+#include "log.h"
 #include "proto.h"
 
 /* 2026-11-25 10:24:29 UTC, a Wednesday. */
@@ -535,22 +536,25 @@ Test(escape, never_cuts_an_escape)
 
 Test(rate, ten_per_second)
 {
-	struct proto_rate	r = { 0 };
-	unsigned long		dropped = 99;
-	int			i, allowed = 0;
+	struct log_rate	r = { 0 };
+	unsigned long	n;
+	int		i, allowed = 0;
 
 	for (i = 0; i < 25; i++) {
-		allowed += proto_rate_allow(&r, 100, 10, &dropped);
-		cr_assert_eq(dropped, 0);
+		n = log_rate_take(&r, 100, 10);
+		cr_assert(n <= 1);
+		allowed += (int)n;
 	}
 	cr_assert_eq(allowed, 10);
 	/* The next second reports the 15 held back, once. */
-	cr_assert_eq(proto_rate_allow(&r, 101, 10, &dropped), 1);
-	cr_assert_eq(dropped, 15);
-	cr_assert_eq(proto_rate_allow(&r, 101, 10, &dropped), 1);
-	cr_assert_eq(dropped, 0);
-	cr_assert_eq(proto_rate_allow(&r, 205, 10, &dropped), 1);
-	cr_assert_eq(dropped, 0);
+	cr_assert_eq(log_rate_take(&r, 101, 10), 16);
+	cr_assert_eq(log_rate_take(&r, 101, 10), 1);
+	cr_assert_eq(log_rate_take(&r, 205, 10), 1);
+	/* One a second: the daemon's limits. */
+	cr_assert_eq(log_rate_take(&r, 300, 1), 1);
+	cr_assert_eq(log_rate_take(&r, 300, 1), 0);
+	cr_assert_eq(log_rate_take(&r, 300, 1), 0);
+	cr_assert_eq(log_rate_take(&r, 301, 1), 3);
 }
 
 Test(conf, bools)

@@ -1,0 +1,418 @@
+/*
+ * config-read.c: pass one of loading a config, and its errors.  This is
+ * the only file that knows inih (the design fixes inih as the INI reader).
+ *
+ * inih reads the lines through our ini_reader, config_read(), which hands
+ * it exactly one real line per call, so line numbers are always right,
+ * and checks each line first, so that nothing inih would reject or
+ * misread reaches it (docs/DESIGN.md, "Reading the file"):
+ *
+ *  - a line longer than inih's buffer (199 bytes in Debian's build) is an
+ *    error, not two lines;
+ *  - "key: value" is an error: inih would split at ':' as at '=';
+ *  - an indented line is an error, not a continuation of the last value;
+ *  - a header is checked and named here (inih cuts names at 49 bytes);
+ *  - a value ends at " ;" (inih's inline comments): "message = hi ; x"
+ *    gives "hi".  Text with arbitrary content belongs in a file.
+ *
+ * Each "key = value" is recorded in file order with its line, repeats
+ * included: pass two (config.c) decides what a repeat means.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config-int.h"
+
+#define CONFIG_NAME_MAX		64		/* instance name length */
+
+static int	 config_error_cmp(const void *, const void *);
+static int	 config_getc(struct cf_load *);
+static int	 config_next_line(struct cf_load *);
+static struct cf_section *config_add_section(struct cf_load *,
+		    const char *, size_t);
+static int	 config_check_header(struct cf_load *, const char *);
+static int	 config_check_line(struct cf_load *, char *);
+static char	*config_read(char *, int, void *);
+static int	 config_handler(void *, const char *, const char *,
+		    const char *);
+
+/* Record one error of the load at line (0: the file as a whole). */
+void
+config_error(struct cf_load *ld, int line, const char *fmt, ...)
+{
+	struct cf_error	*e;
+	va_list		 ap;
+	char		*body, *msg;
+	size_t		 size;
+	int		 r;
+
+	ld->failed = 1;
+	va_start(ap, fmt);
+	r = vasprintf(&body, fmt, ap);
+	va_end(ap);
+	if (r == -1) {
+		ld->nomem = 1;
+		return;
+	}
+	r = asprintf(&msg, "%s:%d: %s", ld->name, line, body);
+	free(body);
+	if (r == -1) {
+		ld->nomem = 1;
+		return;
+	}
+	if (ld->nerrors == ld->errorsize) {
+		size = ld->errorsize == 0 ? 16 : ld->errorsize * 2;
+		e = reallocarray(ld->errors, size, sizeof(*e));
+		if (e == NULL) {
+			free(msg);
+			ld->nomem = 1;
+			return;
+		}
+		ld->errors = e;
+		ld->errorsize = size;
+	}
+	e = &ld->errors[ld->nerrors];
+	e->line = line;
+	e->seq = ld->nerrors++;
+	e->msg = msg;
+}
+
+/* Order errors by line, then in the order they were found. */
+static int
+config_error_cmp(const void *a, const void *b)
+{
+	const struct cf_error	*ea = a, *eb = b;
+
+	if (ea->line != eb->line)
+		return ea->line < eb->line ? -1 : 1;
+	return ea->seq < eb->seq ? -1 : ea->seq > eb->seq;
+}
+
+/* Hand the load's errors, in file order, to errs (or free them). */
+void
+config_errors_finish(struct cf_load *ld, struct config_errors *errs)
+{
+	size_t	i;
+
+	if (ld->nomem)
+		config_error(ld, 0, "out of memory");
+	if (ld->nerrors > 1)
+		qsort(ld->errors, ld->nerrors, sizeof(*ld->errors),
+		    config_error_cmp);
+	if (errs != NULL && ld->nerrors > 0 &&
+	    (errs->msg = calloc(ld->nerrors, sizeof(*errs->msg))) != NULL) {
+		for (i = 0; i < ld->nerrors; i++)
+			errs->msg[i] = ld->errors[i].msg;
+		errs->count = ld->nerrors;
+	} else {
+		for (i = 0; i < ld->nerrors; i++)
+			free(ld->errors[i].msg);
+	}
+	free(ld->errors);
+	ld->errors = NULL;
+	ld->nerrors = ld->errorsize = 0;
+}
+
+/* Free the messages in errs and leave it empty. */
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t	i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->count; i++)
+		free(errs->msg[i]);
+	free(errs->msg);
+	errs->msg = NULL;
+	errs->count = 0;
+}
+
+/* The next byte of the file or string, or EOF. */
+static int
+config_getc(struct cf_load *ld)
+{
+	if (ld->f != NULL)
+		return getc(ld->f);
+	if (*ld->text == '\0')
+		return EOF;
+	return (unsigned char)*ld->text++;
+}
+
+/*
+ * Read one line into ld->line without its "\n" or "\r\n", keeping at most
+ * CONFIG_LINE_KEEP - 1 bytes but counting them all in ld->linelen.
+ * Returns -1 at the end, or after a read error or once the file is too
+ * large (both recorded, and ld->readfail set).
+ */
+static int
+config_next_line(struct cf_load *ld)
+{
+	int	c;
+
+	ld->linelen = 0;
+	ld->linenul = 0;
+	if ((c = config_getc(ld)) == EOF)
+		goto end;
+	for (;;) {
+		if (++ld->nread > CONFIG_FILE_MAX) {
+			config_error(ld, 0, "file larger than %d bytes",
+			    CONFIG_FILE_MAX);
+			ld->readfail = 1;
+			return -1;
+		}
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			ld->linenul = 1;
+		if (ld->linelen < sizeof(ld->line) - 1)
+			ld->line[ld->linelen] = (char)c;
+		ld->linelen++;
+		if ((c = config_getc(ld)) == EOF) {
+			if (ld->f != NULL && ferror(ld->f))
+				goto end;
+			break;
+		}
+	}
+	if (ld->linelen > 0 && ld->linelen < sizeof(ld->line) &&
+	    ld->line[ld->linelen - 1] == '\r')
+		ld->linelen--;
+	ld->line[ld->linelen < sizeof(ld->line) ? ld->linelen :
+	    sizeof(ld->line) - 1] = '\0';
+	return 0;
+
+end:
+	if (ld->f != NULL && ferror(ld->f)) {
+		config_error(ld, 0, "cannot read: %s", strerror(errno));
+		ld->readfail = 1;
+	}
+	return -1;
+}
+
+/* Append a section record (name NULL: a bad header) and make it current. */
+static struct cf_section *
+config_add_section(struct cf_load *ld, const char *name, size_t len)
+{
+	struct cf_section	*sec;
+
+	if ((sec = calloc(1, sizeof(*sec))) == NULL) {
+		config_nomem(ld);
+		return NULL;
+	}
+	if (name != NULL && (sec->name = strndup(name, len)) == NULL) {
+		free(sec);
+		config_nomem(ld);
+		return NULL;
+	}
+	sec->line = ld->lineno;
+	TAILQ_INIT(&sec->keys);
+	TAILQ_INSERT_TAIL(&ld->sections, sec, entry);
+	ld->cur = sec;
+	return sec;
+}
+
+/*
+ * Check a "[name]" header and start its section.  Names are 1 to 64 of
+ * [A-Za-z0-9_.-]; we keep the name ourselves because inih cuts section
+ * names at 49 bytes.
+ */
+static int
+config_check_header(struct cf_load *ld, const char *p)
+{
+	const char	*end, *rest;
+	size_t		 n, i;
+
+	if ((end = strchr(p + 1, ']')) == NULL) {
+		config_error(ld, ld->lineno, "section header without ']'");
+		goto bad;
+	}
+	for (rest = end + 1; isspace((unsigned char)*rest); rest++)
+		continue;
+	if (*rest != '\0' && *rest != ';' && *rest != '#') {
+		config_error(ld, ld->lineno, "text after the section header");
+		goto bad;
+	}
+	n = (size_t)(end - (p + 1));
+	for (i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)p[1 + i]) &&
+		    strchr("_.-", p[1 + i]) == NULL)
+			break;
+	}
+	if (n == 0 || n > CONFIG_NAME_MAX || i != n) {
+		config_error(ld, ld->lineno, "bad section name '%.*s' (1 to "
+		    "%d letters, digits, '_', '.' or '-')", (int)n, p + 1,
+		    CONFIG_NAME_MAX);
+		goto bad;
+	}
+	config_add_section(ld, p + 1, n);
+	return 0;
+
+bad:
+	config_add_section(ld, NULL, 0);
+	return -1;
+}
+
+/*
+ * Check one line the way inih will read it, recording what it would
+ * reject or misread: inih stops reporting after the first bad line, and
+ * treats an indented line after a key as more of that key's value.
+ * Returns 0 for a line to hand to inih, -1 for one to hide from it.
+ */
+static int
+config_check_line(struct cf_load *ld, char *line)
+{
+	char	*p, *q;
+	int	 was_space;
+
+	if (ld->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		memmove(line, line + 3, strlen(line + 3) + 1);
+	for (p = line; isspace((unsigned char)*p); p++)
+		continue;
+	if (*p == '\0' || *p == ';' || *p == '#')
+		return 0;
+	if (p != line) {
+		config_error(ld, ld->lineno, "line starts with whitespace "
+		    "(continuation lines are not supported)");
+		return -1;
+	}
+	if (*p == '[')
+		return config_check_header(ld, p);
+
+	/* inih splits at the first '=' or ':' before any " ;" comment. */
+	was_space = 0;
+	for (q = p; *q != '\0' && *q != '=' && *q != ':'; q++) {
+		if (was_space && *q == ';')
+			break;
+		was_space = isspace((unsigned char)*q);
+	}
+	if (*q != '=') {
+		config_error(ld, ld->lineno,
+		    "expected '[section]', 'key = value' or a comment");
+		return -1;
+	}
+	if (q == p) {
+		config_error(ld, ld->lineno, "missing key name before '='");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The ini_reader: give inih exactly one real line per call, so that
+ * ld->lineno is the true line number of what the handler sees next.
+ * Lines that are too long for inih's buffer (it would split them and
+ * miscount every line after) or that inih would misread are recorded
+ * as errors and replaced with an empty line.
+ */
+static char *
+config_read(char *str, int num, void *arg)
+{
+	struct cf_load	*ld = arg;
+	size_t		 max;
+
+	if (num < 2 || config_next_line(ld) == -1)
+		return NULL;
+	ld->lineno++;
+	str[0] = '\0';
+	max = (size_t)num - 1;
+	if (max > sizeof(ld->line) - 1)
+		max = sizeof(ld->line) - 1;
+	if (ld->linenul)
+		config_error(ld, ld->lineno, "line contains a NUL byte");
+	else if (ld->linelen > max) {
+		config_error(ld, ld->lineno, "line longer than %zu bytes "
+		    "(use message_file)", max);
+		if (ld->line[0] == '[')
+			config_add_section(ld, NULL, 0);
+	} else if (config_check_line(ld, ld->line) == 0)
+		memcpy(str, ld->line, strlen(ld->line) + 1);
+	return str;
+}
+
+/*
+ * The ini_handler: record one key of the current section.  Its section
+ * argument is ignored since inih truncates long names; ld->cur is ours.
+ */
+static int
+config_handler(void *arg, const char *section, const char *key,
+    const char *value)
+{
+	struct cf_load	*ld = arg;
+	struct cf_key	*k;
+
+	UNUSED(section);
+	if (ld->cur == NULL) {
+		config_error(ld, ld->lineno, "key '%s' outside of any section",
+		    key);
+		return 1;
+	}
+	if (ld->cur->name == NULL)
+		return 1;			/* under a bad header */
+	if ((k = calloc(1, sizeof(*k))) == NULL ||
+	    (k->key = strdup(key)) == NULL ||
+	    (k->value = strdup(value)) == NULL) {
+		if (k != NULL)
+			free(k->key);
+		free(k);
+		config_nomem(ld);
+		return 1;
+	}
+	k->line = ld->lineno;
+	TAILQ_INSERT_TAIL(&ld->cur->keys, k, entry);
+	return 1;
+}
+
+/* Free the records of pass one. */
+void
+config_free_sections(struct cf_load *ld)
+{
+	struct cf_section	*sec;
+	struct cf_key		*k;
+
+	while ((sec = TAILQ_FIRST(&ld->sections)) != NULL) {
+		TAILQ_REMOVE(&ld->sections, sec, entry);
+		while ((k = TAILQ_FIRST(&sec->keys)) != NULL) {
+			TAILQ_REMOVE(&sec->keys, k, entry);
+			free(k->key);
+			free(k->value);
+			free(k);
+		}
+		free(sec->name);
+		free(sec);
+	}
+}
+
+/* Note that memory ran out: the load fails with "out of memory". */
+void
+config_nomem(struct cf_load *ld)
+{
+	ld->nomem = ld->failed = 1;
+}
+
+/*
+ * Pass one: read every line into ld->sections.  Returns 0, or -1 when the
+ * file could not be read whole or memory ran out (then pass two is not
+ * worth running); other errors are recorded and reading goes on.
+ */
+int
+config_read_sections(struct cf_load *ld)
+{
+	int	r;
+
+	TAILQ_INIT(&ld->sections);
+	r = ini_parse_stream(config_read, ld, config_handler, ld);
+	if (r == -2)
+		config_nomem(ld);
+	else if (r != 0 && !ld->failed)
+		config_error(ld, r, "syntax error");
+	return ld->nomem || ld->readfail ? -1 : 0;
+}

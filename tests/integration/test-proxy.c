@@ -1,0 +1,368 @@
+/*
+ * test-proxy.c: the PROXY protocol on TCP instances (proxy_protocol,
+ * proxy_from, proxy_timeout) and the checks a load balancer uses (/healthz,
+ * /ready, drain_delay).  The test plays the balancer from 127.0.0.1: it
+ * sends v1 and v2 headers naming documentation addresses as clients, and
+ * checks that only the header's bytes are consumed, that the client it
+ * names is the source for deny, max_per_source and the connection log,
+ * that other peers and bad, split or late headers are handled as
+ * documented, and that every refusal is counted by reason.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define PX_TMO		5000
+
+static const uint8_t v2_sig[12] = {
+	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
+};
+
+static size_t	v2_header(uint8_t *, int cmd, const char *src, int sport);
+static int	px_metrics_port(struct hs_daemon *);
+static int	px_get(int port, const char *path, char *body, size_t len);
+static long long px_metric(int port, const char *series);
+static void	px_wait_metric(int port, const char *series, long long want);
+static int	px_echo(struct hs_daemon *, const char *inst, const void *hdr,
+		    size_t hdrlen, const char *msg);
+static int	px_hold(struct hs_daemon *, const char *inst, const void *hdr,
+		    size_t hdrlen);
+
+/* The configs: one balancer address allowed, 127.0.0.1. */
+#define PX_DAEMON							\
+	"[daemon]\n"							\
+	"metrics_listen = tcp://127.0.0.1:0\n"				\
+	"log_connections = close\n"
+
+#define PX_ECHO(name, ver, from, extra)					\
+	"[" name "]\n"							\
+	"service = echo\n"						\
+	"listen = tcp://127.0.0.1:0\n"					\
+	"proxy_protocol = " ver "\n"					\
+	"proxy_from = " from "\n"					\
+	extra
+
+/* A v2 PROXY (cmd 1) or LOCAL (cmd 0) header for an IPv4 TCP client. */
+static size_t
+v2_header(uint8_t *out, int cmd, const char *src, int sport)
+{
+	memcpy(out, v2_sig, sizeof(v2_sig));
+	out[12] = (uint8_t)(0x20 | cmd);
+	out[13] = 0x11;
+	out[14] = 0;
+	out[15] = 12;
+	cr_assert(inet_pton(AF_INET, src, out + 16) == 1);
+	cr_assert(inet_pton(AF_INET, "127.0.0.1", out + 20) == 1);
+	out[24] = (uint8_t)(sport >> 8);
+	out[25] = (uint8_t)sport;
+	out[26] = 0;
+	out[27] = 7;
+	return 28;
+}
+
+/* The port of "metrics listening on http://127.0.0.1:PORT/metrics". */
+static int
+px_metrics_port(struct hs_daemon *d)
+{
+	static const char	 key[] = "metrics listening on http://127.0.0.1:";
+	char			*log = hs_log(d), *at;
+	int			 port;
+
+	at = strstr(log, key);
+	cr_assert(at != NULL, "no metrics line in %s", d->log_path);
+	port = atoi(at + strlen(key));
+	free(log);
+	cr_assert(port > 0);
+	return port;
+}
+
+/* GET path from the metrics port: the status, the body in body. */
+static int
+px_get(int port, const char *path, char *body, size_t len)
+{
+	struct hs_endpoint	 ep;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ep.addr;
+	char			 req[256], *resp, *sep;
+	ssize_t			 n;
+	int			 fd, status = -1;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.type = SOCK_STREAM;
+	ep.family = AF_INET;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ep.addrlen = sizeof(*sin);
+	fd = hs_connect_ep(&ep, hs_ms(PX_TMO));
+	cr_assert(fd != -1, "connect to metrics: %s", strerror(errno));
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n", path);
+	resp = calloc(1, 1 << 20);
+	cr_assert(resp != NULL);
+	cr_assert(hs_send_all(fd, req, strlen(req), hs_ms(PX_TMO)) == 0);
+	n = hs_read_eof(fd, resp, (1 << 20) - 1, hs_ms(PX_TMO));
+	hs_close(fd);
+	cr_assert(n > 0, "GET %s: no response", path);
+	cr_assert(sscanf(resp, "HTTP/1.%*d %d", &status) == 1);
+	if (body != NULL) {
+		sep = strstr(resp, "\r\n\r\n");
+		snprintf(body, len, "%s", sep != NULL ? sep + 4 : "");
+	}
+	free(resp);
+	return status;
+}
+
+/* The value of one series ("name{labels}"), or -1 when absent. */
+static long long
+px_metric(int port, const char *series)
+{
+	char		*body = malloc(1 << 20), *at;
+	long long	 v = -1;
+
+	cr_assert(body != NULL);
+	cr_assert(px_get(port, "/metrics", body, 1 << 20) == 200);
+	if ((at = strstr(body, series)) != NULL &&
+	    at[strlen(series)] == ' ')
+		v = atoll(at + strlen(series) + 1);
+	free(body);
+	return v;
+}
+
+/* Scrape until series is want: counters move after the client sees EOF. */
+static void
+px_wait_metric(int port, const char *series, long long want)
+{
+	int64_t		deadline = hs_now_ms() + hs_ms(PX_TMO);
+	long long	got;
+
+	while ((got = px_metric(port, series)) != want &&
+	    hs_now_ms() < deadline)
+		usleep(20000);
+	cr_assert(got == want, "%s = %lld, want %lld", series, got, want);
+}
+
+/*
+ * As a balancer: connect to inst, send hdr then msg, shut down writing and
+ * read to EOF.  Returns 1 when exactly msg came back, 0 when the
+ * connection was closed without it.
+ */
+static int
+px_echo(struct hs_daemon *d, const char *inst, const void *hdr,
+    size_t hdrlen, const char *msg)
+{
+	char		 out[512], in[512];
+	struct hs_xfer	 x;
+	size_t		 len = strlen(msg);
+	int		 fd;
+
+	cr_assert(hdrlen + len <= sizeof(out));
+	memcpy(out, hdr, hdrlen);
+	memcpy(out + hdrlen, msg, len);
+	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
+	memset(&x, 0, sizeof(x));
+	x.out = out;
+	x.outlen = hdrlen + len;
+	x.shut_wr = 1;
+	x.in = in;
+	x.incap = sizeof(in);
+	x.until_eof = 1;
+	hs_xfer(fd, &x, hs_ms(PX_TMO));
+	hs_close(fd);
+	return x.inlen == len && memcmp(in, msg, len) == 0;
+}
+
+/*
+ * As a balancer: open a connection to inst with hdr and one echoed byte,
+ * and keep it open.  Returns the socket, or -1 when it was refused.
+ */
+static int
+px_hold(struct hs_daemon *d, const char *inst, const void *hdr,
+    size_t hdrlen)
+{
+	char	buf[256];
+	int	fd;
+
+	memcpy(buf, hdr, hdrlen);
+	buf[hdrlen] = 'h';
+	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
+	cr_assert(hs_send_all(fd, buf, hdrlen + 1, hs_ms(PX_TMO)) == 0);
+	if (hs_recv_n(fd, buf, 1, hs_ms(PX_TMO)) != 1 || buf[0] != 'h') {
+		hs_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+Test(proxy, v1_and_v2_name_the_client, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(PX_DAEMON
+	    PX_ECHO("e1", "v1", "127.0.0.1/32", "")
+	    PX_ECHO("e2", "v2", "127.0.0.1/32", "")
+	    PX_ECHO("any", "any", "127.0.0.0/8", ""));
+	const char		*v1 = "PROXY TCP4 192.0.2.55 127.0.0.1 40001 7\r\n";
+	uint8_t			 v2[64];
+	size_t			 v2len = v2_header(v2, 1, "198.51.100.66", 40002);
+	char			*log;
+
+	/* The echo is the data alone: the header was consumed exactly. */
+	cr_assert(px_echo(d, "e1", v1, strlen(v1), "one\n"));
+	cr_assert(px_echo(d, "e2", v2, v2len, "two\n"));
+	cr_assert(px_echo(d, "any", v1, strlen(v1), "three\n"));
+	cr_assert(px_echo(d, "any", v2, v2len, "four\n"));
+	/* Header and data in separate writes, the header itself split. */
+	{
+		int	fd = hs_connect(d, "e2", SOCK_STREAM, AF_INET);
+		char	in[8];
+
+		cr_assert(hs_send_all(fd, v2, 10, hs_ms(PX_TMO)) == 0);
+		usleep(100000);
+		cr_assert(hs_send_all(fd, v2 + 10, v2len - 10,
+		    hs_ms(PX_TMO)) == 0);
+		usleep(100000);
+		cr_assert(hs_send_all(fd, "split", 5, hs_ms(PX_TMO)) == 0);
+		cr_assert(hs_recv_n(fd, in, 5, hs_ms(PX_TMO)) == 5);
+		cr_assert(memcmp(in, "split", 5) == 0);
+		hs_close(fd);
+	}
+	hs_stop_ok(d);
+	/* The connection log names the clients, never the balancer. */
+	log = hs_log(d);
+	cr_assert(strstr(log, "192.0.2.55:40001") != NULL, "log: %s", log);
+	cr_assert(strstr(log, "198.51.100.66:40002") != NULL, "log: %s", log);
+	free(log);
+}
+
+Test(proxy, client_checks_use_the_named_client, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(PX_DAEMON
+	    PX_ECHO("e", "v2", "127.0.0.1/32",
+	    "max_per_source = 1\ndeny = 203.0.113.0/24\n"));
+	int			 port = px_metrics_port(d);
+	uint8_t			 a[64], b[64], bad[64];
+	size_t			 alen = v2_header(a, 1, "192.0.2.1", 1000);
+	size_t			 blen = v2_header(b, 1, "192.0.2.2", 1000);
+	size_t			 badlen = v2_header(bad, 1, "203.0.113.9", 1);
+	int			 fa, fb, fa2;
+
+	/* One connection per client: two clients, both from the balancer. */
+	fa = px_hold(d, "e", a, alen);
+	cr_assert(fa != -1, "client A refused");
+	fb = px_hold(d, "e", b, blen);
+	cr_assert(fb != -1, "client B refused: max_per_source counted the "
+	    "balancer, not the clients");
+	fa2 = px_hold(d, "e", a, alen);
+	cr_assert(fa2 == -1, "client A's second connection was admitted");
+	px_wait_metric(port, "netsvcd_connections_refused_total{instance=\"e\""
+	    ",service=\"echo\",reason=\"source\"}", 1);
+	/* deny applies to the client named in the header. */
+	cr_assert(!px_echo(d, "e", bad, badlen, "x"));
+	px_wait_metric(port, "netsvcd_connections_refused_total{instance=\"e\""
+	    ",service=\"echo\",reason=\"access\"}", 1);
+	/* A LOCAL header (a balancer's health check): the real peer. */
+	alen = v2_header(a, 0, "192.0.2.1", 1000);
+	cr_assert(px_echo(d, "e", a, alen, "local"));
+	hs_close(fa);
+	hs_close(fb);
+	hs_stop_ok(d);
+}
+
+Test(proxy, refused_peers_and_headers_are_counted, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(PX_DAEMON
+	    PX_ECHO("other", "v2", "127.0.0.2/32", "")
+	    PX_ECHO("v2only", "v2", "127.0.0.1/32", "")
+	    PX_ECHO("slow", "any", "127.0.0.1/32", "proxy_timeout = 300ms\n"));
+	int			 port = px_metrics_port(d);
+	const char		*v1 = "PROXY TCP4 192.0.2.55 127.0.0.1 1 7\r\n";
+	uint8_t			 v2[64];
+	size_t			 v2len = v2_header(v2, 1, "192.0.2.9", 9);
+	char			 in[16];
+	int64_t			 t0;
+	int			 fd;
+
+#define REFUSED(inst, why) "netsvcd_connections_refused_total{instance=\"" \
+	inst "\",service=\"echo\",reason=\"" why "\"}"
+#define BADHDR(inst, why) "netsvcd_proxy_headers_refused_total{instance=\"" \
+	inst "\",service=\"echo\",reason=\"" why "\"}"
+
+	/* 127.0.0.1 is not a balancer of [other]: refused, never trusted. */
+	cr_assert(!px_echo(d, "other", v2, v2len, "x"));
+	px_wait_metric(port, REFUSED("other", "proxy_from"), 1);
+	/* A v1 header where only v2 is taken; plain data with no header. */
+	cr_assert(!px_echo(d, "v2only", v1, strlen(v1), "x"));
+	px_wait_metric(port, BADHDR("v2only", "version"), 1);
+	cr_assert(!px_echo(d, "v2only", "", 0, "GET / HTTP/1.0\r\n\r\n"));
+	px_wait_metric(port, BADHDR("v2only", "signature"), 1);
+	px_wait_metric(port, REFUSED("v2only", "proxy_header"), 2);
+	/* A v1 line with a bad port. */
+	cr_assert(!px_echo(d, "slow", "PROXY TCP4 1.2.3.4 1.2.3.4 99999 7\r\n",
+	    37, "x"));
+	px_wait_metric(port, BADHDR("slow", "port"), 1);
+	/* Half a header, then nothing: closed at proxy_timeout. */
+	fd = hs_connect(d, "slow", SOCK_STREAM, AF_INET);
+	cr_assert(hs_send_all(fd, v2, 10, hs_ms(PX_TMO)) == 0);
+	t0 = hs_now_ms();
+	/* EOF, or a reset for the unread half header: never data. */
+	cr_assert(hs_read_eof(fd, in, sizeof(in), hs_ms(PX_TMO)) <= 0);
+	cr_assert(hs_now_ms() - t0 >= 250, "closed after %lld ms",
+	    (long long)(hs_now_ms() - t0));
+	hs_close(fd);
+	px_wait_metric(port, BADHDR("slow", "timeout"), 1);
+	/* A balancer that leaves mid-header. */
+	fd = hs_connect(d, "slow", SOCK_STREAM, AF_INET);
+	cr_assert(hs_send_all(fd, v1, 10, hs_ms(PX_TMO)) == 0);
+	hs_close(fd);
+	px_wait_metric(port, BADHDR("slow", "closed"), 1);
+	/* The waits gave their places back. */
+	px_wait_metric(port, "netsvcd_connections_open", 0);
+	hs_stop_ok(d);
+#undef REFUSED
+#undef BADHDR
+}
+
+Test(proxy, ready_and_drain, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(
+	    "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
+	    "drain_delay = 1500ms\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+	int			 port = px_metrics_port(d);
+	char			 body[64];
+	int64_t			 t0;
+
+	cr_assert(px_get(port, "/healthz", NULL, 0) == 200);
+	cr_assert(px_get(port, "/ready", body, sizeof(body)) == 200);
+	cr_assert(strcmp(body, "ready\n") == 0, "body: %s", body);
+	/* A reload that fails: not ready until one succeeds. */
+	hs_reload(d, "[daemon\n");
+	cr_assert(px_get(port, "/ready", body, sizeof(body)) == 503);
+	cr_assert(strstr(body, "reload") != NULL, "body: %s", body);
+	cr_assert(px_get(port, "/healthz", NULL, 0) == 200);
+	hs_reload(d, "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
+	    "drain_delay = 1500ms\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+	cr_assert(px_get(port, "/ready", NULL, 0) == 200);
+	/* SIGTERM: /ready is 503 at once, and echo still answers. */
+	t0 = hs_now_ms();
+	hs_signal(d, SIGTERM);
+	while (px_get(port, "/ready", NULL, 0) != 503 &&
+	    hs_now_ms() - t0 < 1000)
+		usleep(10000);
+	cr_assert(px_get(port, "/ready", NULL, 0) == 503);
+	cr_assert(px_echo(d, "echo", "", 0, "still here"));
+	cr_assert(hs_wait_exit(d, hs_ms(PX_TMO)) == 0);
+	cr_assert(hs_now_ms() - t0 >= 1400, "stopped after %lld ms, before "
+	    "drain_delay", (long long)(hs_now_ms() - t0));
+}
