@@ -39,6 +39,8 @@ usage(FILE *f)
 	    "  -t, --test            check the configuration, print it, exit\n"
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
 	    "  -V, --version         print the version and exit\n"
+	    "      --import-inetd FILE  print FILE (an inetd.conf) as "
+	    "netsvcd sections\n"
 	    "  -h, --help            print this help and exit\n",
 	    NETSVCD_DEFAULT_CONFIG);
 }
@@ -231,9 +233,11 @@ main(int argc, char *argv[])
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "import-inetd", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char			*path = NETSVCD_DEFAULT_CONFIG;
+	const char			*import = NULL;
 	struct config			*conf;
 	struct daemon			*d;
 	struct sigaction		 sa;
@@ -269,6 +273,9 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'I':
+			import = optarg;
+			break;
 		case ':':
 			fprintf(stderr, "netsvcd: option '%s' needs an "
 			    "argument\n", argv[optind - 1]);
@@ -287,6 +294,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (import != NULL)
+		return import_inetd_main(import);
 	if (check)
 		return main_check(path, 1);
 

@@ -597,6 +597,18 @@ int		 priv_resolve(const char *user, const char *group, uid_t *,
 		    gid_t *, char **cause);
 int		 priv_drop(const char *user, const char *group, char **cause);
 
+/* ---- import.c: --import-inetd, inetd.conf to INI sections ---- */
+struct import_stats {
+	unsigned int	 sections;	/* written */
+	unsigned int	 skipped;	/* lines written as comments */
+};
+int		 import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
+		    struct import_stats *);
+int		 import_inetd_main(const char *path);
+int		 import_port(const char *name, int proto);
+int		 import_port_table(const char *name, int proto);
+int		 import_quote(const char *word, char *buf, size_t size);
+
 /* ---- util.c: small shared helpers ---- */
 unsigned int	 sockaddr_port(const struct sockaddr *);	/* host order */
 unsigned int	 endpoint_port(const struct endpoint *);	/* 0: any */
