@@ -572,6 +572,7 @@ Test(import, endpoint_twice)
 	expect_in(out, "; not converted: tcp://0.0.0.0:9 is already used by "
 	    "[discard]: 9 stream tcp4 nowait root /bin/cat cat\n");
 	expect_in(out, "[discard-udp4]\nservice = discard\n");
+	free(out);
 }
 
 /* Section names: only [A-Za-z0-9_.-], unique, within 64 bytes. */
