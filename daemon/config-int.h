@@ -80,6 +80,7 @@ struct cf_load {
 void	 config_error(struct cf_load *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 config_nomem(struct cf_load *);
+FILE	*config_open(struct cf_load *, const char *);
 void	 config_errors_finish(struct cf_load *, struct config_errors *);
 int	 config_read_sections(struct cf_load *);
 void	 config_free_sections(struct cf_load *);

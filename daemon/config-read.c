@@ -20,13 +20,16 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -135,6 +138,47 @@ config_errors_free(struct config_errors *errs)
 	free(errs->msg);
 	errs->msg = NULL;
 	errs->count = 0;
+}
+
+/*
+ * Open a config file for reading, the way the qotd and banner files are:
+ * without blocking (a FIFO named by mistake, or put there, must never
+ * hang -t or a reload), regular files only; the size is bounded while
+ * reading (CONFIG_FILE_MAX).  Returns the stream, or NULL after
+ * recording why at line 0.
+ */
+FILE *
+config_open(struct cf_load *ld, const char *path)
+{
+	struct stat	 st;
+	FILE		*f;
+	int		 fd, flags;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		config_error(ld, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		config_error(ld, 0, "cannot open: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_error(ld, 0, "not a regular file (%s)",
+		    S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ?
+		    "a FIFO" : "a device or socket");
+		close(fd);
+		return NULL;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	if ((f = fdopen(fd, "r")) == NULL) {
+		config_error(ld, 0, "cannot open: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
 }
 
 /* The next byte of the file or string, or EOF. */

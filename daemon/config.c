@@ -588,9 +588,7 @@ config_load(const char *path, struct config_errors *errs)
 		memset(errs, 0, sizeof(*errs));
 	memset(&ld, 0, sizeof(ld));
 	ld.name = path;
-	if ((ld.f = fopen(path, "re")) == NULL)
-		config_error(&ld, 0, "cannot open: %s", strerror(errno));
-	else {
+	if ((ld.f = config_open(&ld, path)) != NULL) {
 		/* Relative file names in the config are from its directory. */
 		if ((slash = strrchr(path, '/')) == NULL)
 			dir = strdup(".");

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -355,6 +356,27 @@ Test(cli, check_missing_file, .timeout = 30)
 	    "stderr: %s", r.exit_code, r.err);
 	cr_assert(strstr(r.err, path) != NULL, "missing config: stderr "
 	    "does not name %s: %s", path, r.err);
+	hs_result_free(&r);
+}
+
+/* A FIFO as the config file: -t fails at once, it does not wait. */
+Test(cli, check_fifo, .timeout = 30)
+{
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	char			 path[256];
+
+	snprintf(path, sizeof(path), "%s/fifo.ini", d->dir);
+	cr_assert(mkfifo(path, 0600) == 0, "mkfifo %s: %s", path,
+	    strerror(errno));
+	cr_assert(hs_run(&r, hs_ms(CLI_TMO), "-t", "-c", path, NULL) == 0,
+	    "netsvcd -t -c FIFO did not finish within %d ms",
+	    hs_ms(CLI_TMO));
+	cr_assert(r.exit_code == 1, "netsvcd -t -c FIFO: exit %d; stderr: %s",
+	    r.exit_code, r.err);
+	cr_assert(strstr(r.err, "not a regular file") != NULL,
+	    "netsvcd -t -c FIFO does not say why: %s", r.err);
+	unlink(path);
 	hs_result_free(&r);
 }
 

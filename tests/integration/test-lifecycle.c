@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 
@@ -311,6 +312,39 @@ Test(lifecycle, sigterm_lets_connection_finish, .timeout = 120)
 	    "exit status 0x%x", d->status);
 	cr_log_info("exit %lld ms after the last connection ended",
 	    (long long)elapsed);
+}
+
+/*
+ * A FIFO at the config path (issue 16 item 10): SIGHUP must not block
+ * the main loop in open(2) waiting for a writer.  The reload fails at
+ * once with a clear error and every service keeps answering.
+ */
+Test(lifecycle, reload_fifo_config, .timeout = 240)
+{
+	struct hs_daemon	*d = hs_spawn_services();
+	char			*log;
+	size_t			 i;
+
+	cr_assert(unlink(d->conf_path) == 0 && mkfifo(d->conf_path, 0600) ==
+	    0, "mkfifo %s: %s", d->conf_path, strerror(errno));
+	d->ready = d->reloading = 0;
+	d->last_status[0] = '\0';
+	cr_assert(hs_signal(d, SIGHUP) == 0, "kill: %s", strerror(errno));
+	cr_assert(hs_wait_notify(d, "RELOADING=1", hs_ms(10000)) == 0 &&
+	    hs_wait_notify(d, "READY=1", hs_ms(10000)) == 0,
+	    "no READY=1 after SIGHUP with a FIFO at the config path (blocked "
+	    "in open?)");
+	cr_assert(strstr(d->last_status, "reload failed") != NULL,
+	    "STATUS after the failed reload: %s", d->last_status);
+	log = hs_log(d);
+	cr_assert(strstr(log, "not a regular file (a FIFO)") != NULL,
+	    "no clear error in the log: %s", log);
+	free(log);
+	for (i = 0; i < NFAMILIES; i++) {
+		lc_serve_tcp(d, families[i]);
+		lc_serve_udp(d, families[i]);
+	}
+	hs_stop_ok(d);
 }
 
 /* -t under the wrapper too: the config paths free what they allocate. */

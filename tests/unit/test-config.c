@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
@@ -1762,12 +1763,33 @@ Test(file, directory)
 
 	cr_assert(config_load(path, &errs) == NULL);
 	cr_assert(eq(sz, errs.count, 1));
-	cr_assert(asprintf(&want, "%s:0: cannot read: Is a directory",
+	cr_assert(asprintf(&want, "%s:0: not a regular file (a directory)",
 	    path) != -1);
 	expect_str(errs.msg[0], want);
 	free(want);
 	free(path);
 	config_errors_free(&errs);
+}
+
+/* A FIFO at the path fails at once: opened without blocking, refused. */
+Test(file, fifo, .timeout = 10)
+{
+	struct config_errors	 errs;
+	char			 dir[] = "/tmp/netsvcd-test-XXXXXX", *path, *want;
+
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert(asprintf(&path, "%s/netsvcd.ini", dir) != -1);
+	cr_assert(mkfifo(path, 0600) == 0);
+	cr_assert(config_load(path, &errs) == NULL);
+	cr_assert(eq(sz, errs.count, 1));
+	cr_assert(asprintf(&want, "%s:0: not a regular file (a FIFO)",
+	    path) != -1);
+	expect_str(errs.msg[0], want);
+	config_errors_free(&errs);
+	unlink(path);
+	rmdir(dir);
+	free(want);
+	free(path);
 }
 
 Test(file, long_line)
