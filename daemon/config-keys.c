@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -223,6 +226,8 @@ static int	 acl_add(struct cf_load *, const struct config_key *,
 		    const struct cf_key *, const char *, void *);
 static int	 listen_add(struct cf_load *, const struct config_key *,
 		    const struct cf_key *, const char *, void *);
+static int	 endpoint_mapped(struct cf_load *, const struct config_key *,
+		    const struct cf_key *, const struct endpoint *);
 static int	 key_set_acl(struct cf_load *, const struct config_key *,
 		    struct acl *, const struct cf_key *);
 static int	 key_set_endpoint(struct cf_load *, const struct config_key *,
@@ -504,6 +509,32 @@ acl_add(struct cf_load *ld, const struct config_key *kd,
 }
 
 /*
+ * Refuse an IPv4-mapped IPv6 address (tcp://[::ffff:127.0.0.1]:7): IPv6
+ * sockets are IPV6_V6ONLY, so it could never be bound (EINVAL at start).
+ * The message gives the IPv4 form to use.  Returns 1 when refused.
+ */
+static int
+endpoint_mapped(struct cf_load *ld, const struct config_key *kd,
+    const struct cf_key *k, const struct endpoint *ep)
+{
+	const struct sockaddr_in6 *sin6 =
+	    (const struct sockaddr_in6 *)&ep->addr;
+	char			 v4[INET_ADDRSTRLEN];
+
+	if (ep->addr.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return 0;
+	if (inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], v4,
+	    sizeof(v4)) == NULL)
+		snprintf(v4, sizeof(v4), "?");
+	config_error(ld, k->line, "%s: '%s': an IPv4-mapped address cannot "
+	    "be bound (IPv6 sockets are IPv6-only): use %s://%s:%u", kd->name,
+	    ep->text, ep->proto == SERVICE_TCP ? "tcp" : "udp", v4,
+	    endpoint_port(ep));
+	return 1;
+}
+
+/*
  * Add one endpoint to the instance arg; 1 when it is bad.  An endpoint
  * listed twice is an error, except with port 0, where each one gets its
  * own port.
@@ -522,6 +553,8 @@ listen_add(struct cf_load *ld, const struct config_key *kd,
 		    cause);
 		return 1;
 	}
+	if (endpoint_mapped(ld, kd, k, &ep))
+		return 1;
 	for (i = 0; i < ic->nendpoints && endpoint_port(&ep) != 0; i++) {
 		if (endpoint_same(&ic->endpoints[i], &ep)) {
 			config_error(ld, k->line, "%s: '%s' is listed twice",
@@ -597,6 +630,10 @@ key_set_endpoint(struct cf_load *ld, const struct config_key *kd,
 	if (parse_endpoint(k->value, ep, &cause) == -1) {
 		config_error(ld, k->line, "%s: '%s': %s", kd->name, k->value,
 		    cause);
+		return -1;
+	}
+	if (endpoint_mapped(ld, kd, k, ep)) {
+		memset(ep, 0, sizeof(*ep));
 		return -1;
 	}
 	if (ep->proto != SERVICE_TCP) {

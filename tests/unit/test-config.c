@@ -1483,6 +1483,24 @@ Test(errors, listen)
 	    "tcp:// or udp://)");
 }
 
+/* IPv4-mapped addresses cannot be bound (IPV6_V6ONLY): the IPv4 form. */
+Test(errors, ipv4_mapped_endpoint)
+{
+	expect_errors("[e]\nservice = echo\n"
+	    "listen = tcp://[::ffff:127.0.0.1]:7 udp://[::FFFF:10.0.0.1]:0\n",
+	    "t.ini:3: listen: 'tcp://[::ffff:127.0.0.1]:7': an IPv4-mapped "
+	    "address cannot be bound (IPv6 sockets are IPv6-only): use "
+	    "tcp://127.0.0.1:7",
+	    "t.ini:3: listen: 'udp://[::ffff:10.0.0.1]:0': an IPv4-mapped "
+	    "address cannot be bound (IPv6 sockets are IPv6-only): use "
+	    "udp://10.0.0.1:0");
+	expect_errors("[daemon]\nmetrics_listen = tcp://[::ffff:127.0.0.1]:9\n"
+	    ECHO,
+	    "t.ini:2: metrics_listen: 'tcp://[::ffff:127.0.0.1]:9': an "
+	    "IPv4-mapped address cannot be bound (IPv6 sockets are "
+	    "IPv6-only): use tcp://127.0.0.1:9");
+}
+
 Test(errors, duplicate_endpoints)
 {
 	/* Within one instance, whatever the spelling. */
