@@ -98,5 +98,6 @@ int	 key_set(struct cf_load *, const struct config_key *, void *field,
 int	 key_set_listen(struct cf_load *, struct instance_conf *,
 	    const struct cf_key *);
 void	 key_print(const struct config_key *, const void *field, FILE *);
+void	 key_print_item(FILE *, const char *, const char *, size_t *);
 
 #endif

@@ -32,6 +32,8 @@
 #define MIB	(1024 * KIB)
 #define TIB	(1024 * 1024 * MIB)
 
+#define PRINT_WIDTH	160	/* -T: longest list line, well under 199 */
+
 /* Where a key lives: its store and the offset of its field there. */
 #define IN_DAEMON(f)	.store = KEY_IN_DAEMON, \
 			.offset = offsetof(struct daemon_conf, f)
@@ -114,7 +116,8 @@ const struct config_key config_keys[] = {
 	{ .name = "listen", .type = KEY_ENDPOINTS,
 	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(endpoints),
 	  .flags = KEY_REQUIRED,
-	  .help = "tcp:// and udp:// endpoints, separated by spaces or commas" },
+	  .help = "tcp:// and udp:// endpoints, separated by spaces or "
+	      "commas; may repeat" },
 	{ .name = "backlog", .type = KEY_UINT,
 	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(backlog),
 	  .min = 1, .max = 65535, .flags = KEY_INHERIT,
@@ -567,6 +570,7 @@ listen_add(struct cf_load *ld, const struct config_key *kd,
 		config_nomem(ld);
 		return -1;
 	}
+	ep.line = k->line;
 	ic->endpoints = eps;
 	ic->endpoints[ic->nendpoints++] = ep;
 	return 0;
@@ -598,17 +602,22 @@ key_set_acl(struct cf_load *ld, const struct config_key *kd,
 	return r ? -1 : 0;
 }
 
-/* Parse "listen =" into ic's endpoints.  Returns 0 or -1. */
+/*
+ * Parse one "listen =" line into ic's endpoints: the key may repeat, each
+ * line adds (an instance may need more endpoints than one line holds).
+ * Returns 0 or -1.
+ */
 int
 key_set_listen(struct cf_load *ld, struct instance_conf *ic,
     const struct cf_key *k)
 {
 	const struct config_key	*kd = key_find("listen", KEY_SCOPE_INSTANCE);
+	size_t			 first = ic->nendpoints;
 	int			 r;
 
 	if ((r = key_tokens(ld, kd, k, 128, listen_add, ic)) == -1)
 		return -1;
-	if (ic->nendpoints == 0 && r == 0) {
+	if (ic->nendpoints == first && r == 0) {
 		config_error(ld, k->line, "listen: no endpoints");
 		r = 1;
 	}
@@ -773,6 +782,27 @@ key_set(struct cf_load *ld, const struct config_key *kd, void *field,
 }
 
 /*
+ * Print item of list key name, starting a new "name =" line when the
+ * current one (*col bytes so far, 0: none) would pass PRINT_WIDTH: the
+ * -T output must load again, and a line may take 199 bytes.  The caller
+ * ends the last line when *col > 0.
+ */
+void
+key_print_item(FILE *fp, const char *name, const char *item, size_t *col)
+{
+	int	n;
+
+	if (*col > 0 && *col + 1 + strlen(item) > PRINT_WIDTH) {
+		fputc('\n', fp);
+		*col = 0;
+	}
+	if (*col == 0 && (n = fprintf(fp, "%s =", name)) > 0)
+		*col = (size_t)n;
+	if ((n = fprintf(fp, " %s", item)) > 0)
+		*col += (size_t)n;
+}
+
+/*
  * Print one key as "key = value" from its field; unset strings, an unset
  * endpoint and empty access lists are left out.  The service and listen
  * keys are printed by config.c.
@@ -784,7 +814,7 @@ key_print(const struct config_key *kd, const void *field, FILE *fp)
 	const struct acl	*acl;
 	const char		*s;
 	char			 buf[64];
-	size_t			 i;
+	size_t			 i, col;
 
 	switch (kd->type) {
 	case KEY_STRING:
@@ -799,14 +829,13 @@ key_print(const struct config_key *kd, const void *field, FILE *fp)
 		break;
 	case KEY_ACL:
 		acl = field;
-		if (acl->n == 0)
-			break;
-		fprintf(fp, "%s =", kd->name);
+		col = 0;
 		for (i = 0; i < acl->n; i++) {
 			cidr_format(&acl->v[i], buf, sizeof(buf));
-			fprintf(fp, " %s", buf);
+			key_print_item(fp, kd->name, buf, &col);
 		}
-		fprintf(fp, "\n");
+		if (col > 0)
+			fprintf(fp, "\n");
 		break;
 	case KEY_SERVICE:
 	case KEY_ENDPOINTS:

@@ -8,7 +8,7 @@
  * misread reaches it (docs/DESIGN.md, "Reading the file"):
  *
  *  - a line longer than inih's buffer (199 bytes in Debian's build) is an
- *    error, not two lines;
+ *    error, not two lines (a comment line is skipped whole instead);
  *  - "key: value" is an error: inih would split at ':' as at '=';
  *  - an indented line is an error, not a continuation of the last value;
  *  - a header is checked and named here (inih cuts names at 49 bytes);
@@ -44,6 +44,7 @@ static struct cf_section *config_add_section(struct cf_load *,
 		    const char *, size_t);
 static int	 config_check_header(struct cf_load *, const char *);
 static int	 config_check_line(struct cf_load *, char *);
+static const char *config_long_hint(const char *, char *, size_t);
 static char	*config_read(char *, int, void *);
 static int	 config_handler(void *, const char *, const char *,
 		    const char *);
@@ -351,6 +352,32 @@ config_check_line(struct cf_load *ld, char *line)
 }
 
 /*
+ * What to do about a line too long for inih, by its key: a text key
+ * belongs in a file, a list key may repeat (each line adds).  Returns
+ * " (...)" or "".
+ */
+static const char *
+config_long_hint(const char *line, char *buf, size_t len)
+{
+	static const char *const lists[] = { "listen", "allow", "deny",
+	    "proxy_from" };
+	size_t	 n, i;
+
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t=");
+	if (n == 7 && strncmp(line, "message", n) == 0)
+		return " (use message_file)";
+	for (i = 0; i < nitems(lists); i++) {
+		if (n == strlen(lists[i]) && strncmp(line, lists[i], n) == 0) {
+			snprintf(buf, len, " (repeat the key: each '%s =' "
+			    "line adds to the list)", lists[i]);
+			return buf;
+		}
+	}
+	return "";
+}
+
+/*
  * The ini_reader: give inih exactly one real line per call, so that
  * ld->lineno is the true line number of what the handler sees next.
  * Lines that are too long for inih's buffer (it would split them and
@@ -361,6 +388,8 @@ static char *
 config_read(char *str, int num, void *arg)
 {
 	struct cf_load	*ld = arg;
+	const char	*p;
+	char		 hint[96];
 	size_t		 max;
 
 	if (num < 2 || config_next_line(ld) == -1)
@@ -370,11 +399,14 @@ config_read(char *str, int num, void *arg)
 	max = (size_t)num - 1;
 	if (max > sizeof(ld->line) - 1)
 		max = sizeof(ld->line) - 1;
+	p = ld->line + strspn(ld->line, " \t");
 	if (ld->linenul)
 		config_error(ld, ld->lineno, "line contains a NUL byte");
+	else if (ld->linelen > max && (*p == ';' || *p == '#'))
+		;				/* a comment, of any length */
 	else if (ld->linelen > max) {
-		config_error(ld, ld->lineno, "line longer than %zu bytes "
-		    "(use message_file)", max);
+		config_error(ld, ld->lineno, "line longer than %zu bytes%s",
+		    max, config_long_hint(ld->line, hint, sizeof(hint)));
 		if (ld->line[0] == '[')
 			config_add_section(ld, NULL, 0);
 	} else if (config_check_line(ld, ld->line) == 0)

@@ -61,7 +61,7 @@ static int	 config_service_key(struct cf_load *, struct instance_conf *,
 static void	 config_service_check(struct cf_load *,
 		    struct instance_conf *, const struct cf_section *);
 static void	 config_check_endpoints(struct cf_load *,
-		    struct instance_conf *, int);
+		    struct instance_conf *);
 static struct instance_conf *config_instance_new(struct cf_load *,
 		    const struct cf_section *);
 static void	 config_instance_defaults(struct cf_load *,
@@ -142,10 +142,11 @@ config_mark_dups(struct cf_load *ld)
 		TAILQ_FOREACH(k, &sec->keys, entry) {
 			if ((first = config_earlier_key(ld, sec, k)) == 0)
 				continue;
-			/* A long access list may take several lines. */
+			/* Lists (access lists, listen) may take lines. */
 			kd = key_find(k->key, config_is_daemon(sec) ?
 			    KEY_SCOPE_DAEMON : KEY_SCOPE_INSTANCE);
-			if (kd != NULL && kd->type == KEY_ACL) {
+			if (kd != NULL && (kd->type == KEY_ACL ||
+			    kd->type == KEY_ENDPOINTS)) {
 				k->more = 1;
 				continue;
 			}
@@ -360,19 +361,21 @@ config_service_check(struct cf_load *ld, struct instance_conf *ic,
  * Check ic's endpoints against its service's protocols and, when ic is
  * enabled, against those of the enabled instances before it and against
  * metrics_listen, reported at whichever of the two lines comes later.
+ * Each endpoint carries the line of its "listen =" (the key may repeat).
  * Port 0 is never a clash: the kernel gives each one its own port.
  */
 static void
-config_check_endpoints(struct cf_load *ld, struct instance_conf *ic,
-    int line)
+config_check_endpoints(struct cf_load *ld, struct instance_conf *ic)
 {
 	const struct daemon_conf *d = &ld->conf->daemon;
 	struct instance_conf	*other;
 	struct endpoint		*ep;
 	size_t			 i, j;
+	int			 line;
 
 	for (i = 0; i < ic->nendpoints; i++) {
 		ep = &ic->endpoints[i];
+		line = ep->line;
 		if (ic->service != NULL &&
 		    (ic->service->protocols & ep->proto) == 0)
 			config_error(ld, line, "listen: '%s': service '%s' "
@@ -503,8 +506,7 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 	svc_errors = config_instance_keys(ld, ic, sec);
 	config_check_limits(ld, sec, &ic->lim);
 	config_check_proxy(ld, ic, sec);
-	k = config_find_key(sec, "listen");
-	config_check_endpoints(ld, ic, k != NULL ? k->line : 0);
+	config_check_endpoints(ld, ic);
 	if (svc_errors == 0)
 		config_service_check(ld, ic, sec);	/* see above */
 }
@@ -691,7 +693,7 @@ config_print_section(const struct daemon_conf *d,
     const struct instance_conf *ic, int scope, FILE *fp)
 {
 	const struct config_key	*kd;
-	size_t			 i;
+	size_t			 i, col = 0;
 
 	for (kd = config_keys; kd->name != NULL; kd++) {
 		if ((kd->scope & scope) == 0)
@@ -699,9 +701,9 @@ config_print_section(const struct daemon_conf *d,
 		if (ic != NULL && kd->type == KEY_SERVICE)
 			fprintf(fp, "%s = %s\n", kd->name, ic->service->name);
 		else if (ic != NULL && kd->type == KEY_ENDPOINTS) {
-			fprintf(fp, "%s =", kd->name);
 			for (i = 0; i < ic->nendpoints; i++)
-				fprintf(fp, " %s", ic->endpoints[i].text);
+				key_print_item(fp, kd->name,
+				    ic->endpoints[i].text, &col);
 			fprintf(fp, "\n");
 		} else
 			key_print(kd, key_cfield(kd, d, ic), fp);
