@@ -24,6 +24,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +63,11 @@ static int	 config_service_key(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static void	 config_service_check(struct cf_load *,
 		    struct instance_conf *, const struct cf_section *);
+static int	 config_wildcard(const struct endpoint *);
+static int	 config_clash(const struct endpoint *, const struct endpoint *);
+static void	 config_report_clash(struct cf_load *,
+		    const struct instance_conf *, const struct endpoint *,
+		    const struct instance_conf *, const struct endpoint *);
 static void	 config_check_endpoints(struct cf_load *,
 		    struct instance_conf *);
 static struct instance_conf *config_instance_new(struct cf_load *,
@@ -357,12 +365,82 @@ config_service_check(struct cf_load *ld, struct instance_conf *ic,
 	free(cause);
 }
 
+/* Whether ep's address is the wildcard of its family (0.0.0.0, [::]). */
+static int
+config_wildcard(const struct endpoint *ep)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (ep->addr.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&ep->addr;
+		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	sin6 = (const struct sockaddr_in6 *)&ep->addr;
+	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
+/*
+ * Whether a and b (port not 0) cannot both be bound: the same endpoint,
+ * or a wildcard and a specific address of the same protocol, family and
+ * port.  tcp and udp, IPv4 and IPv6 never clash (IPV6_V6ONLY).
+ */
+static int
+config_clash(const struct endpoint *a, const struct endpoint *b)
+{
+	if (endpoint_same(a, b))
+		return 1;
+	return a->proto == b->proto &&
+	    a->addr.ss_family == b->addr.ss_family &&
+	    endpoint_port(a) == endpoint_port(b) &&
+	    config_wildcard(a) != config_wildcard(b);
+}
+
+/*
+ * Report that ep (of ic) cannot be bound beside other (of oic, NULL: it
+ * is metrics_listen), at the later of their two lines, naming the other.
+ */
+static void
+config_report_clash(struct cf_load *ld, const struct instance_conf *ic,
+    const struct endpoint *ep, const struct instance_conf *oic,
+    const struct endpoint *other)
+{
+	const char	*why = ": a wildcard address takes the port on every "
+			    "address of its family";
+
+	if (oic == NULL && endpoint_same(ep, other)) {
+		if (ld->metrics_line > ep->line)
+			config_error(ld, ld->metrics_line, "metrics_listen: "
+			    "'%s' is already used by [%s] (line %d)",
+			    ep->text, ic->name, ep->line);
+		else
+			config_error(ld, ep->line, "listen: '%s' is already "
+			    "used by metrics_listen (line %d)", ep->text,
+			    ld->metrics_line);
+	} else if (oic == NULL && ld->metrics_line > ep->line)
+		config_error(ld, ld->metrics_line, "metrics_listen: '%s' "
+		    "clashes with '%s' of [%s] (line %d)%s", other->text,
+		    ep->text, ic->name, ep->line, why);
+	else if (oic == NULL)
+		config_error(ld, ep->line, "listen: '%s' clashes with "
+		    "metrics_listen '%s' (line %d)%s", ep->text, other->text,
+		    ld->metrics_line, why);
+	else if (endpoint_same(ep, other))
+		config_error(ld, ep->line, "listen: '%s' is already used by "
+		    "[%s] (line %d)", ep->text, oic->name, other->line);
+	else
+		config_error(ld, ep->line, "listen: '%s' clashes with '%s' of "
+		    "[%s] (line %d)%s", ep->text, other->text, oic->name,
+		    other->line, why);
+}
+
 /*
  * Check ic's endpoints against its service's protocols and, when ic is
- * enabled, against those of the enabled instances before it and against
- * metrics_listen, reported at whichever of the two lines comes later.
- * Each endpoint carries the line of its "listen =" (the key may repeat).
- * Port 0 is never a clash: the kernel gives each one its own port.
+ * enabled, against its own earlier ones, those of the enabled instances
+ * before it and metrics_listen: an endpoint that cannot be bound beside
+ * another (config_clash) is reported with both lines.  Each endpoint
+ * carries the line of its "listen =" (the key may repeat).  Port 0 is
+ * never a clash: the kernel gives each one its own port.
  */
 static void
 config_check_endpoints(struct cf_load *ld, struct instance_conf *ic)
@@ -370,45 +448,39 @@ config_check_endpoints(struct cf_load *ld, struct instance_conf *ic)
 	const struct daemon_conf *d = &ld->conf->daemon;
 	struct instance_conf	*other;
 	struct endpoint		*ep;
-	size_t			 i, j;
-	int			 line;
+	size_t			 i, j, n;
 
 	for (i = 0; i < ic->nendpoints; i++) {
 		ep = &ic->endpoints[i];
-		line = ep->line;
 		if (ic->service != NULL &&
 		    (ic->service->protocols & ep->proto) == 0)
-			config_error(ld, line, "listen: '%s': service '%s' "
+			config_error(ld, ep->line, "listen: '%s': service '%s' "
 			    "does not support %s", ep->text, ic->service->name,
 			    ep->proto == SERVICE_TCP ? "tcp" : "udp");
 		if (!ic->enabled || endpoint_port(ep) == 0)
 			continue;
-		if (d->metrics && endpoint_same(ep, &d->metrics_listen)) {
-			if (ld->metrics_line > line)
-				config_error(ld, ld->metrics_line,
-				    "metrics_listen: '%s' is already used by "
-				    "[%s] (line %d)", ep->text, ic->name,
-				    ic->line);
-			else
-				config_error(ld, line, "listen: '%s' is "
-				    "already used by metrics_listen (line %d)",
-				    ep->text, ld->metrics_line);
-		}
+		if (d->metrics && config_clash(ep, &d->metrics_listen))
+			config_report_clash(ld, ic, ep, NULL,
+			    &d->metrics_listen);
 		TAILQ_FOREACH(other, &ld->conf->instances, entry) {
-			if (other == ic)
-				break;
 			if (!other->enabled)
 				continue;
-			for (j = 0; j < other->nendpoints; j++) {
-				if (endpoint_same(ep, &other->endpoints[j]))
+			/* Its own: the same one is reported as listed twice. */
+			n = other == ic ? i : other->nendpoints;
+			for (j = 0; j < n; j++) {
+				if (other == ic && endpoint_same(ep,
+				    &other->endpoints[j]))
+					continue;
+				if (config_clash(ep, &other->endpoints[j]))
 					break;
 			}
-			if (j < other->nendpoints) {
-				config_error(ld, line, "listen: '%s' is "
-				    "already used by [%s] (line %d)", ep->text,
-				    other->name, other->line);
+			if (j < n) {
+				config_report_clash(ld, ic, ep, other,
+				    &other->endpoints[j]);
 				break;
 			}
+			if (other == ic)
+				break;
 		}
 	}
 }

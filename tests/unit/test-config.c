@@ -523,7 +523,7 @@ Test(config, distinct_endpoints_accepted)
 	    "[a]\nservice = echo\n"
 	    "listen = tcp://0.0.0.0:7 udp://0.0.0.0:7 tcp://[::]:7\n"
 	    "[b]\nservice = echo\n"
-	    "listen = tcp://127.0.0.1:7 udp://[::]:7 tcp://127.0.0.1:0\n"
+	    "listen = tcp://127.0.0.1:8 udp://[::]:7 tcp://127.0.0.1:0\n"
 	    "[c]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
 
 	cr_assert(eq(sz, instance(conf, "b")->nendpoints, 3));
@@ -1288,17 +1288,53 @@ Test(errors, metrics_listen_used_by_an_instance)
 	/* [daemon] last: reported at the metrics_listen line. */
 	expect_errors(ECHO "\n[daemon]\nmetrics_listen = tcp://127.0.0.1:7\n",
 	    "t.ini:6: metrics_listen: 'tcp://127.0.0.1:7' is already used by "
-	    "[echo] (line 1)");
+	    "[echo] (line 3)");
 	expect_errors("[a]\nservice = echo\n"
 	    "listen = tcp://[::1]:9180 udp://[::1]:9180\n"
 	    "[daemon]\nmetrics_listen = tcp://[::1]:9180\n"
 	    "[b]\nservice = discard\nlisten = tcp://[0::1]:9180\n",
 	    "t.ini:5: metrics_listen: 'tcp://[::1]:9180' is already used by "
-	    "[a] (line 1)",
+	    "[a] (line 3)",
 	    "t.ini:8: listen: 'tcp://[::1]:9180' is already used by "
 	    "metrics_listen (line 5)",
 	    "t.ini:8: listen: 'tcp://[::1]:9180' is already used by [a] "
-	    "(line 1)");
+	    "(line 3)");
+}
+
+/*
+ * Endpoints of one file that cannot all be bound (issue 10 item 5, issue
+ * 16 item 12): a wildcard and a specific address of the same protocol,
+ * family and port, in one instance or two, or against metrics_listen;
+ * both lines are named.  tcp/udp and IPv4/IPv6 pairs are fine.
+ */
+Test(errors, wildcard_collisions)
+{
+	expect_errors("[a]\nservice = echo\nlisten = tcp://0.0.0.0:7\n"
+	    "[b]\nservice = discard\nlisten = tcp://127.0.0.1:7\n",
+	    "t.ini:6: listen: 'tcp://127.0.0.1:7' clashes with "
+	    "'tcp://0.0.0.0:7' of [a] (line 3): a wildcard address takes the "
+	    "port on every address of its family");
+	expect_errors("[a]\nservice = echo\n"
+	    "listen = udp://[::1]:7 tcp://[::]:8\nlisten = udp://[::]:7\n",
+	    "t.ini:4: listen: 'udp://[::]:7' clashes with 'udp://[::1]:7' of "
+	    "[a] (line 3): a wildcard address takes the port on every "
+	    "address of its family");
+	expect_errors("[daemon]\nmetrics_listen = tcp://127.0.0.1:9100\n"
+	    "[a]\nservice = echo\nlisten = tcp://0.0.0.0:9100\n",
+	    "t.ini:5: listen: 'tcp://0.0.0.0:9100' clashes with metrics_listen "
+	    "'tcp://127.0.0.1:9100' (line 2): a wildcard address takes the "
+	    "port on every address of its family");
+	expect_errors("[a]\nservice = echo\nlisten = tcp://[::]:9100\n"
+	    "[daemon]\nmetrics_listen = tcp://[::1]:9100\n",
+	    "t.ini:5: metrics_listen: 'tcp://[::1]:9100' clashes with "
+	    "'tcp://[::]:9100' of [a] (line 3): a wildcard address takes the "
+	    "port on every address of its family");
+	/* Not clashes: other protocol, family, port 0, a disabled one. */
+	config_unref(load_ok("[daemon]\nmetrics_listen = tcp://[::1]:7\n"
+	    "[a]\nservice = echo\n"
+	    "listen = tcp://0.0.0.0:7 udp://127.0.0.1:7 tcp://127.0.0.1:0\n"
+	    "listen = tcp://[::1]:8 udp://[::]:7 tcp://0.0.0.0:0\n"
+	    "[b]\nservice = echo\nenabled = no\nlisten = tcp://[::]:7\n"));
 }
 
 Test(errors, limits_ranges)
@@ -1545,7 +1581,7 @@ Test(config, listen_repeats)
 	    "[f]\nservice = echo\nlisten = tcp://127.0.0.1:2\n"
 	    "listen = tcp://127.0.0.1:1\n",
 	    "t.ini:7: listen: 'tcp://127.0.0.1:1' is already used by [e] "
-	    "(line 1)");
+	    "(line 3)");
 }
 
 /* A line too long for inih: the hint fits the key; comments are fine. */
@@ -1585,12 +1621,12 @@ Test(errors, duplicate_endpoints)
 	expect_errors(ECHO "\n[echo2]\nservice = discard\n"
 	    "listen = udp://127.0.0.1:7 tcp://127.0.0.1:7\n",
 	    "t.ini:7: listen: 'tcp://127.0.0.1:7' is already used by [echo] "
-	    "(line 1)");
+	    "(line 3)");
 	expect_errors(ECHO "[x]\nenabled = no\nservice = echo\n"
 	    "listen = tcp://127.0.0.1:7\n"
 	    "[y]\nservice = echo\nlisten = tcp://127.0.0.1:7\n",
 	    "t.ini:10: listen: 'tcp://127.0.0.1:7' is already used by [echo] "
-	    "(line 1)");
+	    "(line 3)");
 }
 
 Test(errors, duplicates)
@@ -1753,7 +1789,7 @@ Test(errors, all_reported_in_file_order)
 	    "t.ini:7: unknown key 'colour' for service 'echo'",
 	    "t.ini:9: expected '[section]', 'key = value' or a comment",
 	    "t.ini:12: listen: 'tcp://127.0.0.1:7' is already used by [echo] "
-	    "(line 4)",
+	    "(line 5)",
 	    "t.ini:13: listen: 'tcp://127.0.0.1:7' is listed twice",
 	    "t.ini:14: [b]: banner needs message or message_file",
 	    "t.ini:17: duplicate section [echo] (first at line 4)",
