@@ -40,6 +40,7 @@ struct cf_section {
 	TAILQ_ENTRY(cf_section)	 entry;
 	char			*name;		/* NULL when bad */
 	int			 line;
+	int			 bad_lines;	/* hidden from inih */
 	struct cf_keys		 keys;
 };
 TAILQ_HEAD(cf_sections, cf_section);

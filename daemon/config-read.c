@@ -11,9 +11,10 @@
  *    error, not two lines (a comment line is skipped whole instead);
  *  - "key: value" is an error: inih would split at ':' as at '=';
  *  - an indented line is an error, not a continuation of the last value;
+ *    a section with a bad line does not also report what it then lacks;
  *  - a header is checked and named here (inih cuts names at 49 bytes);
- *  - a value ends at " ;" (inih's inline comments): "message = hi ; x"
- *    gives "hi".  Text with arbitrary content belongs in a file.
+ *  - a value ends at " ;" (inih's inline comments) or " #": "message =
+ *    hi ; x" gives "hi".  Text with arbitrary content belongs in a file.
  *
  * Each "key = value" is recorded in file order with its line, repeats
  * included: pass two (config.c) decides what a repeat means.
@@ -44,6 +45,7 @@ static struct cf_section *config_add_section(struct cf_load *,
 		    const char *, size_t);
 static int	 config_check_header(struct cf_load *, const char *);
 static int	 config_check_line(struct cf_load *, char *);
+static void	 config_bad_line(struct cf_load *);
 static const char *config_long_hint(const char *, char *, size_t);
 static char	*config_read(char *, int, void *);
 static int	 config_handler(void *, const char *, const char *,
@@ -309,14 +311,18 @@ bad:
 /*
  * Check one line the way inih will read it, recording what it would
  * reject or misread: inih stops reporting after the first bad line, and
- * treats an indented line after a key as more of that key's value.
- * Returns 0 for a line to hand to inih, -1 for one to hide from it.
+ * treats an indented line after a key as more of that key's value.  An
+ * indented line is an error; when it is a well-formed "key = value" its
+ * key is kept all the same (from line), so that the error is the only
+ * one and not followed by "no 'service' key" and the like.  A '#' after
+ * a space or tab starts a comment, as " ;" does for inih.  Returns 0 for
+ * a line to hand to inih (from line), -1 for one to hide from it.
  */
 static int
 config_check_line(struct cf_load *ld, char *line)
 {
 	char	*p, *q;
-	int	 was_space;
+	int	 was_space, indented;
 
 	if (ld->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
 		memmove(line, line + 3, strlen(line + 3) + 1);
@@ -324,10 +330,15 @@ config_check_line(struct cf_load *ld, char *line)
 		continue;
 	if (*p == '\0' || *p == ';' || *p == '#')
 		return 0;
-	if (p != line) {
+	if ((indented = p != line) != 0) {
 		config_error(ld, ld->lineno, "line starts with whitespace "
 		    "(continuation lines are not supported)");
-		return -1;
+		memmove(line, p, strlen(p) + 1);
+		p = line;
+		if (*p == '[') {
+			config_bad_line(ld);
+			return -1;
+		}
 	}
 	if (*p == '[')
 		return config_check_header(ld, p);
@@ -335,20 +346,37 @@ config_check_line(struct cf_load *ld, char *line)
 	/* inih splits at the first '=' or ':' before any " ;" comment. */
 	was_space = 0;
 	for (q = p; *q != '\0' && *q != '=' && *q != ':'; q++) {
-		if (was_space && *q == ';')
+		if (was_space && (*q == ';' || *q == '#'))
 			break;
 		was_space = isspace((unsigned char)*q);
 	}
-	if (*q != '=') {
-		config_error(ld, ld->lineno,
-		    "expected '[section]', 'key = value' or a comment");
+	if (*q != '=' || q == p) {
+		if (!indented && *q != '=')
+			config_error(ld, ld->lineno, "expected '[section]', "
+			    "'key = value' or a comment");
+		else if (!indented)
+			config_error(ld, ld->lineno, "missing key name before "
+			    "'='");
+		config_bad_line(ld);
 		return -1;
 	}
-	if (q == p) {
-		config_error(ld, ld->lineno, "missing key name before '='");
-		return -1;
+	/* " #" ends the value like " ;" (inih's own inline comments). */
+	for (was_space = 0; *q != '\0'; q++) {
+		if (was_space && *q == '#') {
+			*q = '\0';
+			break;
+		}
+		was_space = isspace((unsigned char)*q);
 	}
 	return 0;
+}
+
+/* Note a bad line in the current section: its keys are incomplete. */
+static void
+config_bad_line(struct cf_load *ld)
+{
+	if (ld->cur != NULL)
+		ld->cur->bad_lines++;
 }
 
 /*
@@ -400,13 +428,15 @@ config_read(char *str, int num, void *arg)
 	if (max > sizeof(ld->line) - 1)
 		max = sizeof(ld->line) - 1;
 	p = ld->line + strspn(ld->line, " \t");
-	if (ld->linenul)
+	if (ld->linenul) {
 		config_error(ld, ld->lineno, "line contains a NUL byte");
-	else if (ld->linelen > max && (*p == ';' || *p == '#'))
+		config_bad_line(ld);
+	} else if (ld->linelen > max && (*p == ';' || *p == '#'))
 		;				/* a comment, of any length */
 	else if (ld->linelen > max) {
 		config_error(ld, ld->lineno, "line longer than %zu bytes%s",
 		    max, config_long_hint(ld->line, hint, sizeof(hint)));
+		config_bad_line(ld);
 		if (ld->line[0] == '[')
 			config_add_section(ld, NULL, 0);
 	} else if (config_check_line(ld, ld->line) == 0)

@@ -29,19 +29,24 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config-int.h"
 
 #define CONFIG_DESCRIBE_MAX	1024		/* conf_describe output */
+#define CONFIG_NEAR_MAX		8		/* names checked for [daemon] */
 
 static struct config *config_run(struct cf_load *, const char *);
 static struct config *config_resolve(struct cf_load *, const char *);
 static int	 config_is_daemon(const struct cf_section *);
+static int	 config_near_daemon(const struct cf_section *);
 static int	 config_earlier_key(struct cf_load *,
 		    const struct cf_section *, const struct cf_key *);
 static struct cf_key *config_find_key(const struct cf_section *,
@@ -54,6 +59,7 @@ static void	 config_check_rate(struct cf_load *, const struct cf_section *,
 static void	 config_check_limits(struct cf_load *,
 		    const struct cf_section *, const struct limits_conf *);
 static void	 config_daemon(struct cf_load *, struct cf_section *);
+static void	 config_check_user(struct cf_load *);
 static void	 config_service(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static int	 config_service_has_key(const struct service *, const char *);
@@ -182,6 +188,41 @@ config_daemon(struct cf_load *ld, struct cf_section *sec)
 		}
 		key_set(ld, kd, key_field(kd, &ld->conf->daemon, NULL), k);
 	}
+}
+
+/*
+ * user and group must exist (a start as root would otherwise fail after
+ * binding every port), and group only goes with user: alone it would be
+ * silently ignored.  Looked up here, so -t and a reload see it.
+ */
+static void
+config_check_user(struct cf_load *ld)
+{
+	const struct daemon_conf *d = &ld->conf->daemon;
+	int			 line;
+
+	if (d->user != NULL) {
+		line = config_key_line(ld, NULL, "user");
+		errno = 0;
+		if (getpwnam(d->user) == NULL)
+			config_error(ld, line, "user: '%s': %s", d->user,
+			    errno != 0 ? strerror(errno) : "no such user "
+			    "(create it, or leave user unset)");
+	}
+	if (d->group == NULL)
+		return;
+	line = config_key_line(ld, NULL, "group");
+	if (d->user == NULL) {
+		/* Unless user failed: that is reported already. */
+		if (config_key_line(ld, NULL, "user") == 0)
+			config_error(ld, line, "group without user (the "
+			    "group is applied only when switching to user)");
+		return;
+	}
+	errno = 0;
+	if (getgrnam(d->group) == NULL)
+		config_error(ld, line, "group: '%s': %s", d->group,
+		    errno != 0 ? strerror(errno) : "no such group");
 }
 
 /*
@@ -517,7 +558,8 @@ config_instance_defaults(struct cf_load *ld, struct instance_conf *ic,
 	for (kd = config_keys; kd->name != NULL; kd++) {
 		if ((kd->scope & KEY_SCOPE_INSTANCE) == 0)
 			continue;
-		if ((kd->flags & KEY_REQUIRED) &&
+		/* A section with a bad line has had its cause reported. */
+		if ((kd->flags & KEY_REQUIRED) && sec->bad_lines == 0 &&
 		    config_find_key(sec, kd->name) == NULL)
 			config_error(ld, sec->line, "[%s]: no '%s' key",
 			    ic->name, kd->name);
@@ -560,8 +602,8 @@ config_instance_keys(struct cf_load *ld, struct instance_conf *ic,
  * Build and validate the instance of one section.  The service is looked
  * up first, since conf_key needs it and "service =" may come last; keys
  * of an unknown service are not judged.  conf_check runs only when all of
- * the service's own keys were accepted, so that it does not report what
- * follows from an error already reported.
+ * the service's own keys were accepted and no line of the section was bad,
+ * so that it does not report what follows from an error already reported.
  */
 static void
 config_instance(struct cf_load *ld, struct cf_section *sec)
@@ -579,8 +621,52 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 	config_check_limits(ld, sec, &ic->lim);
 	config_check_proxy(ld, ic, sec);
 	config_check_endpoints(ld, ic);
-	if (svc_errors == 0)
+	if (svc_errors == 0 && sec->bad_lines == 0)
 		config_service_check(ld, ic, sec);	/* see above */
+}
+
+/*
+ * Whether sec, which has no "service" key, looks like a misspelt [daemon]
+ * ([Daemon], [deamon], [daemons]): the same letters in another case, or
+ * at most two edits (insert, delete, replace, swap) away.
+ */
+static int
+config_near_daemon(const struct cf_section *sec)
+{
+	static const char	 want[] = "daemon";
+	const size_t		 m = sizeof(want) - 1;
+	unsigned int		 d[CONFIG_NEAR_MAX + 1][sizeof(want)];
+	const char		*s = sec->name;
+	size_t			 n, i, j;
+	unsigned int		 c;
+
+	if (s == NULL || config_find_key(sec, "service") != NULL)
+		return 0;
+	if (strcasecmp(s, want) == 0)
+		return 1;
+	if ((n = strlen(s)) > CONFIG_NEAR_MAX || n + 2 < m || n > m + 2)
+		return 0;
+	/* Damerau-Levenshtein (optimal string alignment), case folded. */
+	for (i = 0; i <= n; i++)
+		d[i][0] = (unsigned int)i;
+	for (j = 0; j <= m; j++)
+		d[0][j] = (unsigned int)j;
+	for (i = 1; i <= n; i++) {
+		for (j = 1; j <= m; j++) {
+			c = tolower((unsigned char)s[i - 1]) != want[j - 1];
+			d[i][j] = d[i - 1][j - 1] + c;
+			if (d[i - 1][j] + 1 < d[i][j])
+				d[i][j] = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < d[i][j])
+				d[i][j] = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && tolower((unsigned char)
+			    s[i - 1]) == want[j - 2] && tolower((unsigned char)
+			    s[i - 2]) == want[j - 1] && d[i - 2][j - 2] + 1 <
+			    d[i][j])
+				d[i][j] = d[i - 2][j - 2] + 1;
+		}
+	}
+	return d[n][m] <= 2;
 }
 
 /* Resolve the recorded sections into a config; NULL on any error. */
@@ -614,14 +700,21 @@ config_resolve(struct cf_load *ld, const char *dir)
 		if (config_is_daemon(sec))
 			config_daemon(ld, sec);
 	}
+	config_check_user(ld);
 	conf->daemon.metrics = conf->daemon.metrics_listen.proto != 0;
 	ld->metrics_line = config_key_line(ld, NULL, "metrics_listen");
 	config_check_limits(ld, NULL, &conf->daemon.lim);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
-		if (sec->name != NULL && !config_is_daemon(sec)) {
+		if (sec->name == NULL || config_is_daemon(sec))
+			continue;
+		ninstances++;
+		/* The cause, not "no 'service' key" and the like. */
+		if (config_near_daemon(sec))
+			config_error(ld, sec->line, "unknown section [%s] "
+			    "without a service: did you mean [daemon]?",
+			    sec->name);
+		else
 			config_instance(ld, sec);
-			ninstances++;
-		}
 	}
 	if (ninstances == 0)
 		config_error(ld, 0, "no service instances configured");
