@@ -138,6 +138,7 @@ config_mark_dups(struct cf_load *ld)
 	struct cf_section	*sec, *s2;
 	struct cf_key		*k;
 	const struct config_key	*kd;
+	char			 where[CONFIG_WHERE_MAX];
 	int			 first;
 
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
@@ -149,8 +150,10 @@ config_mark_dups(struct cf_load *ld)
 			if (s2->name == NULL ||
 			    strcmp(s2->name, sec->name) != 0)
 				continue;
+			/* Two files defining one instance: both named. */
 			config_error(ld, sec->line, "duplicate section [%s] "
-			    "(first at line %d)", sec->name, s2->line);
+			    "(first at %s)", sec->name, config_where(ld,
+			    sec->line, s2->line, where, sizeof(where)));
 			break;
 		}
 		TAILQ_FOREACH(k, &sec->keys, entry) {
@@ -165,7 +168,8 @@ config_mark_dups(struct cf_load *ld)
 				continue;
 			}
 			config_error(ld, k->line, "duplicate key '%s' "
-			    "(first at line %d)", k->key, first);
+			    "(first at %s)", k->key, config_where(ld, k->line,
+			    first, where, sizeof(where)));
 			k->dup = 1;
 		}
 	}
@@ -448,31 +452,35 @@ config_report_clash(struct cf_load *ld, const struct instance_conf *ic,
 {
 	const char	*why = ": a wildcard address takes the port on every "
 			    "address of its family";
+	char		 at[CONFIG_WHERE_MAX];
+	int		 ml = ld->metrics_line;
 
 	if (oic == NULL && endpoint_same(ep, other)) {
-		if (ld->metrics_line > ep->line)
-			config_error(ld, ld->metrics_line, "metrics_listen: "
-			    "'%s' is already used by [%s] (line %d)",
-			    ep->text, ic->name, ep->line);
+		if (ml > ep->line)
+			config_error(ld, ml, "metrics_listen: '%s' is already "
+			    "used by [%s] (%s)", ep->text, ic->name,
+			    config_where(ld, ml, ep->line, at, sizeof(at)));
 		else
 			config_error(ld, ep->line, "listen: '%s' is already "
-			    "used by metrics_listen (line %d)", ep->text,
-			    ld->metrics_line);
-	} else if (oic == NULL && ld->metrics_line > ep->line)
-		config_error(ld, ld->metrics_line, "metrics_listen: '%s' "
-		    "clashes with '%s' of [%s] (line %d)%s", other->text,
-		    ep->text, ic->name, ep->line, why);
+			    "used by metrics_listen (%s)", ep->text,
+			    config_where(ld, ep->line, ml, at, sizeof(at)));
+	} else if (oic == NULL && ml > ep->line)
+		config_error(ld, ml, "metrics_listen: '%s' clashes with '%s' "
+		    "of [%s] (%s)%s", other->text, ep->text, ic->name,
+		    config_where(ld, ml, ep->line, at, sizeof(at)), why);
 	else if (oic == NULL)
 		config_error(ld, ep->line, "listen: '%s' clashes with "
-		    "metrics_listen '%s' (line %d)%s", ep->text, other->text,
-		    ld->metrics_line, why);
+		    "metrics_listen '%s' (%s)%s", ep->text, other->text,
+		    config_where(ld, ep->line, ml, at, sizeof(at)), why);
 	else if (endpoint_same(ep, other))
 		config_error(ld, ep->line, "listen: '%s' is already used by "
-		    "[%s] (line %d)", ep->text, oic->name, other->line);
+		    "[%s] (%s)", ep->text, oic->name, config_where(ld,
+		    ep->line, other->line, at, sizeof(at)));
 	else
 		config_error(ld, ep->line, "listen: '%s' clashes with '%s' of "
-		    "[%s] (line %d)%s", ep->text, other->text, oic->name,
-		    other->line, why);
+		    "[%s] (%s)%s", ep->text, other->text, oic->name,
+		    config_where(ld, ep->line, other->line, at, sizeof(at)),
+		    why);
 }
 
 /*
@@ -763,15 +771,20 @@ config_load(const char *path, struct config_errors *errs)
 			dir = strdup("/");
 		else
 			dir = strndup(path, (size_t)(slash - path));
+		/* The drop-ins, named as the main file is (docs/DESIGN.md). */
+		if (dir != NULL && asprintf(&ld.dropins, "%s%s" CONFIG_DROPIN_DIR,
+		    strcmp(dir, "/") == 0 ? "" : dir, "/") == -1)
+			ld.dropins = NULL;
 		if (dir != NULL && (real = realpath(dir, NULL)) != NULL) {
 			free(dir);
 			dir = real;
 		}
-		if (dir == NULL)
+		if (dir == NULL || ld.dropins == NULL)
 			config_nomem(&ld);
 		else
 			conf = config_run(&ld, dir);
 		fclose(ld.f);
+		free(ld.dropins);
 		free(dir);
 	}
 	config_errors_finish(&ld, errs);

@@ -347,6 +347,52 @@ Test(lifecycle, reload_fifo_config, .timeout = 240)
 	hs_stop_ok(d);
 }
 
+/*
+ * Drop-ins (issue 10 item 12): netsvcd.d/NAME.ini beside the config is
+ * read at start and again on SIGHUP; -t names an error by the drop-in's
+ * own FILE:LINE.
+ */
+Test(lifecycle, reload_reads_dropins, .timeout = 120)
+{
+	static const char	 conf[] = "[echo]\nservice = echo\n"
+				    "listen = tcp://127.0.0.1:0\n";
+	static const char	 extra[] = "[extra]\nservice = daytime\n"
+				    "listen = tcp://127.0.0.1:0\n";
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	char			 dir[256], buf[256];
+	const char		*bad;
+	size_t			 len;
+	int			 fd;
+
+	snprintf(dir, sizeof(dir), "%s/netsvcd.d", d->dir);
+	cr_assert(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir,
+	    strerror(errno));
+	hs_start(d, conf);
+	hs_file(d, "netsvcd.d/50-extra.ini", extra, strlen(extra));
+	hs_reload(d, conf);
+	cr_assert(strstr(d->last_status, "reloaded") != NULL,
+	    "STATUS after the reload: %s", d->last_status);
+	lc_tcp_read(d, "extra", AF_INET, buf, sizeof(buf), &len);
+	cr_assert(hs_check_daytime(buf, len) == NULL, "daytime of the "
+	    "drop-in: %s", hs_show(buf, len));
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	lc_echo(fd, "still here\r\n");
+	hs_close(fd);
+
+	snprintf(buf, sizeof(buf), "[x]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:0\nbogus = 1\n");
+	bad = hs_file(d, "netsvcd.d/60-bad.ini", buf, strlen(buf));
+	cr_assert(hs_run(&r, hs_ms(10000), "-t", "-c", d->conf_path,
+	    NULL) == 0, "netsvcd -t did not finish");
+	snprintf(buf, sizeof(buf), "%s:4: unknown key 'bogus'", bad);
+	cr_assert(r.exit_code == 1 && strstr(r.err, buf) != NULL,
+	    "-t with a bad drop-in: exit %d, stderr: %s (want %s)",
+	    r.exit_code, r.err, buf);
+	hs_result_free(&r);
+	hs_stop_ok(d);
+}
+
 /* -t under the wrapper too: the config paths free what they allocate. */
 Test(lifecycle, check_config, .timeout = 120)
 {

@@ -2077,3 +2077,160 @@ Test(errors, proxy_protocol)
 	expect_errors("[daemon]\nproxy_protocol = v2\n" ECHO,
 	    "t.ini:2: unknown key 'proxy_protocol' in [daemon]");
 }
+
+/* ---- drop-ins: netsvcd.d/NAME.ini beside the main file (issue 10) ---- */
+
+/* A fresh directory for a main file and its netsvcd.d. */
+struct dropin_dir {
+	char	 dir[64];
+	char	 sub[96];
+	char	*paths[16];
+	size_t	 npaths;
+};
+
+/* Write text to name under dd->dir ("netsvcd.d/x.ini" for a drop-in). */
+static char *
+dropin_write(struct dropin_dir *dd, const char *name, const char *text)
+{
+	FILE	*fp;
+	char	*path;
+
+	cr_assert(dd->npaths < nitems(dd->paths));
+	cr_assert(asprintf(&path, "%s/%s", dd->dir, name) != -1);
+	fp = fopen(path, "w");
+	cr_assert(fp != NULL, "%s", path);
+	cr_assert(eq(sz, fwrite(text, 1, strlen(text), fp), strlen(text)));
+	fclose(fp);
+	dd->paths[dd->npaths++] = path;
+	return path;
+}
+
+/* Make the directory and its netsvcd.d (unless flat). */
+static void
+dropin_init(struct dropin_dir *dd, int flat)
+{
+	memset(dd, 0, sizeof(*dd));
+	snprintf(dd->dir, sizeof(dd->dir), "/tmp/netsvcd-test-XXXXXX");
+	cr_assert(mkdtemp(dd->dir) != NULL);
+	snprintf(dd->sub, sizeof(dd->sub), "%s/netsvcd.d", dd->dir);
+	if (!flat)
+		cr_assert(mkdir(dd->sub, 0700) == 0);
+}
+
+/* Remove what dropin_init and dropin_write made. */
+static void
+dropin_clean(struct dropin_dir *dd)
+{
+	while (dd->npaths > 0) {
+		unlink(dd->paths[--dd->npaths]);
+		free(dd->paths[dd->npaths]);
+	}
+	rmdir(dd->sub);
+	rmdir(dd->dir);
+}
+
+/* Drop-ins come after the main file, in lexical order, *.ini only. */
+Test(dropin, read_in_order)
+{
+	struct dropin_dir	 dd;
+	struct config_errors	 errs;
+	struct config		*conf;
+	struct instance_conf	*ic;
+	const char		*want[] = { "a", "b", "c" };
+	char			*path;
+	size_t			 i = 0;
+
+	dropin_init(&dd, 0);
+	path = dropin_write(&dd, "netsvcd.ini", "[a]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:1\n[daemon]\nbacklog = 7\n");
+	dropin_write(&dd, "netsvcd.d/20-c.ini",
+	    "; c\n[c]\nservice = discard\nlisten = tcp://127.0.0.1:3\n");
+	dropin_write(&dd, "netsvcd.d/10-b.ini",
+	    "[b]\nservice = echo\nlisten = tcp://127.0.0.1:2\n");
+	dropin_write(&dd, "netsvcd.d/README", "not read\n");
+	dropin_write(&dd, "netsvcd.d/.hidden.ini", "not read\n");
+	dropin_write(&dd, "netsvcd.d/b.ini.dpkg-old", "not read\n");
+	conf = config_load(path, &errs);
+	cr_assert(conf != NULL, "%s", errs.count > 0 ? errs.msg[0] : "?");
+	TAILQ_FOREACH(ic, &conf->instances, entry) {
+		cr_assert(i < nitems(want));
+		expect_str(ic->name, want[i]);
+		i++;
+	}
+	cr_assert(eq(sz, i, 3));
+	ic = instance(conf, "b");
+	cr_assert(eq(uint, ic->backlog, 7), "[daemon] of the main file");
+	cr_assert(eq(int, ic->endpoints[0].line, 3 + 6),
+	    "lines numbered across files");
+	config_unref(conf);
+	dropin_clean(&dd);
+}
+
+/*
+ * Errors carry the drop-in's own FILE:LINE; an instance defined twice
+ * names both files; [daemon] belongs in the main file.
+ */
+Test(dropin, errors_name_their_file)
+{
+	struct dropin_dir	 dd;
+	struct config_errors	 errs;
+	char			*path, *b, *c, *d, *want[6];
+	size_t			 i;
+
+	dropin_init(&dd, 0);
+	path = dropin_write(&dd, "netsvcd.ini", "[daemon]\nbogus = 1\n"
+	    "[a]\nservice = echo\nlisten = tcp://0.0.0.0:1\n");
+	b = dropin_write(&dd, "netsvcd.d/10-b.ini", "x = 1\n[b]\n"
+	    "service = echo\nlisten = tcp://127.0.0.1:1\n");
+	c = dropin_write(&dd, "netsvcd.d/20-c.ini", "\n[a]\n"
+	    "service = echo\nlisten = tcp://127.0.0.1:2\n");
+	d = dropin_write(&dd, "netsvcd.d/30-d.ini", "[daemon]\nbacklog = 1\n"
+	    "[d]\nservice = echo\nlisten = tcp://127.0.0.1:4\nbacklog = 0\n");
+	cr_assert(config_load(path, &errs) == NULL);
+	cr_assert(asprintf(&want[0], "%s:2: unknown key 'bogus' in [daemon]",
+	    path) != -1);
+	cr_assert(asprintf(&want[1], "%s:1: key 'x' outside of any section",
+	    b) != -1);
+	cr_assert(asprintf(&want[2], "%s:4: listen: 'tcp://127.0.0.1:1' "
+	    "clashes with 'tcp://0.0.0.0:1' of [a] (%s:5): a wildcard address "
+	    "takes the port on every address of its family", b, path) != -1);
+	cr_assert(asprintf(&want[3], "%s:2: duplicate section [a] (first at "
+	    "%s:3)", c, path) != -1);
+	cr_assert(asprintf(&want[4], "%s:1: [daemon] in a drop-in file: "
+	    "global settings belong in %s", d, path) != -1);
+	cr_assert(asprintf(&want[5], "%s:6: backlog: '0' is out of range "
+	    "(1 to 65535)", d) != -1);
+	for (i = 0; i < errs.count; i++)
+		cr_log_info("%s", errs.msg[i]);
+	cr_assert(eq(sz, errs.count, 6));
+	for (i = 0; i < 6; i++) {
+		expect_str(errs.msg[i], want[i]);
+		free(want[i]);
+	}
+	config_errors_free(&errs);
+	dropin_clean(&dd);
+}
+
+/* netsvcd.d that is not a directory is an error naming it; none is fine. */
+Test(dropin, not_a_directory)
+{
+	struct dropin_dir	 dd;
+	struct config_errors	 errs;
+	struct config		*conf;
+	char			*path, *want;
+
+	dropin_init(&dd, 1);
+	path = dropin_write(&dd, "netsvcd.ini", ECHO);
+	conf = config_load(path, NULL);
+	cr_assert(conf != NULL, "no netsvcd.d at all is fine");
+	config_unref(conf);
+	dropin_write(&dd, "netsvcd.d", "a file\n");
+	cr_assert(config_load(path, &errs) == NULL);
+	cr_assert(eq(sz, errs.count, 1));
+	cr_assert(asprintf(&want, "%s:0: cannot read the drop-in directory: "
+	    "Not a directory", dd.sub) != -1);
+	expect_str(errs.msg[0], want);
+	free(want);
+	config_errors_free(&errs);
+	dropin_clean(&dd);
+}
