@@ -288,6 +288,8 @@ void
 listener_close(struct listener *l)
 {
 	TAILQ_REMOVE(&l->d->listeners, l, entry);
+	if (l->ep.proto == SERVICE_UDP)
+		spawn_listener_gone(l);		/* udp_wait's child */
 	if (l->ev != NULL)
 		event_free(l->ev);
 	/*
@@ -350,7 +352,7 @@ listener_resume(struct worker *w)
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, &w->d->listeners, entry) {
-		if (l->w == w && l->ev != NULL)
+		if (l->w == w && l->ev != NULL && !l->held)
 			event_add(l->ev, NULL);
 	}
 }
