@@ -14,6 +14,7 @@
 
 #include <sys/queue.h>
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -23,6 +24,19 @@
 
 #define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes read from a file */
 #define CONFIG_LINE_KEEP	4096		/* bytes kept of one line */
+#define CONFIG_DROPIN_DIR	"netsvcd.d"	/* beside the main file */
+#define CONFIG_DROPIN_MAX	256		/* files read from it */
+#define CONFIG_WHERE_MAX	(PATH_MAX + 32)	/* "line N" or "FILE:N" */
+
+/*
+ * One file of a load: the main file, then the drop-ins.  Lines are
+ * numbered across all of them: line L of file k is base + L, and
+ * base + 0 (the file as a whole) belongs to no other file.
+ */
+struct cf_file {
+	char			*name;
+	int			 base;
+};
 
 /* One "key = value" line, as recorded in pass one. */
 struct cf_key {
@@ -40,6 +54,7 @@ struct cf_section {
 	TAILQ_ENTRY(cf_section)	 entry;
 	char			*name;		/* NULL when bad */
 	int			 line;
+	int			 bad_lines;	/* hidden from inih */
 	struct cf_keys		 keys;
 };
 TAILQ_HEAD(cf_sections, cf_section);
@@ -54,9 +69,14 @@ struct cf_error {
 /* The state of one load. */
 struct cf_load {
 	const char		*name;		/* file name in messages */
+	struct cf_file		*files;		/* NULL: name only */
+	size_t			 nfiles;
+	char			*dropins;	/* drop-in directory, or NULL */
 	FILE			*f;		/* reading a file, or */
 	const char		*text;		/* reading a string */
-	size_t			 nread;		/* bytes read so far */
+	size_t			 nread;		/* bytes read of this file */
+	int			 base;		/* line 0 of this file */
+	int			 in_dropin;	/* reading a drop-in */
 	int			 lineno;	/* of the line last read */
 	char			 line[CONFIG_LINE_KEEP];
 	size_t			 linelen;	/* true length, may exceed */
@@ -80,7 +100,11 @@ struct cf_load {
 void	 config_error(struct cf_load *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 config_nomem(struct cf_load *);
+FILE	*config_open(struct cf_load *, const char *);
+int	 config_file_of(const struct cf_load *, int);
 void	 config_errors_finish(struct cf_load *, struct config_errors *);
+const char *config_where(struct cf_load *, int ref, int line, char *,
+	    size_t);
 int	 config_read_sections(struct cf_load *);
 void	 config_free_sections(struct cf_load *);
 
@@ -97,5 +121,6 @@ int	 key_set(struct cf_load *, const struct config_key *, void *field,
 int	 key_set_listen(struct cf_load *, struct instance_conf *,
 	    const struct cf_key *);
 void	 key_print(const struct config_key *, const void *field, FILE *);
+void	 key_print_item(FILE *, const char *, const char *, size_t *);
 
 #endif

@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +31,8 @@
 #define KIB	1024ULL
 #define MIB	(1024 * KIB)
 #define TIB	(1024 * 1024 * MIB)
+
+#define PRINT_WIDTH	160	/* -T: longest list line, well under 199 */
 
 /* Where a key lives: its store and the offset of its field there. */
 #define IN_DAEMON(f)	.store = KEY_IN_DAEMON, \
@@ -118,7 +123,8 @@ const struct config_key config_keys[] = {
 	{ .name = "listen", .type = KEY_ENDPOINTS,
 	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(endpoints),
 	  .flags = KEY_REQUIRED,
-	  .help = "tcp:// and udp:// endpoints, separated by spaces or commas" },
+	  .help = "tcp:// and udp:// endpoints, separated by spaces or "
+	      "commas; may repeat" },
 	{ .name = "backlog", .type = KEY_UINT,
 	  .scope = KEY_SCOPE_INSTANCE, IN_INSTANCE(backlog),
 	  .min = 1, .max = 65535, .flags = KEY_INHERIT,
@@ -230,6 +236,8 @@ static int	 acl_add(struct cf_load *, const struct config_key *,
 		    const struct cf_key *, const char *, void *);
 static int	 listen_add(struct cf_load *, const struct config_key *,
 		    const struct cf_key *, const char *, void *);
+static int	 endpoint_mapped(struct cf_load *, const struct config_key *,
+		    const struct cf_key *, const struct endpoint *);
 static int	 key_set_acl(struct cf_load *, const struct config_key *,
 		    struct acl *, const struct cf_key *);
 static int	 key_set_endpoint(struct cf_load *, const struct config_key *,
@@ -511,6 +519,32 @@ acl_add(struct cf_load *ld, const struct config_key *kd,
 }
 
 /*
+ * Refuse an IPv4-mapped IPv6 address (tcp://[::ffff:127.0.0.1]:7): IPv6
+ * sockets are IPV6_V6ONLY, so it could never be bound (EINVAL at start).
+ * The message gives the IPv4 form to use.  Returns 1 when refused.
+ */
+static int
+endpoint_mapped(struct cf_load *ld, const struct config_key *kd,
+    const struct cf_key *k, const struct endpoint *ep)
+{
+	const struct sockaddr_in6 *sin6 =
+	    (const struct sockaddr_in6 *)&ep->addr;
+	char			 v4[INET_ADDRSTRLEN];
+
+	if (ep->addr.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return 0;
+	if (inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], v4,
+	    sizeof(v4)) == NULL)
+		snprintf(v4, sizeof(v4), "?");
+	config_error(ld, k->line, "%s: '%s': an IPv4-mapped address cannot "
+	    "be bound (IPv6 sockets are IPv6-only): use %s://%s:%u", kd->name,
+	    ep->text, ep->proto == SERVICE_TCP ? "tcp" : "udp", v4,
+	    endpoint_port(ep));
+	return 1;
+}
+
+/*
  * Add one endpoint to the instance arg; 1 when it is bad.  An endpoint
  * listed twice is an error, except with port 0, where each one gets its
  * own port.
@@ -529,6 +563,8 @@ listen_add(struct cf_load *ld, const struct config_key *kd,
 		    cause);
 		return 1;
 	}
+	if (endpoint_mapped(ld, kd, k, &ep))
+		return 1;
 	for (i = 0; i < ic->nendpoints && endpoint_port(&ep) != 0; i++) {
 		if (endpoint_same(&ic->endpoints[i], &ep)) {
 			config_error(ld, k->line, "%s: '%s' is listed twice",
@@ -541,6 +577,7 @@ listen_add(struct cf_load *ld, const struct config_key *kd,
 		config_nomem(ld);
 		return -1;
 	}
+	ep.line = k->line;
 	ic->endpoints = eps;
 	ic->endpoints[ic->nendpoints++] = ep;
 	return 0;
@@ -572,17 +609,22 @@ key_set_acl(struct cf_load *ld, const struct config_key *kd,
 	return r ? -1 : 0;
 }
 
-/* Parse "listen =" into ic's endpoints.  Returns 0 or -1. */
+/*
+ * Parse one "listen =" line into ic's endpoints: the key may repeat, each
+ * line adds (an instance may need more endpoints than one line holds).
+ * Returns 0 or -1.
+ */
 int
 key_set_listen(struct cf_load *ld, struct instance_conf *ic,
     const struct cf_key *k)
 {
 	const struct config_key	*kd = key_find("listen", KEY_SCOPE_INSTANCE);
+	size_t			 first = ic->nendpoints;
 	int			 r;
 
 	if ((r = key_tokens(ld, kd, k, 128, listen_add, ic)) == -1)
 		return -1;
-	if (ic->nendpoints == 0 && r == 0) {
+	if (ic->nendpoints == first && r == 0) {
 		config_error(ld, k->line, "listen: no endpoints");
 		r = 1;
 	}
@@ -604,6 +646,10 @@ key_set_endpoint(struct cf_load *ld, const struct config_key *kd,
 	if (parse_endpoint(k->value, ep, &cause) == -1) {
 		config_error(ld, k->line, "%s: '%s': %s", kd->name, k->value,
 		    cause);
+		return -1;
+	}
+	if (endpoint_mapped(ld, kd, k, ep)) {
+		memset(ep, 0, sizeof(*ep));
 		return -1;
 	}
 	if (ep->proto != SERVICE_TCP) {
@@ -745,6 +791,27 @@ key_set(struct cf_load *ld, const struct config_key *kd, void *field,
 }
 
 /*
+ * Print item of list key name, starting a new "name =" line when the
+ * current one (*col bytes so far, 0: none) would pass PRINT_WIDTH: the
+ * -T output must load again, and a line may take 199 bytes.  The caller
+ * ends the last line when *col > 0.
+ */
+void
+key_print_item(FILE *fp, const char *name, const char *item, size_t *col)
+{
+	int	n;
+
+	if (*col > 0 && *col + 1 + strlen(item) > PRINT_WIDTH) {
+		fputc('\n', fp);
+		*col = 0;
+	}
+	if (*col == 0 && (n = fprintf(fp, "%s =", name)) > 0)
+		*col = (size_t)n;
+	if ((n = fprintf(fp, " %s", item)) > 0)
+		*col += (size_t)n;
+}
+
+/*
  * Print one key as "key = value" from its field; unset strings, an unset
  * endpoint and empty access lists are left out.  The service and listen
  * keys are printed by config.c.
@@ -756,7 +823,7 @@ key_print(const struct config_key *kd, const void *field, FILE *fp)
 	const struct acl	*acl;
 	const char		*s;
 	char			 buf[64];
-	size_t			 i;
+	size_t			 i, col;
 
 	switch (kd->type) {
 	case KEY_STRING:
@@ -771,14 +838,13 @@ key_print(const struct config_key *kd, const void *field, FILE *fp)
 		break;
 	case KEY_ACL:
 		acl = field;
-		if (acl->n == 0)
-			break;
-		fprintf(fp, "%s =", kd->name);
+		col = 0;
 		for (i = 0; i < acl->n; i++) {
 			cidr_format(&acl->v[i], buf, sizeof(buf));
-			fprintf(fp, " %s", buf);
+			key_print_item(fp, kd->name, buf, &col);
 		}
-		fprintf(fp, "\n");
+		if (col > 0)
+			fprintf(fp, "\n");
 		break;
 	case KEY_SERVICE:
 	case KEY_ENDPOINTS:

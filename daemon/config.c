@@ -24,21 +24,29 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config-int.h"
 
 #define CONFIG_DESCRIBE_MAX	1024		/* conf_describe output */
+#define CONFIG_NEAR_MAX		8		/* names checked for [daemon] */
 
 static struct config *config_run(struct cf_load *, const char *);
 static struct config *config_resolve(struct cf_load *, const char *);
 static int	 config_is_daemon(const struct cf_section *);
+static int	 config_near_daemon(const struct cf_section *);
 static int	 config_earlier_key(struct cf_load *,
 		    const struct cf_section *, const struct cf_key *);
 static struct cf_key *config_find_key(const struct cf_section *,
@@ -51,6 +59,7 @@ static void	 config_check_rate(struct cf_load *, const struct cf_section *,
 static void	 config_check_limits(struct cf_load *,
 		    const struct cf_section *, const struct limits_conf *);
 static void	 config_daemon(struct cf_load *, struct cf_section *);
+static void	 config_check_user(struct cf_load *);
 static void	 config_service(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static int	 config_service_has_key(const struct service *, const char *);
@@ -60,8 +69,13 @@ static int	 config_service_key(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
 static void	 config_service_check(struct cf_load *,
 		    struct instance_conf *, const struct cf_section *);
+static int	 config_wildcard(const struct endpoint *);
+static int	 config_clash(const struct endpoint *, const struct endpoint *);
+static void	 config_report_clash(struct cf_load *,
+		    const struct instance_conf *, const struct endpoint *,
+		    const struct instance_conf *, const struct endpoint *);
 static void	 config_check_endpoints(struct cf_load *,
-		    struct instance_conf *, int);
+		    struct instance_conf *);
 static struct instance_conf *config_instance_new(struct cf_load *,
 		    const struct cf_section *);
 static void	 config_instance_defaults(struct cf_load *,
@@ -143,6 +157,7 @@ config_mark_dups(struct cf_load *ld)
 	struct cf_section	*sec, *s2;
 	struct cf_key		*k;
 	const struct config_key	*kd;
+	char			 where[CONFIG_WHERE_MAX];
 	int			 first;
 
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
@@ -154,18 +169,21 @@ config_mark_dups(struct cf_load *ld)
 			if (s2->name == NULL ||
 			    strcmp(s2->name, sec->name) != 0)
 				continue;
+			/* Two files defining one instance: both named. */
 			config_error(ld, sec->line, "duplicate section [%s] "
-			    "(first at line %d)", sec->name, s2->line);
+			    "(first at %s)", sec->name, config_where(ld,
+			    sec->line, s2->line, where, sizeof(where)));
 			break;
 		}
 		TAILQ_FOREACH(k, &sec->keys, entry) {
 			if ((first = config_earlier_key(ld, sec, k)) == 0)
 				continue;
-			/* A long access list may take several lines. */
+			/* Lists (access lists, listen) may take lines. */
 			kd = key_find(k->key, config_is_daemon(sec) ?
 			    KEY_SCOPE_DAEMON : KEY_SCOPE_INSTANCE);
 			if (kd != NULL && (kd->type == KEY_ACL ||
-			    kd->type == KEY_MODULES)) {
+			    kd->type == KEY_MODULES ||
+			    kd->type == KEY_ENDPOINTS)) {
 				k->more = 1;
 				continue;
 			}
@@ -173,7 +191,8 @@ config_mark_dups(struct cf_load *ld)
 			if (kd == NULL && config_repeatable(sec, k->key))
 				continue;
 			config_error(ld, k->line, "duplicate key '%s' "
-			    "(first at line %d)", k->key, first);
+			    "(first at %s)", k->key, config_where(ld, k->line,
+			    first, where, sizeof(where)));
 			k->dup = 1;
 		}
 	}
@@ -196,6 +215,41 @@ config_daemon(struct cf_load *ld, struct cf_section *sec)
 		}
 		key_set(ld, kd, key_field(kd, &ld->conf->daemon, NULL), k);
 	}
+}
+
+/*
+ * user and group must exist (a start as root would otherwise fail after
+ * binding every port), and group only goes with user: alone it would be
+ * silently ignored.  Looked up here, so -t and a reload see it.
+ */
+static void
+config_check_user(struct cf_load *ld)
+{
+	const struct daemon_conf *d = &ld->conf->daemon;
+	int			 line;
+
+	if (d->user != NULL) {
+		line = config_key_line(ld, NULL, "user");
+		errno = 0;
+		if (getpwnam(d->user) == NULL)
+			config_error(ld, line, "user: '%s': %s", d->user,
+			    errno != 0 ? strerror(errno) : "no such user "
+			    "(create it, or leave user unset)");
+	}
+	if (d->group == NULL)
+		return;
+	line = config_key_line(ld, NULL, "group");
+	if (d->user == NULL) {
+		/* Unless user failed: that is reported already. */
+		if (config_key_line(ld, NULL, "user") == 0)
+			config_error(ld, line, "group without user (the "
+			    "group is applied only when switching to user)");
+		return;
+	}
+	errno = 0;
+	if (getgrnam(d->group) == NULL)
+		config_error(ld, line, "group: '%s': %s", d->group,
+		    errno != 0 ? strerror(errno) : "no such group");
 }
 
 /*
@@ -391,56 +445,126 @@ config_service_check(struct cf_load *ld, struct instance_conf *ic,
 	free(cause);
 }
 
+/* Whether ep's address is the wildcard of its family (0.0.0.0, [::]). */
+static int
+config_wildcard(const struct endpoint *ep)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (ep->addr.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&ep->addr;
+		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	sin6 = (const struct sockaddr_in6 *)&ep->addr;
+	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
 /*
- * Check ic's endpoints against its service's protocols and, when ic is
- * enabled, against those of the enabled instances before it and against
- * metrics_listen, reported at whichever of the two lines comes later.
- * Port 0 is never a clash: the kernel gives each one its own port.
+ * Whether a and b (port not 0) cannot both be bound: the same endpoint,
+ * or a wildcard and a specific address of the same protocol, family and
+ * port.  tcp and udp, IPv4 and IPv6 never clash (IPV6_V6ONLY).
+ */
+static int
+config_clash(const struct endpoint *a, const struct endpoint *b)
+{
+	if (endpoint_same(a, b))
+		return 1;
+	return a->proto == b->proto &&
+	    a->addr.ss_family == b->addr.ss_family &&
+	    endpoint_port(a) == endpoint_port(b) &&
+	    config_wildcard(a) != config_wildcard(b);
+}
+
+/*
+ * Report that ep (of ic) cannot be bound beside other (of oic, NULL: it
+ * is metrics_listen), at the later of their two lines, naming the other.
  */
 static void
-config_check_endpoints(struct cf_load *ld, struct instance_conf *ic,
-    int line)
+config_report_clash(struct cf_load *ld, const struct instance_conf *ic,
+    const struct endpoint *ep, const struct instance_conf *oic,
+    const struct endpoint *other)
+{
+	const char	*why = ": a wildcard address takes the port on every "
+			    "address of its family";
+	char		 at[CONFIG_WHERE_MAX];
+	int		 ml = ld->metrics_line;
+
+	if (oic == NULL && endpoint_same(ep, other)) {
+		if (ml > ep->line)
+			config_error(ld, ml, "metrics_listen: '%s' is already "
+			    "used by [%s] (%s)", ep->text, ic->name,
+			    config_where(ld, ml, ep->line, at, sizeof(at)));
+		else
+			config_error(ld, ep->line, "listen: '%s' is already "
+			    "used by metrics_listen (%s)", ep->text,
+			    config_where(ld, ep->line, ml, at, sizeof(at)));
+	} else if (oic == NULL && ml > ep->line)
+		config_error(ld, ml, "metrics_listen: '%s' clashes with '%s' "
+		    "of [%s] (%s)%s", other->text, ep->text, ic->name,
+		    config_where(ld, ml, ep->line, at, sizeof(at)), why);
+	else if (oic == NULL)
+		config_error(ld, ep->line, "listen: '%s' clashes with "
+		    "metrics_listen '%s' (%s)%s", ep->text, other->text,
+		    config_where(ld, ep->line, ml, at, sizeof(at)), why);
+	else if (endpoint_same(ep, other))
+		config_error(ld, ep->line, "listen: '%s' is already used by "
+		    "[%s] (%s)", ep->text, oic->name, config_where(ld,
+		    ep->line, other->line, at, sizeof(at)));
+	else
+		config_error(ld, ep->line, "listen: '%s' clashes with '%s' of "
+		    "[%s] (%s)%s", ep->text, other->text, oic->name,
+		    config_where(ld, ep->line, other->line, at, sizeof(at)),
+		    why);
+}
+
+/*
+ * Check ic's endpoints against its service's protocols and, when ic is
+ * enabled, against its own earlier ones, those of the enabled instances
+ * before it and metrics_listen: an endpoint that cannot be bound beside
+ * another (config_clash) is reported with both lines.  Each endpoint
+ * carries the line of its "listen =" (the key may repeat).  Port 0 is
+ * never a clash: the kernel gives each one its own port.
+ */
+static void
+config_check_endpoints(struct cf_load *ld, struct instance_conf *ic)
 {
 	const struct daemon_conf *d = &ld->conf->daemon;
 	struct instance_conf	*other;
 	struct endpoint		*ep;
-	size_t			 i, j;
+	size_t			 i, j, n;
 
 	for (i = 0; i < ic->nendpoints; i++) {
 		ep = &ic->endpoints[i];
 		if (ic->service != NULL &&
 		    (ic->service->protocols & ep->proto) == 0)
-			config_error(ld, line, "listen: '%s': service '%s' "
+			config_error(ld, ep->line, "listen: '%s': service '%s' "
 			    "does not support %s", ep->text, ic->service->name,
 			    ep->proto == SERVICE_TCP ? "tcp" : "udp");
 		if (!ic->enabled || endpoint_port(ep) == 0)
 			continue;
-		if (d->metrics && endpoint_same(ep, &d->metrics_listen)) {
-			if (ld->metrics_line > line)
-				config_error(ld, ld->metrics_line,
-				    "metrics_listen: '%s' is already used by "
-				    "[%s] (line %d)", ep->text, ic->name,
-				    ic->line);
-			else
-				config_error(ld, line, "listen: '%s' is "
-				    "already used by metrics_listen (line %d)",
-				    ep->text, ld->metrics_line);
-		}
+		if (d->metrics && config_clash(ep, &d->metrics_listen))
+			config_report_clash(ld, ic, ep, NULL,
+			    &d->metrics_listen);
 		TAILQ_FOREACH(other, &ld->conf->instances, entry) {
-			if (other == ic)
-				break;
 			if (!other->enabled)
 				continue;
-			for (j = 0; j < other->nendpoints; j++) {
-				if (endpoint_same(ep, &other->endpoints[j]))
+			/* Its own: the same one is reported as listed twice. */
+			n = other == ic ? i : other->nendpoints;
+			for (j = 0; j < n; j++) {
+				if (other == ic && endpoint_same(ep,
+				    &other->endpoints[j]))
+					continue;
+				if (config_clash(ep, &other->endpoints[j]))
 					break;
 			}
-			if (j < other->nendpoints) {
-				config_error(ld, line, "listen: '%s' is "
-				    "already used by [%s] (line %d)", ep->text,
-				    other->name, other->line);
+			if (j < n) {
+				config_report_clash(ld, ic, ep, other,
+				    &other->endpoints[j]);
 				break;
 			}
+			if (other == ic)
+				break;
 		}
 	}
 }
@@ -477,7 +601,8 @@ config_instance_defaults(struct cf_load *ld, struct instance_conf *ic,
 	for (kd = config_keys; kd->name != NULL; kd++) {
 		if ((kd->scope & KEY_SCOPE_INSTANCE) == 0)
 			continue;
-		if ((kd->flags & KEY_REQUIRED) &&
+		/* A section with a bad line has had its cause reported. */
+		if ((kd->flags & KEY_REQUIRED) && sec->bad_lines == 0 &&
 		    config_find_key(sec, kd->name) == NULL)
 			config_error(ld, sec->line, "[%s]: no '%s' key",
 			    ic->name, kd->name);
@@ -520,8 +645,8 @@ config_instance_keys(struct cf_load *ld, struct instance_conf *ic,
  * Build and validate the instance of one section.  The service is looked
  * up first, since conf_key needs it and "service =" may come last; keys
  * of an unknown service are not judged.  conf_check runs only when all of
- * the service's own keys were accepted, so that it does not report what
- * follows from an error already reported.
+ * the service's own keys were accepted and no line of the section was bad,
+ * so that it does not report what follows from an error already reported.
  */
 static void
 config_instance(struct cf_load *ld, struct cf_section *sec)
@@ -540,10 +665,53 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 	if (ic->service != NULL && ic->max_connections == 0)
 		ic->max_connections = ic->service->default_max_connections;
 	config_check_proxy(ld, ic, sec);
-	k = config_find_key(sec, "listen");
-	config_check_endpoints(ld, ic, k != NULL ? k->line : 0);
-	if (svc_errors == 0)
+	config_check_endpoints(ld, ic);
+	if (svc_errors == 0 && sec->bad_lines == 0)
 		config_service_check(ld, ic, sec);	/* see above */
+}
+
+/*
+ * Whether sec, which has no "service" key, looks like a misspelt [daemon]
+ * ([Daemon], [deamon], [daemons]): the same letters in another case, or
+ * at most two edits (insert, delete, replace, swap) away.
+ */
+static int
+config_near_daemon(const struct cf_section *sec)
+{
+	static const char	 want[] = "daemon";
+	const size_t		 m = sizeof(want) - 1;
+	unsigned int		 d[CONFIG_NEAR_MAX + 1][sizeof(want)];
+	const char		*s = sec->name;
+	size_t			 n, i, j;
+	unsigned int		 c;
+
+	if (s == NULL || config_find_key(sec, "service") != NULL)
+		return 0;
+	if (strcasecmp(s, want) == 0)
+		return 1;
+	if ((n = strlen(s)) > CONFIG_NEAR_MAX || n + 2 < m || n > m + 2)
+		return 0;
+	/* Damerau-Levenshtein (optimal string alignment), case folded. */
+	for (i = 0; i <= n; i++)
+		d[i][0] = (unsigned int)i;
+	for (j = 0; j <= m; j++)
+		d[0][j] = (unsigned int)j;
+	for (i = 1; i <= n; i++) {
+		for (j = 1; j <= m; j++) {
+			c = tolower((unsigned char)s[i - 1]) != want[j - 1];
+			d[i][j] = d[i - 1][j - 1] + c;
+			if (d[i - 1][j] + 1 < d[i][j])
+				d[i][j] = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < d[i][j])
+				d[i][j] = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && tolower((unsigned char)
+			    s[i - 1]) == want[j - 2] && tolower((unsigned char)
+			    s[i - 2]) == want[j - 1] && d[i - 2][j - 2] + 1 <
+			    d[i][j])
+				d[i][j] = d[i - 2][j - 2] + 1;
+		}
+	}
+	return d[n][m] <= 2;
 }
 
 /* Resolve the recorded sections into a config; NULL on any error. */
@@ -578,15 +746,22 @@ config_resolve(struct cf_load *ld, const char *dir)
 		if (config_is_daemon(sec))
 			config_daemon(ld, sec);
 	}
+	config_check_user(ld);
 	conf->daemon.metrics = conf->daemon.metrics_listen.proto != 0;
 	ld->metrics_line = config_key_line(ld, NULL, "metrics_listen");
 	config_check_limits(ld, NULL, &conf->daemon.lim);
 	config_modules(ld);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
-		if (sec->name != NULL && !config_is_daemon(sec)) {
+		if (sec->name == NULL || config_is_daemon(sec))
+			continue;
+		ninstances++;
+		/* The cause, not "no 'service' key" and the like. */
+		if (config_near_daemon(sec))
+			config_error(ld, sec->line, "unknown section [%s] "
+			    "without a service: did you mean [daemon]?",
+			    sec->name);
+		else
 			config_instance(ld, sec);
-			ninstances++;
-		}
 	}
 	if (ninstances == 0)
 		config_error(ld, 0, "no service instances configured");
@@ -627,9 +802,7 @@ config_load(const char *path, struct config_errors *errs)
 		memset(errs, 0, sizeof(*errs));
 	memset(&ld, 0, sizeof(ld));
 	ld.name = path;
-	if ((ld.f = fopen(path, "re")) == NULL)
-		config_error(&ld, 0, "cannot open: %s", strerror(errno));
-	else {
+	if ((ld.f = config_open(&ld, path)) != NULL) {
 		/* Relative file names in the config are from its directory. */
 		if ((slash = strrchr(path, '/')) == NULL)
 			dir = strdup(".");
@@ -637,15 +810,20 @@ config_load(const char *path, struct config_errors *errs)
 			dir = strdup("/");
 		else
 			dir = strndup(path, (size_t)(slash - path));
+		/* The drop-ins, named as the main file is (docs/DESIGN.md). */
+		if (dir != NULL && asprintf(&ld.dropins, "%s%s" CONFIG_DROPIN_DIR,
+		    strcmp(dir, "/") == 0 ? "" : dir, "/") == -1)
+			ld.dropins = NULL;
 		if (dir != NULL && (real = realpath(dir, NULL)) != NULL) {
 			free(dir);
 			dir = real;
 		}
-		if (dir == NULL)
+		if (dir == NULL || ld.dropins == NULL)
 			config_nomem(&ld);
 		else
 			conf = config_run(&ld, dir);
 		fclose(ld.f);
+		free(ld.dropins);
 		free(dir);
 	}
 	config_errors_finish(&ld, errs);
@@ -781,7 +959,7 @@ config_print_section(const struct daemon_conf *d,
     const struct instance_conf *ic, int scope, FILE *fp)
 {
 	const struct config_key	*kd;
-	size_t			 i;
+	size_t			 i, col = 0;
 
 	for (kd = config_keys; kd->name != NULL; kd++) {
 		if ((kd->scope & scope) == 0)
@@ -789,9 +967,9 @@ config_print_section(const struct daemon_conf *d,
 		if (ic != NULL && kd->type == KEY_SERVICE)
 			fprintf(fp, "%s = %s\n", kd->name, ic->service->name);
 		else if (ic != NULL && kd->type == KEY_ENDPOINTS) {
-			fprintf(fp, "%s =", kd->name);
 			for (i = 0; i < ic->nendpoints; i++)
-				fprintf(fp, " %s", ic->endpoints[i].text);
+				key_print_item(fp, kd->name,
+				    ic->endpoints[i].text, &col);
 			fprintf(fp, "\n");
 		} else
 			key_print(kd, key_cfield(kd, d, ic), fp);

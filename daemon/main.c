@@ -34,10 +34,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netsvcd [-fhtV] [-c file] [-l level]\n"
+	    "usage: netsvcd [-fhTtV] [-c file] [-l level]\n"
 	    "  -c, --config FILE     configuration file (default %s)\n"
 	    "  -f, --foreground      stay in the foreground (always the case)\n"
-	    "  -t, --test            check the configuration, print it, exit\n"
+	    "  -t, --test            check the configuration, exit\n"
+	    "  -T, --test-print      check it and print it resolved, exit\n"
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
 	    "  -V, --version         print the version (with -c, the modules"
 	    " too) and exit\n"
@@ -93,7 +94,11 @@ main_load(const char *path, int check)
 	return conf;
 }
 
-/* -t: check and print the resolved config; the exit status. */
+/*
+ * -t: check the config and print one line (the errors go to stderr), as
+ * nginx and sshd do, since ExecStartPre= and ExecReload= run it; -T
+ * (print set): print the resolved config instead.  The exit status.
+ */
 static int
 main_check(const char *path, int print)
 {
@@ -105,7 +110,9 @@ main_check(const char *path, int print)
 	spawn_check_config(conf, stderr);
 	if (print)
 		config_print(conf, stdout);
-	printf("netsvcd: configuration file %s is OK\n", path);
+	else
+		printf("netsvcd: configuration file %s test is successful\n",
+		    path);
 	config_unref(conf);
 	return 0;
 }
@@ -253,6 +260,7 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "test", no_argument, NULL, 't' },
+		{ "test-print", no_argument, NULL, 'T' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -272,7 +280,7 @@ main(int argc, char *argv[])
 		return spawn_helper_main(argc, argv);
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:ftl:Vh", longopts,
+	while ((ch = getopt_long(argc, argv, ":c:ftTl:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -282,7 +290,10 @@ main(int argc, char *argv[])
 		case 'f':
 			break;	/* netsvcd never forks into the background */
 		case 't':
-			check = 1;
+			check = check == 2 ? 2 : 1;
+			break;
+		case 'T':
+			check = 2;
 			break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) == -1) {
@@ -324,7 +335,7 @@ main(int argc, char *argv[])
 	if (import != NULL)
 		return import_inetd_main(import);
 	if (check)
-		return main_check(path, 1);
+		return main_check(path, check == 2);
 
 	if ((conf = main_load(path, 0)) == NULL)
 		return 1;

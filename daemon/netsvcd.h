@@ -32,6 +32,7 @@ struct endpoint {
 	struct sockaddr_storage	 addr;		/* AF_INET or AF_INET6 */
 	socklen_t		 addrlen;
 	char			 text[64];	/* canonical form */
+	int			 line;		/* in the config; 0: none */
 };
 
 /*

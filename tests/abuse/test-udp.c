@@ -89,7 +89,7 @@ udp_volley(int fd, size_t count, size_t *bytes, int64_t *ms)
 	return got;
 }
 
-/* A numeric key of an instance as "netsvcd -t" shows it (defaults too). */
+/* A numeric key of an instance as "netsvcd -T" shows it (defaults too). */
 static unsigned long
 udp_setting(struct hs_daemon *d, const char *instance, const char *key)
 {
@@ -97,17 +97,17 @@ udp_setting(struct hs_daemon *d, const char *instance, const char *key)
 	char			 head[96], want[96], *sec, *at, *end;
 	unsigned long		 v;
 
-	cr_assert(hs_run(&res, ab_ms(10000), "-t", "-c", d->conf_path,
-	    (char *)NULL) == 0 && res.exit_code == 0, "netsvcd -t failed: %s",
+	cr_assert(hs_run(&res, ab_ms(10000), "-T", "-c", d->conf_path,
+	    (char *)NULL) == 0 && res.exit_code == 0, "netsvcd -T failed: %s",
 	    res.err != NULL ? res.err : "");
 	snprintf(head, sizeof(head), "[%s]\n", instance);
 	snprintf(want, sizeof(want), "\n%s = ", key);
 	sec = strstr(res.out, head);
-	cr_assert(sec != NULL, "no [%s] in netsvcd -t", instance);
+	cr_assert(sec != NULL, "no [%s] in netsvcd -T", instance);
 	if ((end = strstr(sec + 1, "\n[")) != NULL)
 		*end = '\0';
 	at = strstr(sec, want);
-	cr_assert(at != NULL, "no %s in [%s] of netsvcd -t", key, instance);
+	cr_assert(at != NULL, "no %s in [%s] of netsvcd -T", key, instance);
 	v = strtoul(at + strlen(want), NULL, 10);
 	hs_result_free(&res);
 	return v;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -141,7 +142,7 @@ Test(cli, usage_errors, .timeout = 60)
 	}
 }
 
-/* -t on a good config, in every spelling: exit 0, instances on stdout. */
+/* -T on a good config, in every spelling: exit 0, instances on stdout. */
 Test(cli, check_good, .timeout = 60)
 {
 	const char		*good = cli_config(
@@ -172,12 +173,13 @@ Test(cli, check_good, .timeout = 60)
 				    "enabled = yes\n");
 	char			 conf_eq[512];
 	const char *const	 cases[][6] = {
-		{ "-t", "-c", good },
-		{ "--test", "--config", good },
-		{ "-f", "-t", "-c", good },
-		{ "-t", "-l", "debug", "-c", good },
-		{ "--log-level=warning", "-t", "-c", good },
-		{ "-t", conf_eq },
+		{ "-T", "-c", good },
+		{ "--test-print", "--config", good },
+		{ "-f", "-T", "-c", good },
+		{ "-T", "-l", "debug", "-c", good },
+		{ "--log-level=warning", "-T", "-c", good },
+		{ "-T", conf_eq },
+		{ "-t", "-T", "-c", good },
 	};
 	static const char *const names[] = { "alpha", "beta", "gamma" };
 	struct hs_result	 r;
@@ -193,8 +195,44 @@ Test(cli, check_good, .timeout = 60)
 		    cases[i][2] ? cases[i][2] : "", r.exit_code, r.err);
 		for (j = 0; j < sizeof(names) / sizeof(names[0]); j++)
 			cr_assert(strstr(r.out, names[j]) != NULL,
-			    "netsvcd -t: instance %s missing from stdout: %s",
+			    "netsvcd -T: instance %s missing from stdout: %s",
 			    names[j], hs_show(r.out, r.outlen));
+		hs_result_free(&r);
+	}
+}
+
+/*
+ * -t on a good config prints one line and nothing on stderr (it runs at
+ * every start and reload under systemd), in every spelling.
+ */
+Test(cli, check_one_line, .timeout = 60)
+{
+	const char		*good = cli_config("[a]\nservice = echo\n"
+				    "listen = tcp://127.0.0.1:0\n"
+				    "[b]\nservice = daytime\n"
+				    "listen = udp://127.0.0.1:0\n");
+	const char *const	 cases[][5] = {
+		{ "-t", "-c", good },
+		{ "--test", "--config", good },
+		{ "-f", "-t", "-c", good },
+	};
+	struct hs_result	 r;
+	char			 want[4200];
+	size_t			 i;
+
+	snprintf(want, sizeof(want), "netsvcd: configuration file %s test "
+	    "is successful\n", good);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert(hs_run(&r, hs_ms(CLI_TMO), cases[i][0], cases[i][1],
+		    cases[i][2], cases[i][3], cases[i][4]) == 0,
+		    "case %zu did not finish", i);
+		cr_assert(r.exit_code == 0, "netsvcd %s: exit %d; stderr: %s",
+		    cases[i][0], r.exit_code, r.err);
+		cr_assert(strcmp(r.out, want) == 0, "netsvcd %s %s %s printed "
+		    "%s, expected one line: %s", cases[i][0], cases[i][1],
+		    cases[i][2], hs_show(r.out, r.outlen), want);
+		cr_assert(r.errlen == 0, "netsvcd -t wrote to stderr: %s",
+		    r.err);
 		hs_result_free(&r);
 	}
 }
@@ -321,7 +359,28 @@ Test(cli, check_missing_file, .timeout = 30)
 	hs_result_free(&r);
 }
 
-/* -t on a file of the source tree, skipped while it is not written yet. */
+/* A FIFO as the config file: -t fails at once, it does not wait. */
+Test(cli, check_fifo, .timeout = 30)
+{
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	char			 path[256];
+
+	snprintf(path, sizeof(path), "%s/fifo.ini", d->dir);
+	cr_assert(mkfifo(path, 0600) == 0, "mkfifo %s: %s", path,
+	    strerror(errno));
+	cr_assert(hs_run(&r, hs_ms(CLI_TMO), "-t", "-c", path, NULL) == 0,
+	    "netsvcd -t -c FIFO did not finish within %d ms",
+	    hs_ms(CLI_TMO));
+	cr_assert(r.exit_code == 1, "netsvcd -t -c FIFO: exit %d; stderr: %s",
+	    r.exit_code, r.err);
+	cr_assert(strstr(r.err, "not a regular file") != NULL,
+	    "netsvcd -t -c FIFO does not say why: %s", r.err);
+	unlink(path);
+	hs_result_free(&r);
+}
+
+/* -T on a file of the source tree, skipped while it is not written yet. */
 static void
 cli_check_shipped(const char *rel, const char *instance)
 {
@@ -331,14 +390,14 @@ cli_check_shipped(const char *rel, const char *instance)
 	snprintf(path, sizeof(path), "%s/%s", hs_srcdir(), rel);
 	if (access(path, R_OK) != 0)
 		cr_skip("%s does not exist yet", path);
-	cr_assert(hs_run(&r, hs_ms(CLI_TMO), "-t", "-c", path, NULL) == 0,
-	    "netsvcd -t -c %s did not finish", path);
-	cr_assert(r.exit_code == 0, "netsvcd -t -c %s: exit %d; stderr: %s",
+	cr_assert(hs_run(&r, hs_ms(CLI_TMO), "-T", "-c", path, NULL) == 0,
+	    "netsvcd -T -c %s did not finish", path);
+	cr_assert(r.exit_code == 0, "netsvcd -T -c %s: exit %d; stderr: %s",
 	    path, r.exit_code, r.err);
-	cr_assert(r.outlen > 0, "netsvcd -t -c %s printed nothing", path);
+	cr_assert(r.outlen > 0, "netsvcd -T -c %s printed nothing", path);
 	if (instance != NULL)
 		cr_assert(strstr(r.out, instance) != NULL,
-		    "netsvcd -t -c %s: no instance %s in %s", path, instance,
+		    "netsvcd -T -c %s: no instance %s in %s", path, instance,
 		    hs_show(r.out, r.outlen));
 	hs_result_free(&r);
 }

@@ -114,7 +114,7 @@ ex_log_has(struct hs_daemon *d, const char *text, int timeout_ms)
 	}
 }
 
-/* The shipped config passes -t once its programs are where it says. */
+/* The shipped config passes -T once its programs are where it says. */
 Test(examples, exec_ini_checks, .timeout = 60)
 {
 	struct hs_daemon	*d;
@@ -127,11 +127,11 @@ Test(examples, exec_ini_checks, .timeout = 60)
 	conf = ex_config();
 	d = hs_new();
 	path = hs_file(d, "exec.ini", conf, strlen(conf));
-	cr_assert(hs_run(&r, hs_ms(EX_TMO), "-t", "-c", path, NULL) == 0);
-	cr_assert(r.exit_code == 0, "netsvcd -t: exit %d; stderr: %s",
+	cr_assert(hs_run(&r, hs_ms(EX_TMO), "-T", "-c", path, NULL) == 0);
+	cr_assert(r.exit_code == 0, "netsvcd -T: exit %d; stderr: %s",
 	    r.exit_code, r.err);
 	cr_expect(strstr(r.out, "[reply]") != NULL &&
-	    strstr(r.out, "[udp-receiver]") != NULL, "-t: %s",
+	    strstr(r.out, "[udp-receiver]") != NULL, "-T: %s",
 	    hs_show(r.out, r.outlen));
 	hs_result_free(&r);
 	free(conf);

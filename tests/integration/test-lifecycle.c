@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 
@@ -311,6 +312,85 @@ Test(lifecycle, sigterm_lets_connection_finish, .timeout = 120)
 	    "exit status 0x%x", d->status);
 	cr_log_info("exit %lld ms after the last connection ended",
 	    (long long)elapsed);
+}
+
+/*
+ * A FIFO at the config path (issue 16 item 10): SIGHUP must not block
+ * the main loop in open(2) waiting for a writer.  The reload fails at
+ * once with a clear error and every service keeps answering.
+ */
+Test(lifecycle, reload_fifo_config, .timeout = 240)
+{
+	struct hs_daemon	*d = hs_spawn_services();
+	char			*log;
+	size_t			 i;
+
+	cr_assert(unlink(d->conf_path) == 0 && mkfifo(d->conf_path, 0600) ==
+	    0, "mkfifo %s: %s", d->conf_path, strerror(errno));
+	d->ready = d->reloading = 0;
+	d->last_status[0] = '\0';
+	cr_assert(hs_signal(d, SIGHUP) == 0, "kill: %s", strerror(errno));
+	cr_assert(hs_wait_notify(d, "RELOADING=1", hs_ms(10000)) == 0 &&
+	    hs_wait_notify(d, "READY=1", hs_ms(10000)) == 0,
+	    "no READY=1 after SIGHUP with a FIFO at the config path (blocked "
+	    "in open?)");
+	cr_assert(strstr(d->last_status, "reload failed") != NULL,
+	    "STATUS after the failed reload: %s", d->last_status);
+	log = hs_log(d);
+	cr_assert(strstr(log, "not a regular file (a FIFO)") != NULL,
+	    "no clear error in the log: %s", log);
+	free(log);
+	for (i = 0; i < NFAMILIES; i++) {
+		lc_serve_tcp(d, families[i]);
+		lc_serve_udp(d, families[i]);
+	}
+	hs_stop_ok(d);
+}
+
+/*
+ * Drop-ins (issue 10 item 12): netsvcd.d/NAME.ini beside the config is
+ * read at start and again on SIGHUP; -t names an error by the drop-in's
+ * own FILE:LINE.
+ */
+Test(lifecycle, reload_reads_dropins, .timeout = 120)
+{
+	static const char	 conf[] = "[echo]\nservice = echo\n"
+				    "listen = tcp://127.0.0.1:0\n";
+	static const char	 extra[] = "[extra]\nservice = daytime\n"
+				    "listen = tcp://127.0.0.1:0\n";
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	char			 dir[256], buf[256];
+	const char		*bad;
+	size_t			 len;
+	int			 fd;
+
+	snprintf(dir, sizeof(dir), "%s/netsvcd.d", d->dir);
+	cr_assert(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir,
+	    strerror(errno));
+	hs_start(d, conf);
+	hs_file(d, "netsvcd.d/50-extra.ini", extra, strlen(extra));
+	hs_reload(d, conf);
+	cr_assert(strstr(d->last_status, "reloaded") != NULL,
+	    "STATUS after the reload: %s", d->last_status);
+	lc_tcp_read(d, "extra", AF_INET, buf, sizeof(buf), &len);
+	cr_assert(hs_check_daytime(buf, len) == NULL, "daytime of the "
+	    "drop-in: %s", hs_show(buf, len));
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	lc_echo(fd, "still here\r\n");
+	hs_close(fd);
+
+	snprintf(buf, sizeof(buf), "[x]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:0\nbogus = 1\n");
+	bad = hs_file(d, "netsvcd.d/60-bad.ini", buf, strlen(buf));
+	cr_assert(hs_run(&r, hs_ms(10000), "-t", "-c", d->conf_path,
+	    NULL) == 0, "netsvcd -t did not finish");
+	snprintf(buf, sizeof(buf), "%s:4: unknown key 'bogus'", bad);
+	cr_assert(r.exit_code == 1 && strstr(r.err, buf) != NULL,
+	    "-t with a bad drop-in: exit %d, stderr: %s (want %s)",
+	    r.exit_code, r.err, buf);
+	hs_result_free(&r);
+	hs_stop_ok(d);
 }
 
 /* -t under the wrapper too: the config paths free what they allocate. */

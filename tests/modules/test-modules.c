@@ -268,12 +268,12 @@ Test(modules, listed, .timeout = 60)
 	cr_assert(r.exit_code == 0 && strstr(r.out, want) != NULL,
 	    "-V -c: expected %s, got %s", want, r.out);
 	hs_result_free(&r);
-	cr_assert(hs_run(&r, hs_ms(MOD_TMO), "-t", "-c", d->conf_path,
+	cr_assert(hs_run(&r, hs_ms(MOD_TMO), "-T", "-c", d->conf_path,
 	    NULL) == 0);
 	snprintf(want, sizeof(want), "modules = %s\n; module linereply 1.0 ",
 	    so);
 	cr_assert(r.exit_code == 0 && strstr(r.out, want) != NULL,
-	    "-t: expected %s, got %s", want, r.out);
+	    "-T: expected %s, got %s", want, r.out);
 	hs_result_free(&r);
 
 	hs_signal(d, SIGUSR1);

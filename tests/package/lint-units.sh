@@ -69,7 +69,7 @@ if [ "$status" -ne 0 ]; then
 fi
 
 # 3. socket unit == shipped config's endpoints
-"$netsvcd" -t -c "$src/etc/netsvcd.ini" | awk '
+"$netsvcd" -T -c "$src/etc/netsvcd.ini" | awk '
 	/^\[/ { on = 1; next }
 	/^enabled = no$/ { on = 0 }
 	/^listen = / && on { for (i = 3; i <= NF; i++) print $i }' |
@@ -77,7 +77,7 @@ fi
 sed -n 's/^ListenStream=\(.*\)/tcp:\/\/\1/p; s/^ListenDatagram=\(.*\)/udp:\/\/\1/p' \
     "$src/systemd/netsvcd.socket" | sort >"$tmp/socket.txt"
 if [ ! -s "$tmp/config.txt" ]; then
-	echo "lint-units: no endpoints from netsvcd -t on etc/netsvcd.ini"
+	echo "lint-units: no endpoints from netsvcd -T on etc/netsvcd.ini"
 	fail=1
 elif ! diff -u "$tmp/config.txt" "$tmp/socket.txt" >"$tmp/diff.txt"; then
 	echo "lint-units: netsvcd.socket (+) differs from etc/netsvcd.ini (-):"
