@@ -33,7 +33,7 @@
 #include "netsvcd.h"
 
 #define HO_MAGIC	"NSVDHAND"
-#define HO_HEADER	56	/* bytes before the records */
+#define HO_HEADER	60	/* bytes before the records */
 #define HO_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | \
 			    F_SEAL_SEAL)
 #define HO_FAMILY4	4
@@ -276,6 +276,7 @@ handover_encode(const struct handover_state *st, unsigned char **buf,
 	put_uint(&o, st->ninstances, 4);
 	put_uint(&o, st->nlisteners, 4);
 	put_uint(&o, st->nconns, 4);
+	put_uint(&o, st->kept, 4);
 	for (i = 0; i < st->ninstances; i++) {
 		hi = &st->instances[i];
 		put_str(&o, hi->name);
@@ -636,6 +637,7 @@ handover_parse(const void *buf, size_t len, char **cause)
 	ni = (size_t)get_uint(&in, 4);
 	nl = (size_t)get_uint(&in, 4);
 	nc = (size_t)get_uint(&in, 4);
+	st->kept = (uint32_t)get_uint(&in, 4);
 	if (ni > HANDOVER_MAX_INSTANCES || nl > HANDOVER_MAX_LISTENERS ||
 	    nc > HANDOVER_MAX_CONNS) {
 		cause_set(cause, "handover state: %zu instances, %zu "

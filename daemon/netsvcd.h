@@ -353,6 +353,7 @@ struct ho_conn {
 struct handover_state {
 	uint64_t		 stopped_us;	/* CLOCK_MONOTONIC: accept stopped */
 	uint32_t		 pid;		/* the old process */
+	uint32_t		 kept;		/* connections it did not pass */
 	struct ho_instance	*instances;
 	size_t			 ninstances;
 	struct ho_listener	*listeners;
@@ -489,6 +490,7 @@ struct listener {
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
 	int			 activated;	/* passed in by systemd */
+	int			 handed;	/* from the old process (SIGUSR2) */
 	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	struct event		*ev;
 };
@@ -548,13 +550,20 @@ struct daemon {
 	size_t			 npassed;
 	unsigned long		 reloads_ok;
 	unsigned long		 reloads_failed;
-	struct event		*ev_sig[4];
+	struct event		*ev_sig[5];
 	struct event		*ev_shutdown;
 	struct event		*ev_watchdog;
 	struct event		*ev_status;	/* STATUS= refresh */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	struct limit_stats	 limits;
+	/* reexec.c: restart and upgrade (SIGUSR2) */
+	const char		*exe;		/* the binary on disk */
+	char *const		*argv;		/* as started */
+	int			 lock_fd;	/* main.c's lock, passed on */
+	struct reexec		*rx;		/* old side: under way */
+	struct handover_in	*hin;		/* new side: until ready */
+	int			 handed_over;	/* pid that took over, or 0 */
 };
 
 /* ---- reactor.c ---- */
@@ -570,6 +579,20 @@ void		 daemon_status_dump(struct daemon *);
 /* ---- reload.c ---- */
 int		 daemon_apply(struct daemon *, struct config *, char **cause);
 void		 daemon_reload(struct daemon *);
+
+/* ---- reexec.c: SIGUSR2, the handover to a new process ---- */
+struct reexec;
+struct handover_in;
+void		 reexec_start(struct daemon *);
+void		 reexec_abort(struct daemon *);
+void		 reexec_cleanup(struct daemon *);
+int		 reexec_lock_fd(void);
+struct handover_in *reexec_inherit(int lock_fd);
+void		 reexec_inherit_free(struct handover_in *);
+int		 reexec_take_listener(struct daemon *, const struct endpoint *,
+		    const char *instance, unsigned int worker, int *activated);
+void		 reexec_adopt(struct daemon *);
+int		 reexec_ready(struct daemon *);
 
 /* ---- worker.c ---- */
 int		 workers_init(struct daemon *, unsigned int n);
@@ -597,6 +620,7 @@ void		 instance_release(struct instance *, uint32_t src);
 enum admit	 instance_dgram_ok(struct instance *,
 		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
+uint32_t	 instance_adopt(struct instance *, const struct sockaddr *);
 
 /* ---- listener.c ---- */
 struct listener	*listener_new(struct daemon *, struct instance *,
@@ -625,6 +649,12 @@ int		 conn_start(struct worker *, struct instance *, int fd,
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
 void		 conn_free_spare(struct worker *);
+struct conn	*conn_first(struct worker *);
+struct conn	*conn_next(struct conn *);
+int		 conn_handover_save(struct conn *, struct ho_conn *);
+void		 conn_handover_done(struct conn *, int taken);
+int		 conn_adopt(struct worker *, struct instance *,
+		    const struct ho_conn *, uint32_t src);
 
 /* ---- proxywait.c: the PROXY header before a connection starts ---- */
 void		 proxy_wait_start(struct worker *, struct instance *, int fd,
@@ -646,6 +676,7 @@ void		 systemd_ready(const char *status);
 void		 systemd_status(const char *status);
 void		 systemd_reloading(void);
 void		 systemd_stopping(void);
+void		 systemd_mainpid(pid_t);
 int		 systemd_listen_fds(int **fds, size_t *n);
 struct event	*systemd_watchdog_start(struct event_base *);
 void		 systemd_log_conn(const char *instance, const struct sockaddr *,

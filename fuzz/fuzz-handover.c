@@ -19,7 +19,7 @@
 #include "netsvcd.h"
 #include "fuzz.h"
 
-#define HEADER	56
+#define HEADER	60
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -58,6 +58,7 @@ sample(void)
 	cr_assert_not_null(st);
 	st->stopped_us = 123456789;
 	st->pid = 4242;
+	st->kept = 3;
 	hi = handover_add_instance(st);
 	snprintf(hi->name, sizeof(hi->name), "echo");
 	snprintf(hi->service, sizeof(hi->service), "echo");
@@ -127,7 +128,7 @@ reseal(unsigned char *buf, size_t len)
 	uint64_t	h = 14695981039346656037ULL;
 	size_t		i;
 
-	for (i = 56; i < len; i++)
+	for (i = 60; i < len; i++)
 		h = (h ^ buf[i]) * 1099511628211ULL;
 	for (i = 0; i < 8; i++)
 		buf[24 + i] = (unsigned char)(h >> (8 * i));
@@ -174,6 +175,7 @@ Test(handover, round_trip_is_exact)
 	cr_assert_not_null(st, "%s", cause);
 	cr_assert_eq(st->stopped_us, 123456789);
 	cr_assert_eq(st->pid, 4242);
+	cr_assert_eq(st->kept, 3);
 	cr_assert_eq(st->ninstances, 1);
 	cr_assert_str_eq(st->instances[0].name, "echo");
 	cr_assert_eq(st->instances[0].ncounters, 2);
@@ -214,7 +216,7 @@ Test(handover, every_truncation_is_rejected)
 		/* An exact-size copy: a read past the end would be seen. */
 		cut = malloc(i > 0 ? i : 1);
 		memcpy(cut, buf, i);
-		rejects(cut, i, i < 56 ? "bytes" : "bytes");
+		rejects(cut, i, "bytes");
 		free(cut);
 	}
 	free(buf);
@@ -227,7 +229,7 @@ Test(handover, truncation_with_matching_length_field)
 
 	buf = sample_bytes(&len);
 	/* Cut and fix the length and checksum: the records run short. */
-	for (cut = 57; cut < len; cut += 7) {
+	for (cut = 61; cut < len; cut += 7) {
 		for (i = 0; i < 8; i++)
 			buf[16 + i] = (unsigned char)((uint64_t)cut >> (8 * i));
 		reseal(buf, cut);
