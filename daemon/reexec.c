@@ -58,9 +58,10 @@ struct handover_in {
 	int			 pipe;		/* readiness, -1: none */
 	unsigned char		*taken;		/* one byte per connection */
 	size_t			 nlisteners;	/* adopted */
+	size_t			 nlclosed;	/* listeners refused or unused */
 	size_t			 nconns;	/* adopted */
 	size_t			 ndrained;	/* left with the old process */
-	size_t			 nclosed;	/* records refused here */
+	size_t			 nclosed;	/* connections refused here */
 };
 
 static void	reexec_on_ready(evutil_socket_t, short, void *);
@@ -599,7 +600,7 @@ reexec_lock_fd(void)
  * close (the pipe, the lock).
  */
 static void
-inherit_check(struct handover_in *hin, int *fd, int ok, const char *cause,
+inherit_check(size_t *count, int *fd, int ok, const char *cause,
     const int *reserved, size_t nreserved)
 {
 	size_t	i;
@@ -616,7 +617,7 @@ inherit_check(struct handover_in *hin, int *fd, int ok, const char *cause,
 	if (i == nreserved)
 		close(*fd);
 	*fd = -1;
-	hin->nclosed++;
+	(*count)++;
 }
 
 /*
@@ -671,8 +672,8 @@ reexec_inherit(int lock_fd)
 		cause = NULL;
 		ok = hl->fd != lock_fd && hl->fd != hin->pipe &&
 		    handover_check_listener(hl, &cause) == 0;
-		inherit_check(hin, &hl->fd, ok, cause ? cause : "a reserved "
-		    "descriptor", reserved, 2);
+		inherit_check(&hin->nlclosed, &hl->fd, ok, cause ? cause :
+		    "a reserved descriptor", reserved, 2);
 		free(cause);
 	}
 	for (i = 0; i < hin->st->nconns; i++) {
@@ -682,8 +683,8 @@ reexec_inherit(int lock_fd)
 		cause = NULL;
 		ok = hc->fd != lock_fd && hc->fd != hin->pipe &&
 		    handover_check_conn(hc, &cause) == 0;
-		inherit_check(hin, &hc->fd, ok, cause ? cause : "a reserved "
-		    "descriptor", reserved, 2);
+		inherit_check(&hin->nclosed, &hc->fd, ok, cause ? cause :
+		    "a reserved descriptor", reserved, 2);
 		free(cause);
 	}
 	if ((hin->taken = calloc(hin->st->nconns + 1, 1)) == NULL)
@@ -829,7 +830,7 @@ reexec_adopt(struct daemon *d)
 		    "closing it", st->listeners[i].instance);
 		close(st->listeners[i].fd);
 		st->listeners[i].fd = -1;
-		hin->nclosed++;
+		hin->nlclosed++;
 	}
 }
 
@@ -855,12 +856,12 @@ reexec_ready(struct daemon *d)
 	st = hin->st;
 	if (st != NULL) {
 		gap = handover_now_us() - st->stopped_us;
-		log_notice("handover from pid %u: %zu listener%s, %zu "
-		    "connection%s handed over, %zu drained, %zu closed; not "
-		    "accepting for %llu.%03llu ms", st->pid, hin->nlisteners,
-		    hin->nlisteners == 1 ? "" : "s", hin->nconns,
-		    hin->nconns == 1 ? "" : "s", hin->ndrained + st->kept,
-		    hin->nclosed, (unsigned long long)(gap / 1000),
+		log_notice("handover from pid %u: listeners: %zu adopted, %zu "
+		    "closed; connections: %zu handed over, %zu drained, %zu "
+		    "closed; not accepting for %llu.%03llu ms", st->pid,
+		    hin->nlisteners, hin->nlclosed, hin->nconns,
+		    hin->ndrained + st->kept, hin->nclosed,
+		    (unsigned long long)(gap / 1000),
 		    (unsigned long long)(gap % 1000));
 	}
 	if (hin->pipe != -1 && st != NULL) {
