@@ -932,8 +932,8 @@ conn_handover_save(struct conn *c, struct ho_conn *hc)
 		hc->idle_ms = hc->age_ms;
 	if (hc->write_idle_ms > hc->age_ms)
 		hc->write_idle_ms = hc->age_ms;
-	hc->pending = c->out.data + c->out.off;
 	hc->npending = c->out.len - c->out.off;
+	hc->pending = hc->npending > 0 ? c->out.data + c->out.off : NULL;
 	hc->flags = hc->npending == 0 ? HO_CONN_FLUSHED : 0;
 	conn_want_read(c, 0);
 	conn_want_write(c, 0);
