@@ -62,6 +62,7 @@ struct handover_in {
 	size_t			 nconns;	/* adopted */
 	size_t			 ndrained;	/* left with the old process */
 	size_t			 nclosed;	/* connections refused here */
+	size_t			 npending;	/* output bytes carried over */
 };
 
 static void	reexec_on_ready(evutil_socket_t, short, void *);
@@ -817,6 +818,7 @@ reexec_adopt(struct daemon *d)
 		if (adopt_conn(d, &st->conns[i])) {
 			hin->taken[i] = 1;
 			hin->nconns++;
+			hin->npending += st->conns[i].npending;
 		} else {
 			close(st->conns[i].fd);	/* the old one keeps it */
 			hin->ndrained++;
@@ -863,6 +865,9 @@ reexec_ready(struct daemon *d)
 		    hin->ndrained + st->kept, hin->nclosed,
 		    (unsigned long long)(gap / 1000),
 		    (unsigned long long)(gap % 1000));
+		if (hin->npending > 0)
+			log_info("handover: %zu bytes of output pending carried "
+			    "over", hin->npending);
 	}
 	if (hin->pipe != -1 && st != NULL) {
 		len = 5 + (st->nconns + 7) / 8;
