@@ -174,6 +174,21 @@ main_lock(const char *path, int inherited)
 	ssize_t		 n;
 	int		 fd, tries;
 
+	/*
+	 * The old process's lock, still held: keep it, wherever it is (a
+	 * daemon that dropped root would look in another directory).
+	 */
+	if (inherited != -1) {
+		snprintf(dir, sizeof(dir), "/proc/self/fd/%d", inherited);
+		if (fstat(inherited, &a) == 0 && S_ISREG(a.st_mode) &&
+		    flock(inherited, LOCK_EX | LOCK_NB) == 0 &&
+		    (n = readlink(dir, file, sizeof(file) - 1)) > 0) {
+			file[n] = '\0';
+			fd = inherited;
+			goto locked;
+		}
+		close(inherited);
+	}
 	if (realpath(path, real) == NULL)
 		snprintf(real, sizeof(real), "%s", path);
 	if (main_lock_dir(dir, sizeof(dir)) == -1) {
@@ -185,16 +200,6 @@ main_lock(const char *path, int inherited)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	snprintf(file, sizeof(file), "%s/netsvcd-%016llx.lock", dir,
 	    (unsigned long long)h);
-	/* The old process's lock: the same file, and still ours. */
-	if (inherited != -1) {
-		if (fstat(inherited, &a) == 0 && stat(file, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev &&
-		    flock(inherited, LOCK_EX | LOCK_NB) == 0) {
-			fd = inherited;
-			goto locked;
-		}
-		close(inherited);
-	}
 	/* The file may be unlinked by its holder between open and flock. */
 	for (tries = 0; tries < 3; tries++) {
 		fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,

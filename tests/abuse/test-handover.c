@@ -75,7 +75,13 @@ struct ho_load {
 	char			 failure[256];
 };
 
-TestSuite(handover, .fini = hs_teardown);
+static void	ho_teardown(void);
+static char	*ho_read_all(const char *);
+
+TestSuite(handover, .fini = ho_teardown);
+
+static struct hs_daemon	*ho_daemons[8];	/* spawned here, for ho_teardown */
+static size_t		 ho_ndaemons;
 
 static const char	ho_conf[] =
     "[daemon]\n"
@@ -105,6 +111,66 @@ ho_chargen_byte(size_t p)
 	if (col == 73)
 		return '\n';
 	return RING95[(line + col) % 95];
+}
+
+/* hs_spawn(), remembered for ho_teardown. */
+static struct hs_daemon *
+ho_spawn(const char *conf)
+{
+	struct hs_daemon	*d = hs_spawn(conf);
+
+	if (ho_ndaemons < sizeof(ho_daemons) / sizeof(ho_daemons[0]))
+		ho_daemons[ho_ndaemons++] = d;
+	return d;
+}
+
+/*
+ * Test .fini: a test that failed half-way may leave a new process the
+ * harness does not know about (our child, as the subreaper): kill every
+ * one the log names that is still our child, then the harness's teardown.
+ */
+static void
+ho_teardown(void)
+{
+	char	*log, *at;
+	size_t	 i;
+	long	 pid;
+	int	 status;
+
+	for (i = 0; i < ho_ndaemons; i++) {
+		log = ho_read_all(ho_daemons[i]->log_path);
+		for (at = log; at != NULL &&
+		    (at = strstr(at, "handed over to pid ")) != NULL; at++) {
+			pid = strtol(at + strlen("handed over to pid "), NULL,
+			    10);
+			if (pid > 1 && pid != (long)ho_daemons[i]->pid &&
+			    waitpid((pid_t)pid, &status, WNOHANG) == 0) {
+				kill((pid_t)pid, SIGKILL);
+				waitpid((pid_t)pid, &status, 0);
+			}
+		}
+		free(log);
+	}
+	ho_ndaemons = 0;
+	hs_teardown();
+}
+
+/* The whole file at path, NUL-terminated (NULL if unreadable); free() it. */
+static char *
+ho_read_all(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	*buf;
+	size_t	 n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = calloc(1, 4 << 20)) != NULL) {
+		n = fread(buf, 1, (4 << 20) - 1, f);
+		buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
 }
 
 /* Become the reaper of the daemons' orphans (the new processes). */
@@ -533,7 +599,7 @@ Test(handover, reexec_under_load_loses_nothing, .timeout = 600)
 
 	ab_nofile(4096);
 	ho_subreaper();
-	d = hs_spawn(ho_conf);
+	d = ho_spawn(ho_conf);
 	base = hs_nfds(d);
 	cr_assert(base > 0);
 	ho_load_start(&L, d);
@@ -603,6 +669,7 @@ Test(handover, reexec_under_load_loses_nothing, .timeout = 600)
 Test(handover, pending_output_carried_over, .timeout = 120)
 {
 	static unsigned char	 buf[65536], want[65536];
+	struct hs_result	 r;
 	struct hs_daemon	*d;
 	const struct hs_endpoint *e;
 	size_t			 sent = 0, got = 0, len;
@@ -612,7 +679,7 @@ Test(handover, pending_output_carried_over, .timeout = 120)
 	int			 fd;
 
 	ho_subreaper();
-	d = hs_spawn(ho_conf);
+	d = ho_spawn(ho_conf);
 	e = hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
 	fd = ho_connect(e);
 	/* Send until nothing has gone for 300 ms (32 MiB at most). */
@@ -652,6 +719,12 @@ Test(handover, pending_output_carried_over, .timeout = 120)
 	cr_assert_eq(got, sent);
 	cr_assert_eq(hs_read_eof(fd, buf, sizeof(buf), ab_ms(10000)), 0);
 	close(fd);
+	/* The new process holds the old one's lock: no second copy. */
+	cr_assert_eq(hs_run(&r, ab_ms(5000), "-f", "-c", d->conf_path, NULL),
+	    0);
+	cr_assert(r.exit_code == 1 && strstr(r.err, "already serves") != NULL,
+	    "a second copy started after the handover: %s", r.err);
+	hs_result_free(&r);
 	hs_stop_ok(d);
 }
 
@@ -704,7 +777,7 @@ Test(handover, removed_instance_drains_in_old_process, .timeout = 120)
 	    "tcp://127.0.0.1:%d\n", ports[0], ports[1]);
 	snprintf(conf2, sizeof(conf2), "[keep]\nservice = echo\nlisten = "
 	    "tcp://127.0.0.1:%d\n", ports[0]);
-	d = hs_spawn(conf);
+	d = ho_spawn(conf);
 	a = hs_endpoint(d, "keep", SOCK_STREAM, AF_INET);
 	b = hs_endpoint(d, "gone", SOCK_STREAM, AF_INET);
 	fa = hs_connect_ep(a, ab_ms(5000));
@@ -760,7 +833,7 @@ Test(handover, failed_new_process_old_resumes, .timeout = 120)
 	pid_t			 old;
 	int			 fd, fd2, i;
 
-	d = hs_spawn(ho_conf);
+	d = ho_spawn(ho_conf);
 	old = d->pid;
 	e = hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
 	fd = hs_connect_ep(e, ab_ms(5000));
