@@ -116,6 +116,24 @@ config_find_key(const struct cf_section *sec, const char *name)
 	}
 	return NULL;
 }
+/* May key repeat in sec, by its service's repeat_keys? */
+static int
+config_repeatable(const struct cf_section *sec, const char *key)
+{
+	const struct cf_key	*svckey = config_find_key(sec, "service");
+	const struct service	*svc;
+	size_t			 i;
+
+	if (svckey == NULL || (svc = service_find(svckey->value)) == NULL ||
+	    svc->repeat_keys == NULL)
+		return 0;
+	for (i = 0; svc->repeat_keys[i] != NULL; i++) {
+		if (strcmp(svc->repeat_keys[i], key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 
 /* Report repeated section headers and flag (and report) repeated keys. */
 static void
@@ -149,6 +167,9 @@ config_mark_dups(struct cf_load *ld)
 				k->more = 1;
 				continue;
 			}
+			/* A service's repeatable key (exec's env). */
+			if (kd == NULL && config_repeatable(sec, k->key))
+				continue;
 			config_error(ld, k->line, "duplicate key '%s' "
 			    "(first at line %d)", k->key, first);
 			k->dup = 1;
@@ -502,6 +523,8 @@ config_instance(struct cf_load *ld, struct cf_section *sec)
 		config_service(ld, ic, k);
 	svc_errors = config_instance_keys(ld, ic, sec);
 	config_check_limits(ld, sec, &ic->lim);
+	if (ic->service != NULL && ic->max_connections == 0)
+		ic->max_connections = ic->service->default_max_connections;
 	config_check_proxy(ld, ic, sec);
 	k = config_find_key(sec, "listen");
 	config_check_endpoints(ld, ic, k != NULL ? k->line : 0);

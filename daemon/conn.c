@@ -58,6 +58,7 @@ enum conn_end {
 	END_BYTES,		/* max_bytes */
 	END_SHUTDOWN,		/* shutdown_timeout */
 	END_NOMEM,
+	END_CHILD,		/* handed to a program (conn_spawn) */
 };
 
 /*
@@ -85,6 +86,7 @@ struct conn {
 	uint8_t			 unsent;	/* enum conn_unsent */
 	uint8_t			 drop_input;	/* recv(MSG_TRUNC), no tcp_read */
 	uint8_t			 echo_input;	/* spliced back, no tcp_read */
+	uint8_t			 handed;	/* a child holds the admission */
 	struct event		 rev;
 	struct event		 wev;
 	struct event		 timer;		/* lazily re-armed deadlines */
@@ -147,9 +149,10 @@ conn_end_name(enum conn_end e)
 		[END_WRITE_TIMEOUT] = "write_timeout",
 		[END_DURATION] = "max_duration", [END_BYTES] = "max_bytes",
 		[END_SHUTDOWN] = "shutdown", [END_NOMEM] = "out_of_memory",
+		[END_CHILD] = "child",
 	};
 
-	return e <= END_NOMEM ? names[e] : "unknown";
+	return e <= END_CHILD ? names[e] : "unknown";
 }
 
 /* States only move forward: open -> draining -> closed. */
@@ -310,8 +313,8 @@ conn_abort(struct conn *c, enum conn_end why)
 	if (c->end == END_BYTES || c->end == END_NOMEM)
 		conn_limit_hit(c);
 	conn_set_state(c, CONN_CLOSED);
-	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE)
-		conn_log_end(c);
+	if (c->inst->ic->lim.log_connections == LOG_CONN_CLOSE && !c->handed)
+		conn_log_end(c);	/* a child logs its own line */
 	if (c->armed) {
 		event_del(&c->rev);
 		event_del(&c->wev);
@@ -326,7 +329,8 @@ conn_abort(struct conn *c, enum conn_end why)
 	 * to another worker: give back its source slot and its place in the
 	 * counts first, not when the reaper runs (after an accept batch).
 	 */
-	instance_release(c->inst, c->src);
+	if (!c->handed)		/* else the child holds it (spawn.c) */
+		instance_release(c->inst, c->src);
 	c->src = SOURCE_NONE;
 	close(c->fd);
 	c->fd = -1;
@@ -831,6 +835,24 @@ void
 conn_echo_input(struct conn *c)
 {
 	c->echo_input = 1;
+}
+
+/*
+ * Service API: see service.h.  The child takes the admission along; the
+ * host's side of the socket closes at once.
+ */
+int
+conn_spawn(struct conn *c, const struct spawn_spec *sp)
+{
+	int	r;
+
+	if (c->state != CONN_OPEN)
+		return -1;
+	r = spawn_conn(c->w, c->inst, c->fd, &c->peer.sa, c->src, sp);
+	if (r == 0)
+		c->handed = 1;
+	conn_abort(c, r == 0 ? END_CHILD : END_ERROR);
+	return r;
 }
 
 /* Service API: stop reading, flush, then close. */

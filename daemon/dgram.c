@@ -292,6 +292,72 @@ dgram_round(struct listener *l, struct dgram_batch *b)
 	return n;
 }
 
+/* Drop the datagram at the head of the socket, unread. */
+static void
+dgram_skip(struct listener *l)
+{
+	char	byte;
+
+	(void)recv(l->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC);
+}
+
+/*
+ * UDP wait mode (udp_wait): the first datagram stays in the socket for
+ * the program; only its sender is peeked at, for the same checks as any
+ * datagram.  One that fails them, or that no program takes, is dropped.
+ */
+static void
+dgram_wait(struct listener *l)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct dgram		 dg;
+	uint32_t		 src;
+	enum admit		 a;
+	char			 byte;
+	int			 why;
+
+	memset(&ss, 0, sizeof(ss));
+	if (recvfrom(l->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT,
+	    (struct sockaddr *)&ss, &len) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			log_warn("%s: recvfrom", l->ep.text);
+			dgram_skip(l);
+		}
+		return;
+	}
+	atomic_fetch_add_explicit(&l->inst->stats->dgrams_in, 1,
+	    memory_order_relaxed);
+	memset(&dg, 0, sizeof(dg));
+	dg.l = l;
+	dg.peer = (const struct sockaddr *)&ss;
+	if (l->inst->ic->lim.udp_protect && !dgram_source_ok(l->d, dg.peer))
+		why = DROP_REFLECT;
+	else if ((a = instance_dgram_ok(l->inst, dg.peer, &src)) != ADMIT_OK)
+		why = a == ADMIT_ACCESS ? DROP_ACCESS : DROP_RATE;
+	else
+		why = DROP_COUNT;
+	if (why == DROP_COUNT) {
+		l->inst->ic->service->udp_wait(&dg);
+		if (dg.replied)
+			return;		/* a program has the socket */
+		why = DROP_ERROR;
+	}
+	dgram_skip(l);
+	dgram_drop(l, why, 1);
+}
+
+/* Service API: see service.h. */
+int
+dgram_spawn(struct dgram *dg, const struct spawn_spec *sp)
+{
+	if (dg->replied || dg->slot != NULL ||
+	    spawn_dgram(dg->l, dg->peer, sp) == -1)
+		return -1;
+	dg->replied = 1;
+	return 0;
+}
+
 /* The UDP socket is readable: serve a bounded number of batches. */
 void
 dgram_on_read(evutil_socket_t fd, short what, void *arg)
@@ -302,6 +368,10 @@ dgram_on_read(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
+	if (l->inst->ic->service->udp_wait != NULL) {
+		dgram_wait(l);
+		return;
+	}
 	/*
 	 * The socket is level-triggered: returning with its datagrams
 	 * unread would bring the loop straight back, at 100 % CPU for as
@@ -329,8 +399,8 @@ dgram_reply(struct dgram *dg, const void *buf, size_t len)
 	struct iovec	*iov;
 	size_t		 max;
 
-	if (dg->replied)
-		return -1;
+	if (dg->replied || dg->slot == NULL)
+		return -1;	/* answered, or udp_wait: no slot */
 	max = dg->peer->sa_family == AF_INET6 ? DGRAM_MAX6 : DGRAM_MAX4;
 	if (len > max)
 		len = max;

@@ -296,6 +296,8 @@ void
 listener_close(struct listener *l)
 {
 	TAILQ_REMOVE(&l->d->listeners, l, entry);
+	if (l->ep.proto == SERVICE_UDP)
+		spawn_listener_gone(l);		/* udp_wait's child */
 	if (l->ev != NULL)
 		event_free(l->ev);
 	/*
@@ -358,7 +360,7 @@ listener_resume(struct worker *w)
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, &w->d->listeners, entry) {
-		if (l->w == w && l->ev != NULL)
+		if (l->w == w && l->ev != NULL && !l->held)
 			event_add(l->ev, NULL);
 	}
 }

@@ -41,6 +41,8 @@ usage(FILE *f)
 	    "  -t, --test            check the configuration, print it, exit\n"
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
 	    "  -V, --version         print the version and exit\n"
+	    "      --import-inetd FILE  print FILE (an inetd.conf) as "
+	    "netsvcd sections\n"
 	    "  -h, --help            print this help and exit\n",
 	    NETSVCD_DEFAULT_CONFIG);
 }
@@ -97,8 +99,10 @@ main_check(const char *path, int print)
 {
 	struct config	*conf;
 
+	spawn_set_testing(1);	/* user = ... warns: the daemon may be root */
 	if ((conf = main_load(path, 1)) == NULL)
 		return 1;
+	spawn_check_config(conf, stderr);
 	if (print)
 		config_print(conf, stdout);
 	printf("netsvcd: configuration file %s is OK\n", path);
@@ -265,9 +269,11 @@ main(int argc, char *argv[])
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "import-inetd", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char			*path = NETSVCD_DEFAULT_CONFIG;
+	const char			*import = NULL;
 	struct config			*conf;
 	struct daemon			*d;
 	struct handover_in		*hin;
@@ -275,6 +281,9 @@ main(int argc, char *argv[])
 	int				 ch, check = 0, level = -1, status;
 	int				 lockfd, handed;
 
+	/* The child side of an exec instance's spawn (spawn.c). */
+	if (argc > 1 && strcmp(argv[1], "--exec-helper") == 0)
+		return spawn_helper_main(argc, argv);
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:ftl:Vh", longopts,
@@ -302,6 +311,9 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'I':
+			import = optarg;
+			break;
 		case ':':
 			fprintf(stderr, "netsvcd: option '%s' needs an "
 			    "argument\n", argv[optind - 1]);
@@ -320,6 +332,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (import != NULL)
+		return import_inetd_main(import);
 	if (check)
 		return main_check(path, 1);
 

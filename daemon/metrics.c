@@ -104,25 +104,34 @@ struct metrics_row {
 	unsigned long		 dgrams_in;
 	unsigned long		 dgrams_out;
 	unsigned long		 dropped[DROP_COUNT];
+	unsigned long		 children;
+	unsigned long		 spawned;
+	unsigned long		 spawn_failed;
+	unsigned long		 exits[CHILD_EXIT_COUNT];
 	unsigned long		 proxy_refused[PROXY_E_COUNT];
 	int			 proxied;	/* proxy_protocol is on */
+	int			 spawns;	/* the service runs programs */
 };
 
 /* One per-instance family: a field of metrics_row, or an array of them. */
+#define METRICS_SPAWNS	2	/* proxied_only: exec instances only */
+
 struct metrics_family {
 	const char		*name;
 	const char		*type;
 	const char		*help;
 	size_t			 off;		/* in struct metrics_row */
 	const char		*label;		/* of the array index */
-	int			 nreasons;	/* 0: one value, no label */
 	const char		*(*reason)(int);
-	int			 proxied_only;	/* rows with proxy_protocol */
+	int			 nreasons;	/* 0: one value, no label */
+	int			 proxied_only;	/* rows with proxy_protocol (1),
+						   of spawning services (2) */
 };
 
 static const char	*metrics_refuse_name(int);
 static const char	*metrics_drop_name(int);
 static const char	*metrics_proto_name(int);
+static const char	*metrics_exit_name(int);
 static const char	*metrics_proxy_name(int);
 static void		 metrics_add(struct metrics_out *, const void *,
 			    size_t);
@@ -160,39 +169,52 @@ static int		 metrics_socket(const struct endpoint *, char **cause);
 static const struct metrics_family metrics_families[] = {
 	{ "netsvcd_connections_accepted_total", "counter",
 	    "TCP connections accepted.",
-	    offsetof(struct metrics_row, accepted), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, accepted), NULL, NULL, 0, 0 },
 	{ "netsvcd_connections_refused_total", "counter",
 	    "TCP connections refused, by reason.",
-	    offsetof(struct metrics_row, refused), "reason", REFUSE_COUNT,
-	    metrics_refuse_name, 0 },
+	    offsetof(struct metrics_row, refused), "reason", metrics_refuse_name,
+	    REFUSE_COUNT, 0 },
 	{ "netsvcd_connections_active", "gauge",
 	    "TCP connections open now.",
-	    offsetof(struct metrics_row, active), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, active), NULL, NULL, 0, 0 },
 	{ "netsvcd_connections_timed_out_total", "counter",
 	    "TCP connections closed by a timeout.",
-	    offsetof(struct metrics_row, timed_out), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, timed_out), NULL, NULL, 0, 0 },
 	{ "netsvcd_bytes_received_total", "counter",
 	    "Bytes received from clients, by protocol.",
-	    offsetof(struct metrics_row, bytes_in), "proto", PROTO_COUNT,
-	    metrics_proto_name, 0 },
+	    offsetof(struct metrics_row, bytes_in), "proto", metrics_proto_name,
+	    PROTO_COUNT, 0 },
 	{ "netsvcd_bytes_sent_total", "counter",
 	    "Bytes sent to clients, by protocol.",
-	    offsetof(struct metrics_row, bytes_out), "proto", PROTO_COUNT,
-	    metrics_proto_name, 0 },
+	    offsetof(struct metrics_row, bytes_out), "proto", metrics_proto_name,
+	    PROTO_COUNT, 0 },
 	{ "netsvcd_datagrams_received_total", "counter",
 	    "UDP datagrams received.",
-	    offsetof(struct metrics_row, dgrams_in), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, dgrams_in), NULL, NULL, 0, 0 },
 	{ "netsvcd_datagrams_sent_total", "counter",
 	    "UDP datagrams sent.",
-	    offsetof(struct metrics_row, dgrams_out), NULL, 0, NULL, 0 },
+	    offsetof(struct metrics_row, dgrams_out), NULL, NULL, 0, 0 },
 	{ "netsvcd_datagrams_dropped_total", "counter",
 	    "UDP datagrams that got no reply, by reason.",
-	    offsetof(struct metrics_row, dropped), "reason", DROP_COUNT,
-	    metrics_drop_name, 0 },
+	    offsetof(struct metrics_row, dropped), "reason", metrics_drop_name,
+	    DROP_COUNT, 0 },
 	{ "netsvcd_proxy_headers_refused_total", "counter",
 	    "TCP connections closed for a missing or bad PROXY header, by reason.",
 	    offsetof(struct metrics_row, proxy_refused), "reason",
-	    PROXY_E_COUNT, metrics_proxy_name, 1 },
+	    metrics_proxy_name, PROXY_E_COUNT, 1 },
+	{ "netsvcd_children_running", "gauge",
+	    "Programs running now (exec instances).",
+	    offsetof(struct metrics_row, children), NULL, NULL, 0, METRICS_SPAWNS },
+	{ "netsvcd_children_spawned_total", "counter",
+	    "Programs started (exec instances).",
+	    offsetof(struct metrics_row, spawned), NULL, NULL, 0, METRICS_SPAWNS },
+	{ "netsvcd_children_spawn_failures_total", "counter",
+	    "Programs that could not be started (exec instances).",
+	    offsetof(struct metrics_row, spawn_failed), NULL, NULL, 0, METRICS_SPAWNS },
+	{ "netsvcd_children_exits_total", "counter",
+	    "Programs reaped, by how they ended (ok, error, signal).",
+	    offsetof(struct metrics_row, exits), "reason", metrics_exit_name,
+	    CHILD_EXIT_COUNT, METRICS_SPAWNS },
 };
 #define METRICS_NFAMILIES \
 	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -214,6 +236,12 @@ static const char *
 metrics_drop_name(int i)
 {
 	return drop_reason_name((enum drop_reason)i);
+}
+
+static const char *
+metrics_exit_name(int i)
+{
+	return child_exit_name((enum child_exit)i);
 }
 
 static const char *
@@ -374,6 +402,7 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 			r->instance = rep->ic->name;
 			r->service = rep->ic->service->name;
 			r->proxied = rep->ic->proxy_accept != 0;
+			r->spawns = rep->ic->service->spawns;
 			(*n)++;
 		}
 		r->active += atomic_load(&inst->nconns);
@@ -392,6 +421,11 @@ metrics_rows(struct daemon *d, struct metrics_row **rowsp, size_t *n)
 		r->dgrams_out += atomic_load(&s->dgrams_out);
 		for (k = 0; k < DROP_COUNT; k++)
 			r->dropped[k] += atomic_load(&s->dropped[k]);
+		r->children += atomic_load(&s->children);
+		r->spawned += atomic_load(&s->spawned);
+		r->spawn_failed += atomic_load(&s->spawn_failed);
+		for (k = 0; k < CHILD_EXIT_COUNT; k++)
+			r->exits[k] += atomic_load(&s->exits[k]);
 		for (k = 0; k < PROXY_E_COUNT; k++)
 			r->proxy_refused[k] += atomic_load(&s->proxy_refused[k]);
 	}
@@ -451,7 +485,10 @@ metrics_body(struct daemon *d, struct evbuffer *b)
 		f = &metrics_families[j];
 		metrics_head(&o, f->name, f->type, f->help);
 		for (i = 0; i < nrows; i++) {
-			if (f->proxied_only && !rows[i].proxied)
+			if (f->proxied_only == 1 && !rows[i].proxied)
+				continue;
+			if (f->proxied_only == METRICS_SPAWNS &&
+			    !rows[i].spawns)
 				continue;
 			v = (const unsigned long *)(const void *)
 			    ((const char *)&rows[i] + f->off);

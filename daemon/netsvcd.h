@@ -424,6 +424,14 @@ enum stat_proto {
 	PROTO_COUNT
 };
 
+/* How a spawned program ended, for the metrics; see child_exit_name(). */
+enum child_exit {
+	CHILD_EXIT_OK,		/* status 0 */
+	CHILD_EXIT_ERROR,	/* another status */
+	CHILD_EXIT_SIGNAL,	/* killed by a signal */
+	CHILD_EXIT_COUNT
+};
+
 /*
  * Counters of one instance name.  They live apart from the instance so
  * that they carry over a reload; atomics so that workers can share them.
@@ -439,6 +447,10 @@ struct instance_stats {
 	atomic_ulong		 dgrams_out;
 	atomic_ulong		 dropped[DROP_COUNT];
 	atomic_ulong		 proxy_refused[PROXY_E_COUNT];	/* by reason */
+	atomic_uint		 children;	/* spawned programs running */
+	atomic_ulong		 spawned;
+	atomic_ulong		 spawn_failed;
+	atomic_ulong		 exits[CHILD_EXIT_COUNT];
 };
 const char	*refuse_reason_name(enum refuse_reason);
 const char	*drop_reason_name(enum drop_reason);
@@ -464,6 +476,9 @@ struct instance {
 	struct log_rate		 refuse_log;	/* under d->lock */
 	struct log_rate		 drop_log;	/* under d->lock */
 	struct bucket		 bucket;	/* instance_rate, under d->lock */
+	struct bucket		 err_bucket;	/* child stderr lines, d->lock */
+	unsigned long		 err_dropped;	/* stderr lines not logged */
+	struct log_rate		 spawn_log;	/* under d->lock */
 	atomic_int		 refs;		/* freed by the main thread */
 	enum instance_state	 state;
 };
@@ -492,6 +507,7 @@ struct listener {
 	int			 activated;	/* passed in by systemd */
 	int			 handed;	/* from the old process (SIGUSR2) */
 	int			 pktinfo;	/* UDP wildcard: reply from dst */
+	int			 held;		/* a udp_wait program has it */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);
@@ -557,6 +573,12 @@ struct daemon {
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	struct limit_stats	 limits;
+	struct log_rate		 emfile_log;
+	pthread_mutex_t		 child_lock;	/* children */
+	LIST_HEAD(, child)	 children;	/* spawn.c, every worker's */
+	atomic_uint		 nchildren;
+	atomic_int		 shutdown_expired;	/* children get signals */
+	struct event		*ev_child_kill;	/* SIGKILL after the grace */
 	/* reexec.c: restart and upgrade (SIGUSR2) */
 	const char		*exe;		/* the binary on disk */
 	char *const		*argv;		/* as started */
@@ -665,6 +687,23 @@ void		 proxy_wait_close_all(struct worker *);
 void		 dgram_on_read(int fd, short what, void *arg);
 void		 dgram_batch_free(struct dgram_batch *);
 
+/* ---- spawn.c: programs run per connection (services/exec.c) ---- */
+struct child;
+const char	*child_exit_name(enum child_exit);
+int		 spawn_init(struct daemon *);
+void		 spawn_free(struct daemon *);
+void		 spawn_set_testing(int);
+int		 spawn_conn(struct worker *, struct instance *, int fd,
+		    const struct sockaddr *peer, uint32_t src,
+		    const struct spawn_spec *);
+int		 spawn_dgram(struct listener *, const struct sockaddr *peer,
+		    const struct spawn_spec *);
+void		 spawn_listener_gone(struct listener *);
+int		 spawn_shutdown(struct daemon *);	/* children left */
+void		 spawn_dump(struct daemon *);
+int		 spawn_helper_main(int, char **);
+void		 spawn_check_config(const struct config *, FILE *);
+
 /* ---- metrics.c: Prometheus text exposition over evhttp ---- */
 struct metrics;
 struct metrics	*metrics_start(struct daemon *, const struct endpoint *,
@@ -687,6 +726,18 @@ void		 systemd_log_conn(const char *instance, const struct sockaddr *,
 int		 priv_resolve(const char *user, const char *group, uid_t *,
 		    gid_t *, char **cause);
 int		 priv_drop(const char *user, const char *group, char **cause);
+
+/* ---- import.c: --import-inetd, inetd.conf to INI sections ---- */
+struct import_stats {
+	unsigned int	 sections;	/* written */
+	unsigned int	 skipped;	/* lines written as comments */
+};
+int		 import_inetd(FILE *in, const char *name, FILE *out, FILE *err,
+		    struct import_stats *);
+int		 import_inetd_main(const char *path);
+int		 import_port(const char *name, int proto);
+int		 import_port_table(const char *name, int proto);
+int		 import_quote(const char *word, char *buf, size_t size);
 
 /* ---- util.c: small shared helpers ---- */
 unsigned int	 sockaddr_port(const struct sockaddr *);	/* host order */

@@ -139,7 +139,7 @@ static enum proxy_status
 parse_v1(const uint8_t *buf, size_t len, struct proxy_header *h,
     enum proxy_error *err)
 {
-	char	 line[PROXY_V1_MAX + 1];
+	char	 line[PROXY_V1_MAX + 1] = { 0 };
 	size_t	 i;
 
 	for (i = 0; i < len && i < PROXY_V1_MAX; i++) {

@@ -75,7 +75,7 @@ daemon_new(unsigned int nworkers)
 	pthread_mutex_init(&d->limits.lock, NULL);
 	pthread_mutex_init(&d->park_mtx, NULL);
 	pthread_cond_init(&d->park_cv, NULL);
-	if (workers_init(d, nworkers) == -1 ||
+	if (workers_init(d, nworkers) == -1 || spawn_init(d) == -1 ||
 	    (d->ev_shutdown = evtimer_new(d->base, daemon_on_shutdown_timer,
 	    d)) == NULL ||
 	    (d->ev_drain = evtimer_new(d->base, daemon_on_drain_timer,
@@ -287,7 +287,7 @@ daemon_stop(struct daemon *d)
 	workers_unpark(d);
 	metrics_stop(d->metrics);	/* metrics.c */
 	d->metrics = NULL;
-	if (atomic_load(&d->nconns) == 0) {
+	if (atomic_load(&d->nconns) == 0 && atomic_load(&d->nchildren) == 0) {
 		log_notice("stopping");
 		event_base_loopbreak(d->base);
 		return;
@@ -300,13 +300,16 @@ daemon_stop(struct daemon *d)
 }
 
 /*
- * A connection is gone: the last one ends a graceful stop.  Any worker
- * may call this; breaking the main loop from another thread is safe.
+ * A connection or a spawned program is gone: the last one ends a graceful
+ * stop (once shutdown_timeout passed, the last program: connections are
+ * closed then).  Any worker may call this; breaking the main loop from
+ * another thread is safe.
  */
 void
 daemon_conn_gone(struct daemon *d)
 {
-	if (atomic_load(&d->stopping) && atomic_load(&d->nconns) == 0)
+	if (atomic_load(&d->stopping) && atomic_load(&d->nchildren) == 0 &&
+	    (atomic_load(&d->nconns) == 0 || atomic_load(&d->shutdown_expired)))
 		event_base_loopbreak(d->base);
 }
 
@@ -352,6 +355,9 @@ daemon_on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
 
 	UNUSED(fd);
 	UNUSED(what);
+	/* Programs get SIGTERM, then SIGKILL; the loop ends at the last. */
+	if (spawn_shutdown(d) > 0)
+		return;
 	log_notice("shutdown_timeout: closing %u connection%s",
 	    atomic_load(&d->nconns), atomic_load(&d->nconns) == 1 ? "" : "s");
 	event_base_loopbreak(d->base);	/* daemon_free closes the rest */
@@ -448,6 +454,7 @@ daemon_status_dump(struct daemon *d)
 		    status_sum(s->dropped, DROP_COUNT));
 		status_endpoints(d, inst);
 	}
+	spawn_dump(d);
 }
 
 /* One status line with the endpoints an instance listens on. */
@@ -502,6 +509,7 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_watchdog);
 	if (d->ev_status != NULL)
 		event_free(d->ev_status);
+	spawn_free(d);
 	workers_free(d);
 	source_table_free(d->sources);
 	pthread_mutex_destroy(&d->lock);

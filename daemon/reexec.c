@@ -411,6 +411,26 @@ out:
 }
 
 /*
+ * A UDP socket lent to a program (udp_wait, spawn.c) cannot be handed
+ * over: the program reads it.  Returns 1 (logged) when one is lent.
+ */
+static int
+reexec_held(struct daemon *d)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &d->listeners, entry) {
+		if (l->held) {
+			log_warnx("SIGUSR2: a program holds %s of instance %s; "
+			    "no handover until it exits", l->ep.text,
+			    l->inst->ic->name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * SIGUSR2: hand everything over to a new process of the binary on disk.
  * The old process keeps serving what cannot be handed over; on any
  * failure it resumes the rest as well.
@@ -432,9 +452,16 @@ reexec_start(struct daemon *d)
 		log_warnx("SIGUSR2: the path of the binary is unknown");
 		return;
 	}
+
+	workers_park(d);	/* l->held is the workers' */
+	if (reexec_held(d)) {
+		workers_unpark(d);
+		return;
+	}
 	log_notice("SIGUSR2: handing over to a new %s", d->exe);
 	if ((rx = calloc(1, sizeof(*rx))) == NULL ||
 	    (st = handover_state_new()) == NULL) {
+		workers_unpark(d);
 		free(rx);
 		log_warnx("handover failed: out of memory; still serving");
 		return;
@@ -445,7 +472,6 @@ reexec_start(struct daemon *d)
 	/* metrics.c binds again in the new process. */
 	metrics_stop(d->metrics);
 	d->metrics = NULL;
-	workers_park(d);
 	d->rx = rx;
 	if (reexec_save_listeners(d, st) == -1 ||
 	    reexec_save_instances(d, st) == -1 ||

@@ -169,4 +169,13 @@ void		 qotd_quotes_free(struct qotd_quotes *);
 ssize_t		 banner_unescape(const char *in, char *out,
 		    const char **cause);
 
+/* ---- exec ---- */
+
+/*
+ * Split a command line into words, shell quoting rules only ('', "", \),
+ * never a shell.  Returns a malloc'd NULL-terminated vector (each word
+ * malloc'd), or NULL with *cause set to a static string.
+ */
+char		**exec_split(const char *, const char **cause);
+
 #endif

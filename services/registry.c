@@ -15,10 +15,11 @@ extern const struct service service_daytime;
 extern const struct service service_time;
 extern const struct service service_qotd;
 extern const struct service service_banner;
+extern const struct service service_exec;
 
 const struct service *const services[] = {
 	&service_echo, &service_discard, &service_chargen, &service_daytime,
-	&service_time, &service_qotd, &service_banner, NULL
+	&service_time, &service_qotd, &service_banner, &service_exec, NULL
 };
 
 /* The service called name, or NULL. */

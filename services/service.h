@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct conn;		/* one TCP connection (opaque) */
 struct dgram;		/* one received datagram, with its sender (opaque) */
@@ -39,6 +40,8 @@ struct service {
 	const char	*name;		/* value of "service =" in the INI */
 	int		 protocols;	/* SERVICE_TCP | SERVICE_UDP */
 	const char *const *keys;	/* NULL-terminated service keys, or NULL */
+	/* Those of keys that may repeat, each line passed on, or NULL. */
+	const char *const *repeat_keys;
 	/*
 	 * Bytes of per-instance settings the host allocates, zeroed, before
 	 * the first conf_key or conf_check call and frees after conf_free;
@@ -78,6 +81,32 @@ struct service {
 	/* UDP: one call per datagram; reply (at most once) with dgram_reply. */
 	void		(*udp_datagram)(struct dgram *, const void *buf,
 			    size_t len);
+
+	/*
+	 * UDP "wait" mode (inetd's, for programs such as tftpd), instead of
+	 * udp_datagram: called when the socket is readable, with the first
+	 * datagram still unread in it (dgram_peer() names its sender, the
+	 * access lists, rates and udp_protect have passed).  The service
+	 * hands the socket to a program with dgram_spawn(); the host reads
+	 * that socket again only once the program has exited.  If it does
+	 * not, the datagram is dropped and counted.
+	 */
+	void		(*udp_wait)(struct dgram *);
+
+	/*
+	 * max_connections of an instance whose config sets none (or 0); 0
+	 * here: only the global cap.  Services that start a process per
+	 * connection set a low one.
+	 */
+	unsigned int	 default_max_connections;
+
+	/*
+	 * 1: the service hands its connections to programs (conn_spawn,
+	 * dgram_spawn).  The host then reports the children metrics for its
+	 * instances, and -t warns that idle_timeout, write_timeout and
+	 * max_bytes do not apply.
+	 */
+	int		 spawns;
 
 	/*
 	 * Handover (netsvcd(8), RESTART AND UPGRADE): a new process of the
@@ -160,6 +189,66 @@ const char	*svc_conf_name(struct svc_conf *);	/* instance name */
  */
 int		 svc_conf_path(struct svc_conf *, const char *name, char *buf,
 		    size_t len);
+
+/*
+ * Running a program per connection (the exec service).  The host starts
+ * path with posix_spawn: the socket as fds 0 and 1, a pipe to the host's
+ * log as fd 2 (one log line per line written, tagged with the instance and
+ * the PID, rate-limited), no other descriptor, default signal
+ * dispositions, an empty signal mask, its own process group, and an
+ * environment made only of PATH=/usr/local/bin:/usr/bin:/bin, the
+ * UCSPI-TCP variables PROTO, TCPLOCALIP, TCPLOCALPORT, TCPREMOTEIP,
+ * TCPREMOTEPORT (set by the host), then env (which may replace PATH, not
+ * the others).  flags ask for more, done in the child before the program
+ * runs: resource limits, nice, then group and user (the daemon must run
+ * as root).  The host reaps the child from the event loop, enforces the
+ * instance's max_duration (SIGTERM to the process group, SIGKILL
+ * SPAWN_KILL_GRACE_MS later) and keeps the connection's admission (it
+ * counts against max_connections and max_per_source) until the child has
+ * exited.  posix_spawn failures and exec failures close the connection
+ * and are counted and logged.
+ */
+#define SPAWN_SETUID	0x01
+#define SPAWN_SETGID	0x02
+#define SPAWN_NICE	0x04
+#define SPAWN_KILL_GRACE_MS	2000
+
+struct spawn_spec {
+	const char	*path;		/* absolute */
+	char *const	*argv;		/* argv[0] first, NULL-terminated */
+	char *const	*env;		/* "NAME=value", NULL-terminated, or NULL */
+	const char	*dir;		/* working directory; NULL: "/" */
+	int		 flags;		/* SPAWN_* */
+	uid_t		 uid;		/* with SPAWN_SETUID */
+	gid_t		 gid;		/* with SPAWN_SETGID */
+	int		 nice;		/* with SPAWN_NICE: -20..19 */
+	uint64_t	 rlim_cpu;	/* RLIMIT_CPU, seconds; 0: unchanged */
+	uint64_t	 rlim_as;	/* RLIMIT_AS, bytes; 0: unchanged */
+	uint64_t	 rlim_nofile;	/* RLIMIT_NOFILE; 0: unchanged */
+};
+
+/*
+ * From tcp_accept: hand the connection to a new child running sp, and
+ * close the host's side of it (no tcp_read, no tcp_write_ready, no
+ * timeouts of the host apply any more; tcp_close still runs).  Returns 0,
+ * or -1 when the child could not be started (the connection is closed).
+ */
+int		 conn_spawn(struct conn *, const struct spawn_spec *);
+
+/*
+ * From udp_wait: hand the UDP socket to a new child running sp (fds 0 and
+ * 1; PROTO=UDP and TCPREMOTE* name the sender of the waiting datagram) and
+ * stop reading it until the child exits.  Returns 0 or -1.
+ */
+int		 dgram_spawn(struct dgram *, const struct spawn_spec *);
+
+/*
+ * Can spawned programs get another user or group?  1: yes (the daemon
+ * runs as root and keeps root: no [daemon] user); 0: no, a config that
+ * asks for it is an error; -1: no, but this is only a check (-t), which
+ * warns, since the real daemon may run as root.
+ */
+int		 svc_conf_can_setid(struct svc_conf *);
 
 /* services/registry.c */
 extern const struct service *const services[];

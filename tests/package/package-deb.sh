@@ -28,15 +28,26 @@ echo "package-deb: built $deb"
 echo "$deb" >"$out/deb-path"
 
 fail=0
-dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$out/contents"
+dpkg-deb -c "$deb" >"$out/listing"
+awk '{ print $6 }' "$out/listing" | sed 's|^\./|/|' >"$out/contents"
 for f in /usr/sbin/netsvcd /etc/netsvcd/netsvcd.ini \
     /lib/systemd/system/netsvcd.service /lib/systemd/system/netsvcd.socket \
     /usr/share/man/man8/netsvcd.8.gz /usr/share/man/man5/netsvcd.ini.5.gz \
     /usr/share/doc/netsvcd/copyright /usr/share/doc/netsvcd/README.md.gz \
     /usr/share/doc/netsvcd/examples/tutorial.ini \
-    /usr/share/doc/netsvcd/examples/netsvcd-dev.ini; do
+    /usr/share/doc/netsvcd/examples/netsvcd-dev.ini \
+    /usr/share/doc/netsvcd/examples/exec.ini \
+    /usr/share/doc/netsvcd/examples/exec/reply.sh \
+    /usr/share/doc/netsvcd/examples/exec/udp-receiver.py; do
 	if ! grep -qx "$f" "$out/contents"; then
 		echo "package-deb: $f missing from the package"
+		fail=1
+	fi
+done
+# exec.ini names its programs by their installed path: they must run.
+for f in reply.sh udp-receiver.py; do
+	if ! grep -q "^-rwxr-xr-x .*/examples/exec/$f\$" "$out/listing"; then
+		echo "package-deb: examples/exec/$f is not executable"
 		fail=1
 	fi
 done

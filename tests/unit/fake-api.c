@@ -188,6 +188,31 @@ dgram_peer(struct dgram *d)
 	return d->peer;
 }
 
+/* No process is started in unit tests: the spawn always fails. */
+int
+conn_spawn(struct conn *c, const struct spawn_spec *sp)
+{
+	(void)sp;
+	c->closes++;
+	return -1;
+}
+
+int
+dgram_spawn(struct dgram *d, const struct spawn_spec *sp)
+{
+	(void)d;
+	(void)sp;
+	return -1;
+}
+
+/* Unit tests check configs as -t does. */
+int
+svc_conf_can_setid(struct svc_conf *sc)
+{
+	(void)sc;
+	return -1;
+}
+
 /* The service's config-time data. */
 void *
 svc_conf_data(struct svc_conf *sc)

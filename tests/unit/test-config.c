@@ -1449,13 +1449,13 @@ Test(errors, service_missing_or_unknown)
 	    "t.ini:2: [e]: no 'service' key");
 	expect_errors("[e]\nlisten = tcp://127.0.0.1:7\nservice = ech0\n",
 	    "t.ini:3: service: unknown service 'ech0' (known: echo, discard, "
-	    "chargen, daytime, time, qotd, banner)");
+	    "chargen, daytime, time, qotd, banner, exec)");
 	/* Without a service, its keys cannot be judged: no more errors. */
 	expect_errors("[e]\nlisten = tcp://127.0.0.1:7\nmessage = hi\n",
 	    "t.ini:1: [e]: no 'service' key");
 	expect_errors("[e]\nservice =\nlisten = tcp://127.0.0.1:7\n",
 	    "t.ini:2: service: unknown service '' (known: echo, discard, "
-	    "chargen, daytime, time, qotd, banner)");
+	    "chargen, daytime, time, qotd, banner, exec)");
 }
 
 Test(errors, listen)
@@ -1605,7 +1605,7 @@ Test(errors, long_line_keeps_line_numbers)
 	    "t.ini:5: expected '[section]', 'key = value' or a comment",
 	    "t.ini:6: [c]: no 'listen' key",
 	    "t.ini:7: service: unknown service 'nope' (known: echo, discard, "
-	    "chargen, daytime, time, qotd, banner)");
+	    "chargen, daytime, time, qotd, banner, exec)");
 	free(text);
 }
 

@@ -228,7 +228,7 @@ udp_once(const struct service *sv, struct svc_conf *sc, struct dgram *d,
 Test(registry, names)
 {
 	static const char *const want[] = { "echo", "discard", "chargen",
-	    "daytime", "time", "qotd", "banner" };
+	    "daytime", "time", "qotd", "banner", "exec" };
 	size_t	i, j, n;
 
 	for (n = 0; services[n] != NULL; n++)
@@ -252,7 +252,7 @@ Test(registry, names)
  * The rule for descriptors: SERVICE_TCP if and only if the service does
  * something on TCP (tcp_accept, tcp_read or tcp_write_ready; tcp_close
  * alone is not enough, and needs TCP); SERVICE_UDP if and only if there
- * is udp_datagram (discard has one: it logs, and never replies).  Keys
+ * is udp_datagram or udp_wait, never both (discard has one: it logs, and never replies).  Keys
  * come with conf_key, and whatever configures frees.
  */
 Test(registry, callbacks_match_protocols)
@@ -271,9 +271,11 @@ Test(registry, callbacks_match_protocols)
 		    "%s: TCP callbacks vs SERVICE_TCP", sv->name);
 		if (!(sv->protocols & SERVICE_TCP))
 			cr_assert_null(sv->tcp_close, "%s", sv->name);
-		cr_assert_eq(sv->udp_datagram != NULL,
+		cr_assert_eq(sv->udp_datagram != NULL || sv->udp_wait != NULL,
 		    (sv->protocols & SERVICE_UDP) != 0,
 		    "%s: udp_datagram vs SERVICE_UDP", sv->name);
+		cr_assert(sv->udp_datagram == NULL || sv->udp_wait == NULL,
+		    "%s: udp_datagram and udp_wait", sv->name);
 		cr_assert_eq(sv->keys != NULL, sv->conf_key != NULL,
 		    "%s: keys vs conf_key", sv->name);
 		if (sv->conf_key != NULL || sv->conf_check != NULL)
