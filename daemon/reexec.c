@@ -205,7 +205,7 @@ reexec_save_conns(struct daemon *d, struct reexec *rx,
 	unsigned int	 i;
 	unsigned int	 total = atomic_load(&d->nconns);
 
-	if ((rx->conns = calloc(total + 1, sizeof(*rx->conns))) == NULL)
+	if ((rx->conns = calloc(total + 1, sizeof(struct conn *))) == NULL)
 		return -1;
 	for (i = 0; i < d->nworkers; i++) {
 		for (c = conn_first(&d->workers[i]); c != NULL; c = next) {
@@ -284,8 +284,8 @@ reexec_spawn(struct daemon *d, char **env, const int *keep, size_t nkeep)
 
 	if ((pid = fork()) != 0)
 		return pid;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	for (i = 0; i < nkeep; i++)
 		(void)fcntl(keep[i], F_SETFD, 0);
 	execve(d->exe, d->argv, env);
