@@ -890,3 +890,162 @@ conn_peer(struct conn *c)
 	sockaddr_format(&c->peer.sa, buf, sizeof(buf));
 	return buf;
 }
+
+/* ---- handover (reexec.c): connections passed to a new process ---- */
+
+/* The worker's first connection, and the next: for reexec.c's walks. */
+struct conn *
+conn_first(struct worker *w)
+{
+	return LIST_FIRST(&w->conns);
+}
+
+struct conn *
+conn_next(struct conn *c)
+{
+	return LIST_NEXT(c, entry);
+}
+
+/*
+ * Describe c for a new process, with the workers parked: flush what the
+ * socket takes, then stop every event, so that nothing here reads, writes
+ * or times out while the new process starts.  hc->pending points into c's
+ * buffer until conn_handover_done().  Returns 0, or -1 when c stays here
+ * (not open, its service cannot hand over, too much pending output, or a
+ * socket error): it then goes on untouched.
+ */
+int
+conn_handover_save(struct conn *c, struct ho_conn *hc)
+{
+	socklen_t	len;
+	uint64_t	now = clock_ms();
+
+	if (c->state != CONN_OPEN || c->svc->tcp_restore == NULL)
+		return -1;
+	if (c->out.len != c->out.off && conn_flush(c) == -1) {
+		conn_abort(c, END_ERROR);
+		return -1;
+	}
+	if (c->state != CONN_OPEN ||
+	    c->out.len - c->out.off > HANDOVER_MAX_PENDING)
+		return -1;
+	hc->nstate = sizeof(hc->state);
+	if (c->svc->tcp_save == NULL)
+		hc->nstate = 0;
+	else if (c->svc->tcp_save(c, hc->state, &hc->nstate) == -1 ||
+	    hc->nstate > sizeof(hc->state))
+		return -1;
+	len = sizeof(hc->local);
+	if (getsockname(c->fd, (struct sockaddr *)&hc->local, &len) == -1)
+		return -1;
+	len = sizeof(hc->peer);
+	if (getpeername(c->fd, (struct sockaddr *)&hc->peer, &len) == -1)
+		return -1;
+	hc->fd = c->fd;
+	hc->worker = c->w->id;
+	snprintf(hc->instance, sizeof(hc->instance), "%s", c->inst->ic->name);
+	snprintf(hc->service, sizeof(hc->service), "%s", c->svc->name);
+	hc->bytes_in = c->bytes_in;
+	hc->bytes_out = c->bytes_out;
+	hc->age_ms = now > c->started ? now - c->started : 0;
+	hc->idle_ms = now > c->last_active ? now - c->last_active : 0;
+	hc->write_idle_ms = now > c->last_write ? now - c->last_write : 0;
+	if (hc->idle_ms > hc->age_ms)
+		hc->idle_ms = hc->age_ms;
+	if (hc->write_idle_ms > hc->age_ms)
+		hc->write_idle_ms = hc->age_ms;
+	hc->npending = c->out.len - c->out.off;
+	hc->pending = hc->npending > 0 ? c->out.data + c->out.off : NULL;
+	hc->flags = hc->npending == 0 ? HO_CONN_FLUSHED : 0;
+	conn_want_read(c, 0);
+	conn_want_write(c, 0);
+	if (c->armed)
+		event_del(&c->timer);
+	c->timer_at = 0;
+	return 0;
+}
+
+/*
+ * The handover of c is settled (workers parked).  taken: the new process
+ * serves it now, so this one lets go of its copy of the socket without a
+ * word to the peer (the socket lives on in the other process; no FIN, no
+ * log line).  Otherwise c goes on here, as if nothing happened.
+ */
+void
+conn_handover_done(struct conn *c, int taken)
+{
+	struct worker	*w = c->w;
+
+	if (c->state != CONN_OPEN)
+		return;
+	if (!taken) {
+		if (c->out.len - c->out.off < c->inst->ic->buffer_limit)
+			conn_want_read(c, 1);
+		if (c->out.len != c->out.off || c->svc->tcp_write_ready != NULL)
+			conn_want_write(c, 1);
+		conn_schedule(c);
+		return;
+	}
+	conn_set_state(c, CONN_CLOSED);
+	instance_release(c->inst, c->src);
+	c->src = SOURCE_NONE;
+	close(c->fd);
+	c->fd = -1;
+	free(c->out.data);
+	memset(&c->out, 0, sizeof(c->out));
+	if (c->svc->tcp_close != NULL)
+		c->svc->tcp_close(c);
+	LIST_REMOVE(c, entry);
+	if (LIST_EMPTY(&w->dead))
+		event_active(w->reaper, EV_TIMEOUT, 0);
+	LIST_INSERT_HEAD(&w->dead, c, entry);
+}
+
+/*
+ * In the new process: serve the connection hc describes (its descriptor
+ * already checked) on worker w for inst, which has taken its place
+ * (instance_adopt) with source entry src.  The service's tcp_restore runs
+ * instead of tcp_accept; output the old process had not sent goes first.
+ * Returns 0, or -1 when the service refused its state: then nothing was
+ * kept and the caller still owns the descriptor and the place.
+ */
+int
+conn_adopt(struct worker *w, struct instance *inst, const struct ho_conn *hc,
+    uint32_t src)
+{
+	struct conn	*c;
+	uint64_t	 now = clock_ms();
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->w = w;
+	c->inst = inst;
+	c->svc = inst->ic->service;
+	c->fd = hc->fd;
+	c->state = CONN_OPEN;
+	c->src = SOURCE_NONE;
+	c->drop_input = c->svc->tcp_read == NULL;
+	c->started = now > hc->age_ms ? now - hc->age_ms : 0;
+	c->last_active = now > hc->idle_ms ? now - hc->idle_ms : 0;
+	c->last_write = now > hc->write_idle_ms ? now - hc->write_idle_ms : 0;
+	c->bytes_in = hc->bytes_in;
+	c->bytes_out = hc->bytes_out;
+	c->acked = hc->bytes_out;
+	memcpy(&c->peer, &hc->peer, sizeof(c->peer));
+	if (c->svc->tcp_restore == NULL ||
+	    c->svc->tcp_restore(c, hc->state, hc->nstate) == -1 ||
+	    (hc->npending > 0 && conn_buffer(c, hc->pending,
+	    hc->npending) == -1)) {
+		if (c->svc->tcp_close != NULL)
+			c->svc->tcp_close(c);
+		free(c->out.data);
+		free(c);
+		return -1;
+	}
+	(void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
+	c->src = src;
+	instance_ref(inst);
+	LIST_INSERT_HEAD(&w->conns, c, entry);
+	conn_handover_done(c, 0);	/* start its events as if resumed */
+	return 0;
+}

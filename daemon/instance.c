@@ -349,3 +349,27 @@ instance_dgram_ok(struct instance *inst, const struct sockaddr *sa,
 	pthread_mutex_unlock(&inst->d->lock);
 	return a;
 }
+
+/*
+ * A connection handed over by the old process (reexec.c) takes its place
+ * in the counts without the admission checks: it was admitted once, and
+ * max_connections only turns new ones away.  Returns its source entry
+ * (SOURCE_NONE when max_per_source is off); instance_release gives back.
+ */
+uint32_t
+instance_adopt(struct instance *inst, const struct sockaddr *sa)
+{
+	struct daemon	*d = inst->d;
+	uint32_t	 src = SOURCE_NONE;
+
+	atomic_fetch_add(&d->nconns, 1);
+	atomic_fetch_add(&inst->nconns, 1);
+	if (inst->ic->lim.max_per_source != 0 && d->sources != NULL) {
+		pthread_mutex_lock(&d->lock);
+		if ((src = source_get(d->sources, sa, inst->stats)) !=
+		    SOURCE_NONE)
+			source_hold(d->sources, src);
+		pthread_mutex_unlock(&d->lock);
+	}
+	return src;
+}

@@ -112,11 +112,13 @@ listener_take_passed(struct daemon *d, const struct endpoint *ep)
 }
 
 /*
- * Make worker w's socket of one endpoint.  Worker 0 takes a socket passed
+ * Make worker w's socket of one endpoint.  A socket the old process handed
+ * over (SIGUSR2, reexec.c) comes first.  Worker 0 takes a socket passed
  * by systemd when one matches, else binds a new one; the other workers
  * bind their own with SO_REUSEPORT to the port worker 0's listener (first)
- * got, or share first's socket when systemd passed it.  It does not serve
- * until listener_enable().  Returns NULL with *cause set on failure.
+ * got, or share first's socket when systemd or the old process passed it.
+ * It does not serve until listener_enable().  Returns NULL with *cause set
+ * on failure.
  */
 struct listener *
 listener_new(struct daemon *d, struct instance *inst, struct worker *w,
@@ -136,8 +138,13 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 	l->inst = inst;
 	l->cfg = *ep;
 	l->ep = first != NULL ? first->ep : *ep;
-	if (first != NULL && first->activated) {
-		l->activated = 1;
+	if ((l->fd = reexec_take_listener(d, ep, inst->ic->name, w->id,
+	    &l->activated)) != -1) {
+		l->handed = 1;	/* checked against its record (reexec.c) */
+	} else if (first != NULL && (first->activated || first->handed)) {
+		/* Fewer sockets than workers: share the first one. */
+		l->activated = first->activated;
+		l->handed = first->handed;
 		if ((l->fd = fcntl(first->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 			cause_set(cause, "%s: dup: %s", ep->text,
 			    strerror(errno));
@@ -225,7 +232,8 @@ listener_enable(struct listener *l)
 	}
 	if (l->w->id == 0)
 		log_info("instance %s listening on %s%s", l->inst->ic->name,
-		    l->ep.text, l->activated ? " (from systemd)" : "");
+		    l->ep.text, l->handed ? " (handed over)" :
+		    l->activated ? " (from systemd)" : "");
 	return 0;
 }
 

@@ -24,11 +24,13 @@ static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
 static int	main_version(const char *path);
 static int	main_lock_dir(char *, size_t);
-static int	main_lock(const char *path);
-static void	main_unlock(void);
+static int	main_lock(const char *path, int inherited);
+static void	main_unlock(int handed_over);
+static void	main_exe(void);
 
 static char	main_lock_path[PATH_MAX + 64];	/* held, or "" */
 static int	main_lock_fd = -1;
+static char	main_exe_path[PATH_MAX];	/* the binary, "" unknown */
 
 static void
 usage(FILE *f)
@@ -173,14 +175,30 @@ main_lock_dir(char *buf, size_t len)
 }
 
 /*
+ * The binary's path as started, for SIGUSR2 (reexec.c): the file there is
+ * what runs next, so a package upgrade takes effect.
+ */
+static void
+main_exe(void)
+{
+	ssize_t	n;
+
+	n = readlink("/proc/self/exe", main_exe_path,
+	    sizeof(main_exe_path) - 1);
+	main_exe_path[n > 0 ? n : 0] = '\0';
+}
+
+/*
  * Refuse to serve a config another copy of netsvcd already serves: with
  * workers, the kernel lets a second copy of the same user join the
  * SO_REUSEPORT groups, and the two would silently split the traffic.  The
  * lock is an flock(2) on a file named after the config's real path; it
- * lasts as long as the process.  Returns 0, or -1 after logging why.
+ * lasts as long as the process; after a handover (SIGUSR2) the new process
+ * inherits it (inherited: its descriptor, or -1).  Returns 0, or -1 after
+ * logging why.
  */
 static int
-main_lock(const char *path)
+main_lock(const char *path, int inherited)
 {
 	char		 dir[PATH_MAX], real[PATH_MAX], file[PATH_MAX + 64];
 	char		 pid[32];
@@ -190,6 +208,21 @@ main_lock(const char *path)
 	ssize_t		 n;
 	int		 fd, tries;
 
+	/*
+	 * The old process's lock, still held: keep it, wherever it is (a
+	 * daemon that dropped root would look in another directory).
+	 */
+	if (inherited != -1) {
+		snprintf(dir, sizeof(dir), "/proc/self/fd/%d", inherited);
+		if (fstat(inherited, &a) == 0 && S_ISREG(a.st_mode) &&
+		    flock(inherited, LOCK_EX | LOCK_NB) == 0 &&
+		    (n = readlink(dir, file, sizeof(file) - 1)) > 0) {
+			file[n] = '\0';
+			fd = inherited;
+			goto locked;
+		}
+		close(inherited);
+	}
 	if (realpath(path, real) == NULL)
 		snprintf(real, sizeof(real), "%s", path);
 	if (main_lock_dir(dir, sizeof(dir)) == -1) {
@@ -230,6 +263,7 @@ main_lock(const char *path)
 		log_errx("cannot take the lock file %s", file);
 		return -1;
 	}
+locked:
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 ||
 	    pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
@@ -241,14 +275,16 @@ main_lock(const char *path)
 
 /*
  * Remove the lock file while still holding it: a copy starting meanwhile
- * notices (main_lock compares the inode) and takes a new file.
+ * notices (main_lock compares the inode) and takes a new file.  After a
+ * handover the new process holds it on: then only close.
  */
 static void
-main_unlock(void)
+main_unlock(int handed_over)
 {
 	if (main_lock_fd == -1)
 		return;
-	(void)unlink(main_lock_path);	/* may fail after dropping root */
+	if (!handed_over)
+		(void)unlink(main_lock_path);	/* may fail without root */
 	close(main_lock_fd);
 	main_lock_fd = -1;
 }
@@ -271,9 +307,11 @@ main(int argc, char *argv[])
 	const char			*import = NULL;
 	struct config			*conf;
 	struct daemon			*d;
+	struct handover_in		*hin;
 	struct sigaction		 sa;
 	int				 ch, check = 0, level = -1, status;
 	int				 version = 0, have_path = 0;
+	int				 lockfd, handed;
 
 	/* The child side of an exec instance's spawn (spawn.c). */
 	if (argc > 1 && strcmp(argv[1], "--exec-helper") == 0)
@@ -337,11 +375,18 @@ main(int argc, char *argv[])
 	if (check)
 		return main_check(path, check == 2);
 
-	if ((conf = main_load(path, 0)) == NULL)
+	/* Before anything opens a descriptor: what SIGUSR2 passed on. */
+	main_exe();
+	lockfd = reexec_lock_fd();
+	hin = reexec_inherit(lockfd);
+	if ((conf = main_load(path, 0)) == NULL) {
+		reexec_inherit_free(hin);
 		return 1;
+	}
 	log_setlevel(level != -1 ? level : conf->daemon.log_level);
 	event_set_log_callback(main_libevent_log);
-	if (main_lock(path) == -1) {
+	if (main_lock(path, lockfd) == -1) {
+		reexec_inherit_free(hin);
 		config_unref(conf);
 		return 1;
 	}
@@ -356,17 +401,25 @@ main(int argc, char *argv[])
 	    conf->daemon.workers : workers_auto())) == NULL)
 		fatal("cannot set up the event loops");
 	d->log_level_forced = level != -1;
+	d->hin = hin;
+	d->exe = main_exe_path[0] != '\0' ? main_exe_path : NULL;
+	d->argv = argv;
+	d->lock_fd = main_lock_fd;
 	if (daemon_start(d, conf) == -1) {
 		daemon_free(d);
 		libevent_global_shutdown();
-		main_unlock();
+		main_unlock(0);
 		log_errx("not started");
 		return 1;
 	}
 	status = daemon_run(d) == -1 ? 1 : 0;
+	handed = d->handed_over;
 	daemon_free(d);
 	libevent_global_shutdown();
-	main_unlock();
-	log_notice("stopped");
+	main_unlock(handed);
+	if (handed)
+		log_notice("stopped; pid %d serves on", handed);
+	else
+		log_notice("stopped");
 	return status;
 }

@@ -317,6 +317,106 @@ int		 limit_hit(struct limit_stats *, enum limit, unsigned long n,
 		    const char *ctx);
 unsigned long	 limit_hits(struct limit_stats *, enum limit);
 
+/* ---- handover.c: the state passed to a new process (SIGUSR2) ---- */
+
+/*
+ * A restart or an upgrade without systemd (netsvcd(8), RESTART AND
+ * UPGRADE): the running daemon writes the state of its listeners and
+ * connections into a sealed memfd, and a new copy of the binary inherits
+ * it with the sockets themselves.  The format is in docs/DESIGN.md; every
+ * field is checked when read back (handover_parse), and every descriptor
+ * against its record (handover_check_*).
+ */
+#define HANDOVER_VERSION	1
+#define HANDOVER_ENV		"NETSVCD_HANDOVER"	/* "MEMFD[:PIPE]" */
+#define HANDOVER_LOCK_ENV	"NETSVCD_LOCK_FD"
+#define HANDOVER_MAX_SIZE	(64UL << 20)	/* the whole state */
+#define HANDOVER_MAX_INSTANCES	4096
+#define HANDOVER_MAX_LISTENERS	4096
+#define HANDOVER_MAX_CONNS	65536
+#define HANDOVER_MAX_PENDING	(1UL << 20)	/* output per connection */
+#define HANDOVER_MAX_COUNTERS	64		/* per instance */
+#define HANDOVER_MAX_NAME	255
+#define HANDOVER_MAX_AGE_MS	(10ULL * 366 * 86400 * 1000)
+
+/* One named counter of an instance ("accepted", "refused.rate"...). */
+struct ho_counter {
+	char			 name[32];
+	uint64_t		 value;
+};
+
+/* The counters of one instance, so that they go on in the new process. */
+struct ho_instance {
+	char			 name[HANDOVER_MAX_NAME + 1];
+	char			 service[HANDOVER_MAX_NAME + 1];
+	struct ho_counter	*counters;
+	size_t			 ncounters;
+};
+
+/* One listening socket. */
+struct ho_listener {
+	int			 fd;
+	int			 proto;		/* SERVICE_TCP or SERVICE_UDP */
+	int			 activated;	/* systemd holds a copy */
+	unsigned int		 worker;
+	char			 instance[HANDOVER_MAX_NAME + 1];
+	struct sockaddr_storage	 cfg;		/* as configured (port 0...) */
+	struct sockaddr_storage	 bound;		/* getsockname() */
+};
+
+#define HO_CONN_FLUSHED	0x1	/* output was flushed: nothing pending */
+
+/* One established TCP connection. */
+struct ho_conn {
+	int			 fd;
+	unsigned int		 worker;
+	unsigned int		 flags;		/* HO_CONN_* */
+	char			 instance[HANDOVER_MAX_NAME + 1];
+	char			 service[HANDOVER_MAX_NAME + 1];
+	struct sockaddr_storage	 local;		/* getsockname() */
+	struct sockaddr_storage	 peer;		/* getpeername() */
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
+	uint64_t		 age_ms;	/* since accepted */
+	uint64_t		 idle_ms;	/* since the last traffic */
+	uint64_t		 write_idle_ms;	/* since output progressed */
+	const unsigned char	*pending;	/* output not sent yet */
+	size_t			 npending;
+	unsigned char		 state[SERVICE_STATE_MAX];	/* tcp_save */
+	size_t			 nstate;
+};
+
+struct handover_state {
+	uint64_t		 stopped_us;	/* CLOCK_MONOTONIC: accept stopped */
+	uint32_t		 pid;		/* the old process */
+	uint32_t		 kept;		/* connections it did not pass */
+	struct ho_instance	*instances;
+	size_t			 ninstances;
+	struct ho_listener	*listeners;
+	size_t			 nlisteners;
+	struct ho_conn		*conns;
+	size_t			 nconns;
+	unsigned char		*buf;		/* parsed bytes: pending points in */
+};
+
+struct handover_state *handover_state_new(void);
+void		 handover_state_free(struct handover_state *);
+struct ho_instance *handover_add_instance(struct handover_state *);
+struct ho_counter *handover_add_counter(struct ho_instance *);
+struct ho_listener *handover_add_listener(struct handover_state *);
+struct ho_conn	*handover_add_conn(struct handover_state *);
+int		 handover_encode(const struct handover_state *,
+		    unsigned char **, size_t *, char **cause);
+struct handover_state *handover_parse(const void *, size_t, char **cause);
+int		 handover_seal(const void *, size_t, char **cause);
+struct handover_state *handover_load(int fd, char **cause);
+int		 handover_check_listener(const struct ho_listener *,
+		    char **cause);
+int		 handover_check_conn(const struct ho_conn *, char **cause);
+int		 handover_addr_same(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
+uint64_t	 handover_now_us(void);
+
 /* ---- runtime types ---- */
 
 struct event_base;
@@ -441,6 +541,7 @@ struct listener {
 	struct endpoint		 ep;		/* as bound: the real port */
 	int			 fd;
 	int			 activated;	/* passed in by systemd */
+	int			 handed;	/* from the old process (SIGUSR2) */
 	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	int			 held;		/* a udp_wait program has it */
 	struct event		*ev;
@@ -501,7 +602,7 @@ struct daemon {
 	size_t			 npassed;
 	unsigned long		 reloads_ok;
 	unsigned long		 reloads_failed;
-	struct event		*ev_sig[4];
+	struct event		*ev_sig[5];
 	struct event		*ev_shutdown;
 	struct event		*ev_watchdog;
 	struct event		*ev_status;	/* STATUS= refresh */
@@ -514,6 +615,13 @@ struct daemon {
 	atomic_uint		 nchildren;
 	atomic_int		 shutdown_expired;	/* children get signals */
 	struct event		*ev_child_kill;	/* SIGKILL after the grace */
+	/* reexec.c: restart and upgrade (SIGUSR2) */
+	const char		*exe;		/* the binary on disk */
+	char *const		*argv;		/* as started */
+	int			 lock_fd;	/* main.c's lock, passed on */
+	struct reexec		*rx;		/* old side: under way */
+	struct handover_in	*hin;		/* new side: until ready */
+	int			 handed_over;	/* pid that took over, or 0 */
 };
 
 /* ---- reactor.c ---- */
@@ -529,6 +637,20 @@ void		 daemon_status_dump(struct daemon *);
 /* ---- reload.c ---- */
 int		 daemon_apply(struct daemon *, struct config *, char **cause);
 void		 daemon_reload(struct daemon *);
+
+/* ---- reexec.c: SIGUSR2, the handover to a new process ---- */
+struct reexec;
+struct handover_in;
+void		 reexec_start(struct daemon *);
+void		 reexec_abort(struct daemon *);
+void		 reexec_cleanup(struct daemon *);
+int		 reexec_lock_fd(void);
+struct handover_in *reexec_inherit(int lock_fd);
+void		 reexec_inherit_free(struct handover_in *);
+int		 reexec_take_listener(struct daemon *, const struct endpoint *,
+		    const char *instance, unsigned int worker, int *activated);
+void		 reexec_adopt(struct daemon *);
+int		 reexec_ready(struct daemon *);
 
 /* ---- worker.c ---- */
 int		 workers_init(struct daemon *, unsigned int n);
@@ -556,6 +678,7 @@ void		 instance_release(struct instance *, uint32_t src);
 enum admit	 instance_dgram_ok(struct instance *,
 		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
+uint32_t	 instance_adopt(struct instance *, const struct sockaddr *);
 
 /* ---- listener.c ---- */
 struct listener	*listener_new(struct daemon *, struct instance *,
@@ -584,6 +707,12 @@ int		 conn_start(struct worker *, struct instance *, int fd,
 void		 conn_close_all(struct worker *);
 void		 conn_reap(struct worker *);
 void		 conn_free_spare(struct worker *);
+struct conn	*conn_first(struct worker *);
+struct conn	*conn_next(struct conn *);
+int		 conn_handover_save(struct conn *, struct ho_conn *);
+void		 conn_handover_done(struct conn *, int taken);
+int		 conn_adopt(struct worker *, struct instance *,
+		    const struct ho_conn *, uint32_t src);
 
 /* ---- proxywait.c: the PROXY header before a connection starts ---- */
 void		 proxy_wait_start(struct worker *, struct instance *, int fd,
@@ -622,6 +751,7 @@ void		 systemd_ready(const char *status);
 void		 systemd_status(const char *status);
 void		 systemd_reloading(void);
 void		 systemd_stopping(void);
+void		 systemd_mainpid(pid_t);
 int		 systemd_listen_fds(int **fds, size_t *n);
 struct event	*systemd_watchdog_start(struct event_base *);
 void		 systemd_log_conn(const char *instance, const struct sockaddr *,

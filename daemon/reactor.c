@@ -21,7 +21,7 @@
 
 #include "netsvcd.h"
 
-enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_COUNT };
+enum { SIG_TERM, SIG_INT, SIG_HUP, SIG_USR1, SIG_USR2, SIG_COUNT };
 
 #define STATUS_INTERVAL_S	10	/* STATUS= refresh, under systemd */
 
@@ -35,6 +35,7 @@ static void	daemon_summary(struct daemon *, const char *, char *, size_t);
 static void	daemon_on_status(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
 static void	daemon_check_nofile(struct daemon *);
+static void	daemon_ready_log(struct daemon *, const char *);
 
 /* Use every descriptor the hard limit allows (as inetd's bump_nofile). */
 static void
@@ -59,6 +60,7 @@ daemon_new(unsigned int nworkers)
 	static const int	 signo[SIG_COUNT] = {
 		[SIG_TERM] = SIGTERM, [SIG_INT] = SIGINT,
 		[SIG_HUP] = SIGHUP, [SIG_USR1] = SIGUSR1,
+		[SIG_USR2] = SIGUSR2,
 	};
 	struct daemon		*d;
 	int			 i;
@@ -66,6 +68,7 @@ daemon_new(unsigned int nworkers)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
 	d->reserve_fd = -1;
+	d->lock_fd = -1;
 	TAILQ_INIT(&d->instances);
 	TAILQ_INIT(&d->listeners);
 	pthread_mutex_init(&d->lock, NULL);
@@ -127,6 +130,7 @@ daemon_start(struct daemon *d, struct config *conf)
 		config_unref(conf);
 		return -1;
 	}
+	reexec_adopt(d);	/* connections handed over by SIGUSR2 */
 	listener_close_passed(d);
 	/* metrics.c: bound with the listeners, before privileges go. */
 	if (d->conf->daemon.metrics) {
@@ -157,7 +161,10 @@ daemon_start(struct daemon *d, struct config *conf)
 		    event_add(d->ev_status, &tv) == -1)
 			log_warnx("cannot start the status timer");
 	}
-	daemon_ready(d, "");
+	if (reexec_ready(d))
+		daemon_ready_log(d, "");	/* the old process tells systemd */
+	else
+		daemon_ready(d, "");
 	return 0;
 }
 
@@ -211,15 +218,25 @@ daemon_check_nofile(struct daemon *d)
 		    (unsigned long long)rl.rlim_cur);
 }
 
-/* Tell the log and systemd that we are serving, and what. */
-void
-daemon_ready(struct daemon *d, const char *prefix)
+/* Tell the log that we are serving, and what. */
+static void
+daemon_ready_log(struct daemon *d, const char *prefix)
 {
 	char	status[160];
 
 	daemon_check_nofile(d);
 	daemon_summary(d, prefix, status, sizeof(status));
 	log_notice("netsvcd %s ready: %s", NETSVCD_VERSION, status);
+}
+
+/* Tell the log and systemd that we are serving, and what. */
+void
+daemon_ready(struct daemon *d, const char *prefix)
+{
+	char	status[160];
+
+	daemon_ready_log(d, prefix);
+	daemon_summary(d, prefix, status, sizeof(status));
 	systemd_ready(status);
 }
 
@@ -263,7 +280,8 @@ daemon_stop(struct daemon *d)
 	if (atomic_load(&d->stopping))
 		return;
 	atomic_store(&d->stopping, 1);
-	systemd_stopping();
+	if (!d->handed_over)	/* systemd follows the new process now */
+		systemd_stopping();
 	workers_park(d);
 	listener_close_all(d);
 	workers_unpark(d);
@@ -365,16 +383,22 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_notice("%s received", strsignal((int)signo));
+		reexec_abort(d);
 		daemon_terminate(d);
 		break;
 	case SIGHUP:
 		if (atomic_load(&d->draining))
 			log_notice("draining: SIGHUP ignored");
+		else if (d->rx != NULL)
+			log_notice("handover under way: SIGHUP ignored");
 		else if (!atomic_load(&d->stopping))
 			daemon_reload(d);
 		break;
 	case SIGUSR1:
 		daemon_status_dump(d);
+		break;
+	case SIGUSR2:
+		reexec_start(d);
 		break;
 	}
 }
@@ -470,6 +494,7 @@ daemon_free(struct daemon *d)
 
 	if (d == NULL)
 		return;
+	reexec_cleanup(d);
 	workers_park(d);
 	listener_close_all(d);
 	workers_unpark(d);
@@ -505,6 +530,7 @@ daemon_free(struct daemon *d)
 			close(d->passed_fds[i]);
 	}
 	free(d->passed_fds);
+	reexec_inherit_free(d->hin);
 	if (d->conf != NULL)
 		config_unref(d->conf);
 	free(d);

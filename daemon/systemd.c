@@ -63,6 +63,17 @@ systemd_stopping(void)
 }
 
 /*
+ * After a handover (reexec.c): the new process is the main one now, and
+ * ready.  Sent by the old process, which systemd still listens to.
+ */
+void
+systemd_mainpid(pid_t pid)
+{
+	sd_notifyf(0, "MAINPID=%ld\nREADY=1\nSTATUS=handed over to pid %ld",
+	    (long)pid, (long)pid);
+}
+
+/*
  * The sockets passed by socket activation (LISTEN_FDS), as a malloc'd
  * array.  They are matched to endpoints by address, not by name: systemd
  * gives every fd of one .socket unit the same name.  Returns 0 (possibly

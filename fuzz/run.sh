@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS [TARGET...]]
 #
 # SECONDS per target (default 600); TARGETs among config, parsers, proxy,
-# services and sources (default: all five, one after the other).  Builds
+# services, sources and handover (default: all six, one after the other).  Builds
 # build-fuzz/ as scripts/test.sh does (clang, ASan+UBSan, NETSVCD_FUZZ), then
 # fuzzes from build-fuzz/fuzz-corpus/TARGET, which keeps what every run
 # found and gets the seeds (fuzz/corpus/, etc/, the unit tests' configs)
@@ -22,7 +22,7 @@ src=$(pwd)
 
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- config parsers services sources proxy
+[ $# -gt 0 ] || set -- config parsers services sources proxy handover
 jobs=${JOBS:-1}
 
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -6,10 +6,11 @@
 #   fuzz/seed-corpus.sh [-f] SRCDIR DEST [TARGET...]
 #
 # SRCDIR is the repository root; DEST gets one directory per target
-# (config, parsers, services, sources, proxy; all by default).  -f starts
-# DEST/TARGET afresh (the brief ctest runs); without it, seeds are added to
-# what earlier runs found (fuzz/run.sh).  The seeds are fuzz/corpus/TARGET/,
-# and for config also the shipped configs (etc/) and the unit tests'.
+# (config, parsers, services, sources, proxy, handover; all by default).
+# -f starts DEST/TARGET afresh (the brief ctest runs); without it, seeds
+# are added to what earlier runs found (fuzz/run.sh).  The seeds are
+# fuzz/corpus/TARGET/, and for config also the shipped configs (etc/) and
+# the unit tests'.
 set -eu
 
 fresh=0
@@ -24,7 +25,7 @@ fi
 src=$1
 dest=$2
 shift 2
-[ $# -gt 0 ] || set -- config parsers services sources proxy
+[ $# -gt 0 ] || set -- config parsers services sources proxy handover
 
 # seed DIR FILE PREFIX: copy FILE into DIR as PREFIX-NAME, keeping what
 # is there (a name clash would only drop a duplicate seed).

@@ -13,6 +13,8 @@
 #include "proto.h"
 
 static void	chargen_write_ready(struct conn *);
+static int	chargen_save(struct conn *, void *, size_t *);
+static int	chargen_restore(struct conn *, const void *, size_t);
 static void	chargen_datagram(struct dgram *, const void *, size_t);
 
 /*
@@ -38,6 +40,43 @@ chargen_write_ready(struct conn *c)
 }
 
 /*
+ * Handover: the position in the pattern, as 4 bytes little-endian, so
+ * that the new process goes on from the very next byte.
+ */
+static int
+chargen_save(struct conn *c, void *buf, size_t *len)
+{
+	uintptr_t	 off = (uintptr_t)conn_data(c);
+	unsigned char	*p = buf;
+	int		 i;
+
+	if (*len < 4)
+		return -1;
+	for (i = 0; i < 4; i++)
+		p[i] = (unsigned char)(off >> (8 * i));
+	*len = 4;
+	return 0;
+}
+
+/* The position chargen_save wrote: 4 bytes, below CHARGEN_PERIOD. */
+static int
+chargen_restore(struct conn *c, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	uintptr_t		 off = 0;
+	int			 i;
+
+	if (len != 4)
+		return -1;
+	for (i = 0; i < 4; i++)
+		off |= (uintptr_t)p[i] << (8 * i);
+	if (off >= CHARGEN_PERIOD)
+		return -1;
+	conn_set_data(c, (void *)off);
+	return 0;
+}
+
+/*
  * RFC 864: reply with a random number (between 0 and 512) of characters;
  * no state is kept between datagrams, so start at a random line.
  */
@@ -58,4 +97,6 @@ const struct service service_chargen = {
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.tcp_write_ready = chargen_write_ready,
 	.udp_datagram = chargen_datagram,
+	.tcp_save = chargen_save,
+	.tcp_restore = chargen_restore,
 };

@@ -32,6 +32,7 @@ static void	discard_conf_describe(struct svc_conf *, char *, size_t);
 static void	discard_log(const struct discard_conf *, const char *,
 		    const char *, const void *, size_t);
 static void	discard_accept(struct conn *);
+static int	discard_restore(struct conn *, const void *, size_t);
 static void	discard_read(struct conn *, const void *, size_t);
 static void	discard_datagram(struct dgram *, const void *, size_t);
 
@@ -144,6 +145,17 @@ discard_accept(struct conn *c)
 		conn_drop_input(c);
 }
 
+/* Handover: no state; log_data comes from the new instance's settings. */
+static int
+discard_restore(struct conn *c, const void *buf, size_t len)
+{
+	(void)buf;
+	if (len != 0)
+		return -1;
+	discard_accept(c);
+	return 0;
+}
+
 /* Drop what was read, logging it if asked to. */
 static void
 discard_read(struct conn *c, const void *buf, size_t len)
@@ -175,4 +187,5 @@ const struct service service_discard = {
 	.tcp_accept = discard_accept,
 	.tcp_read = discard_read,
 	.udp_datagram = discard_datagram,
+	.tcp_restore = discard_restore,
 };

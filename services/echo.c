@@ -8,6 +8,7 @@
 #include "service.h"
 
 static void	echo_accept(struct conn *);
+static int	echo_restore(struct conn *, const void *, size_t);
 static void	echo_read(struct conn *, const void *, size_t);
 static void	echo_datagram(struct dgram *, const void *, size_t);
 
@@ -16,6 +17,20 @@ static void
 echo_accept(struct conn *c)
 {
 	conn_echo_input(c);
+}
+
+/*
+ * Handover: an echo connection has no state of its own (what the old
+ * process had not sent yet comes with the host's pending output).
+ */
+static int
+echo_restore(struct conn *c, const void *buf, size_t len)
+{
+	(void)buf;
+	if (len != 0)
+		return -1;
+	echo_accept(c);
+	return 0;
 }
 
 /* Send back the bytes read. */
@@ -38,4 +53,5 @@ const struct service service_echo = {
 	.tcp_accept = echo_accept,
 	.tcp_read = echo_read,
 	.udp_datagram = echo_datagram,
+	.tcp_restore = echo_restore,
 };

@@ -50,6 +50,9 @@ struct svc_conf;	/* one configured instance, at config time (opaque) */
 /* Longest message/quote/line any service keeps (banner, qotd, daytime). */
 #define SERVICE_MAX_MESSAGE	65536
 
+/* Most bytes of per-connection state tcp_save may write (handover). */
+#define SERVICE_STATE_MAX	256
+
 struct service {
 	const char	*name;		/* value of "service =" in the INI */
 	int		 protocols;	/* SERVICE_TCP | SERVICE_UDP */
@@ -121,6 +124,32 @@ struct service {
 	 * max_bytes do not apply.
 	 */
 	int		 spawns;
+
+	/*
+	 * Handover (netsvcd(8), RESTART AND UPGRADE): a new process of the
+	 * daemon takes over the established connections of a service with
+	 * tcp_restore; those of a service without it stay with the old
+	 * process and drain there.  Both optional, both for TCP only.
+	 *
+	 * tcp_save runs in the old process, between two callbacks, with
+	 * reading stopped: it writes the connection's state (at most
+	 * *len bytes, SERVICE_STATE_MAX) to buf and sets *len to what it
+	 * wrote (0: no state).  It returns 0, or -1 when this connection
+	 * cannot be handed over (it then drains in the old process).  It
+	 * must not write to the connection; tcp_close still runs later in
+	 * the old process and frees conn_data().  NULL: no state to save.
+	 *
+	 * tcp_restore runs in the new process instead of tcp_accept, with
+	 * the bytes tcp_save wrote (len may be 0), before any other callback
+	 * of the connection.  It sets up what tcp_accept would (conn_data,
+	 * conn_echo_input, conn_drop_input) and must treat buf as untrusted:
+	 * it returns 0, or -1 when the state is not valid (the connection is
+	 * then closed).  Output the old process had not sent yet is sent
+	 * first, by the host, before tcp_write_ready is called.
+	 */
+	int		(*tcp_save)(struct conn *, void *buf, size_t *len);
+	int		(*tcp_restore)(struct conn *, const void *buf,
+			    size_t len);
 };
 
 /* Host API for services (implemented in daemon/, faked in tests/unit). */

@@ -1025,3 +1025,100 @@ Test(banner, conf_errors)
 	expect_key_error(&service_banner, "message", "", "empty");
 	expect_key_error(&service_banner, "message_file", "", "empty");
 }
+
+/* ---- handover (tcp_save / tcp_restore) ---- */
+
+/*
+ * Which built-ins hand their connections over (netsvcd(8)): echo, discard
+ * and chargen; a restore needs TCP, and a save needs a restore.
+ */
+Test(handover, builtins_that_hand_over)
+{
+	const struct service	*sv;
+	size_t			 i;
+
+	cr_assert_not_null(service_echo.tcp_restore);
+	cr_assert_not_null(service_discard.tcp_restore);
+	cr_assert_not_null(service_chargen.tcp_restore);
+	cr_assert_not_null(service_chargen.tcp_save);
+	for (i = 0; (sv = services[i]) != NULL; i++) {
+		if (sv->tcp_restore != NULL)
+			cr_assert(sv->protocols & SERVICE_TCP, "%s", sv->name);
+		if (sv->tcp_save != NULL)
+			cr_assert_not_null(sv->tcp_restore, "%s", sv->name);
+	}
+}
+
+Test(handover, echo_and_discard_restore_like_accept)
+{
+	struct svc_conf	 sc;
+	struct conn	 c;
+	char		*cause;
+
+	fake_conn_init(&c, NULL);
+	cr_assert_eq(service_echo.tcp_restore(&c, NULL, 0), 0);
+	cr_assert_eq(c.echo_input, 1);
+	cr_assert_eq(c.outlen, 0);
+	/* They saved nothing, so any bytes are not theirs. */
+	cr_assert_eq(service_echo.tcp_restore(&c, "x", 1), -1);
+	fake_conn_free(&c);
+
+	cr_assert_eq(configure(&service_discard, &sc, NULL, &cause), 0);
+	fake_conn_init(&c, sc.data);
+	cr_assert_eq(service_discard.tcp_restore(&c, NULL, 0), 0);
+	cr_assert_eq(c.drop_input, 1);
+	cr_assert_eq(service_discard.tcp_restore(&c, "x", 1), -1);
+	fake_conn_free(&c);
+	unconfigure(&service_discard, &sc);
+}
+
+Test(handover, chargen_goes_on_from_the_next_byte)
+{
+	static const size_t	 firsts[] = { 0, 1, 71, 72, 73, 7029, 7030,
+	    100000 };
+	struct svc_conf		 sc;
+	struct conn		 a, b;
+	unsigned char		 state[SERVICE_STATE_MAX];
+	char			*cause;
+	size_t			 i, p, len;
+
+	cr_assert_eq(configure(&service_chargen, &sc, NULL, &cause), 0);
+	for (i = 0; i < sizeof(firsts) / sizeof(firsts[0]); i++) {
+		fake_conn_init(&a, sc.data);
+		a.capacity = firsts[i];
+		while (a.capacity > 0)
+			service_chargen.tcp_write_ready(&a);
+		len = sizeof(state);
+		cr_assert_eq(service_chargen.tcp_save(&a, state, &len), 0);
+		cr_assert_eq(len, 4);
+		/* The new process: a fresh connection, then the state. */
+		fake_conn_init(&b, sc.data);
+		cr_assert_eq(service_chargen.tcp_restore(&b, state, len), 0);
+		b.capacity = 2 * CHARGEN_PERIOD;
+		service_chargen.tcp_write_ready(&b);
+		for (p = 0; p < b.outlen; p++)
+			cr_assert_eq(b.out[p], stream_byte(firsts[i] + p),
+			    "after %zu: byte %zu", firsts[i], p);
+		fake_conn_free(&a);
+		fake_conn_free(&b);
+	}
+	unconfigure(&service_chargen, &sc);
+}
+
+Test(handover, chargen_refuses_bad_state)
+{
+	struct conn	c;
+	unsigned char	big[4] = { 0x76, 0x1b, 0, 0 };	/* 7030 */
+	size_t		len = 3;
+
+	fake_conn_init(&c, NULL);
+	cr_assert_eq(service_chargen.tcp_restore(&c, big, 4), -1);
+	cr_assert_eq(service_chargen.tcp_restore(&c, big, 3), -1);
+	cr_assert_eq(service_chargen.tcp_restore(&c, NULL, 0), -1);
+	big[0] = 0x75;	/* 7029: the last position */
+	cr_assert_eq(service_chargen.tcp_restore(&c, big, 4), 0);
+	cr_assert_eq((uintptr_t)c.data, 7029);
+	/* No room for the state: cannot be handed over. */
+	cr_assert_eq(service_chargen.tcp_save(&c, big, &len), -1);
+	fake_conn_free(&c);
+}
