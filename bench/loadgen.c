@@ -402,10 +402,17 @@ lg_alarm_arm(const char *unit, double slack)
 static void
 lg_result(double value, const char *unit, int ok, const char *extra)
 {
+	struct rusage	ru;
+	double		cpu = 0;
+
 	alarm(0);
 	ok = ok && !lg_failed();
-	printf("RESULT load=%s value=%.1f unit=%s ok=%d extra=%s%s%s\n",
-	    o.load, ok ? value : 0.0, unit, ok, extra,
+	/* The client's own CPU time, for the cost per byte of both sides. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	printf("RESULT load=%s value=%.1f unit=%s ok=%d extra=%s,cpu_s=%.3f"
+	    "%s%s\n", o.load, ok ? value : 0.0, unit, ok, extra, cpu,
 	    errkind[0] != '\0' ? ",err=" : "", errkind);
 	fflush(stdout);
 }
