@@ -6,14 +6,14 @@
  * is taken against.  No splice, no io_uring, no threads, no MSG_TRUNC.
  * One thread, level-triggered epoll; for each service:
  *
- *   echo (RFC 862)     read into a 256 KiB buffer until it is full or the
+ *   echo (RFC 862)     read into a 1 MiB buffer until it is full or the
  *                      socket is drained (a short read), then one write
  *                      of what came.  What the socket does not take is
  *                      parked: the connection keeps that buffer (no copy,
  *                      the reader takes a spare one) and waits for
  *                      EPOLLOUT instead of input until it is sent
  *   discard (RFC 863)  read as echo does, thrown away
- *   chargen (RFC 864)  one write of 256 KiB a wakeup from a precomputed
+ *   chargen (RFC 864)  one write of 1 MiB a wakeup from a precomputed
  *                      ring of the 95 lines, never formatted per line
  *   daytime (RFC 867)  on accept, write the line (formatted once a second)
  *                      and close
@@ -44,7 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REF_BUFSIZE	(256 * 1024)	/* default read and write size */
+#define REF_BUFSIZE	(1024 * 1024)	/* default read and write size */
 #define REF_SPARES	64		/* echo buffers kept for reuse */
 #define REF_EVENTS	256
 #define REF_ACCEPTS	64		/* accepts per wakeup and listener */
@@ -125,7 +125,7 @@ usage(void)
 	    "               [-c chargen_port] [-t daytime_port] "
 	    "[-u udp_echo_port]\n"
 	    "  addr: a loopback address, 127.0.0.1 by default\n"
-	    "  -b: read and write size, 4k..16m, 256k by default\n"
+	    "  -b: read and write size, 4k..16m, 1m by default\n"
 	    "  -E: edge-triggered epoll (default: level-triggered)\n"
 	    "  -1: one read per wakeup, not until drained or full\n");
 	exit(2);

@@ -33,18 +33,24 @@ usage: bench/run.sh [options]
   --variant NAME=ARGS  one more refecho, started with ARGS (e.g. -E or
                     "-b 64k"), shown as ref-NAME; repeatable
   --peers           also openbsd-inetd and xinetd (installs them if missing)
+  --xinetd PATH     also xinetd, this binary (no apt; bench/multicore.sh)
+  --tools DIR       take loadgen and refecho from DIR, do not build them
   --iperf           also iperf3 on loopback, the physical limit row
   --threads N       loadgen threads for echo-tput, connrate and udp-echo
   --workers N       netsvcd's workers = N (default 1; auto = one per core)
   --port BASE       first port to try (default 21000)
   -h, --help        this help
-loads: $ALL_LOADS
+loads: $DEFAULT_LOADS
+  not by default: echo-14x256M (14 parallel clients, for multi-core runs)
 EOF
 }
 
 ALL_LOADS="echo-1x8G echo-64x96M echo-1x4G-16K daytime-64 echo-64B-64"
 ALL_LOADS="$ALL_LOADS hold-10k udp-64B chargen-sink discard-64K"
-BULK_LOADS=" echo-1x8G echo-64x96M echo-1x4G-16K chargen-sink discard-64K "
+DEFAULT_LOADS=$ALL_LOADS
+ALL_LOADS="$ALL_LOADS echo-14x256M"
+BULK_LOADS=" echo-1x8G echo-64x96M echo-1x4G-16K echo-14x256M chargen-sink"
+BULK_LOADS="$BULK_LOADS discard-64K "
 TARGET=1.0			# every ratio row: >= 1.0x the reference
 MIN_SECS=2			# shortest throughput run that counts
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +59,9 @@ quick=0
 reps=5
 declare -A EXTRA_BIN VARIANT_ARGS
 extras=()
-loads=$ALL_LOADS
+loads=$DEFAULT_LOADS
+tools=""
+XINETD=""
 use_netsvcd=1
 netsvcd=""
 peers=0
@@ -81,6 +89,8 @@ while [ $# -gt 0 ]; do
 		VARIANT_ARGS[ref-${x%%=*}]=${x#*=}
 		extras+=("ref-${x%%=*}") ;;
 	--peers) peers=1 ;;
+	--xinetd) XINETD=${2:?}; shift ;;
+	--tools) tools=${2:?}; shift ;;
 	--iperf) iperf=1 ;;
 	--threads) threads=${2:?}; shift ;;
 	--workers) workers=${2:?}; shift ;;
@@ -240,6 +250,12 @@ build_tools()
 	local cc=${BENCH_CC:-gcc}
 	local flags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread"
 	mkdir -p "$TMP/bin" || return 1
+	if [ -n "$tools" ]; then
+		ln -sf "$(cd "$tools" && pwd)/loadgen" \
+		    "$(cd "$tools" && pwd)/refecho" "$TMP/bin/"
+		"$TMP/bin/loadgen" -h 2>&1 | grep -q usage
+		return
+	fi
 	$cc $flags -o "$TMP/bin/loadgen" "$here/loadgen.c" &&
 	    $cc $flags -o "$TMP/bin/refecho" "$here/refecho.c"
 }
@@ -369,6 +385,7 @@ workers = $workers
 max_connections = 20000
 idle_timeout = 0
 backlog = 4096
+buffer_limit = 1M
 
 [echo]
 service = echo
@@ -447,8 +464,10 @@ load_args()
 	# MiB, 4 GiB in 16 KiB writes, 8 GiB to discard; the others by time.
 	local p=${PORTS[$2]} t="-t $threads" d=3 big=8589934592
 	local each=100663296 small=4294967296 disc=8589934592 n=10000 hs=5
+	local fourteen=268435456
 	if [ $quick = 1 ]; then
 		d=0.5 big=8388608 each=262144 small=8388608 disc=67108864
+		fourteen=1048576
 		n=200 hs=1
 	fi
 	# Forking peers stay far below the TIME_WAIT limit that -S lifts, and
@@ -461,6 +480,7 @@ load_args()
 	case $1 in
 	echo-1x8G) echo "echo-tput -p $p -c 1 -b $big -d 60 $t" ;;
 	echo-64x96M) echo "echo-tput -p $p -c 64 -b $each -d 60 $t" ;;
+	echo-14x256M) echo "echo-tput -p $p -c 14 -b $fourteen -d 60 $t" ;;
 	echo-1x4G-16K)
 		echo "echo-tput -p $p -c 1 -b $small -w 16384 -d 60 $t" ;;
 	# The server closes a daytime connection first, so the TIME_WAIT
@@ -832,6 +852,14 @@ main()
 		else
 			setup_inetd && SERVERS+=(openbsd-inetd)
 			setup_xinetd && SERVERS+=(xinetd)
+		fi
+	elif [ -n "$XINETD" ]; then
+		if ! unshare -m true 2>/dev/null; then
+			note "xinetd: needs unshare -m (root); skipped"
+		elif [ -x "$XINETD" ]; then
+			SERVERS+=(xinetd)
+		else
+			note "xinetd: $XINETD is not executable; skipped"
 		fi
 	fi
 	SERVERS+=("${extras[@]}")
