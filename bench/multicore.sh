@@ -36,9 +36,9 @@ WRAP
 # pack OUT: build, collect, tar.
 pack()
 {
-	local out=${1:-$root/netsvcd-multicore.tar.gz} tmp d f cc=${CC:-gcc}
+	local out=${1:-$root/netsvcd-multicore.tar.gz} d f cc=${CC:-gcc}
 	local flags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread"
-	tmp=$(mktemp -d) || exit 1
+	tmp=$(mktemp -d) || exit 1	# global: the EXIT trap reads it
 	trap 'rm -rf "$tmp"' EXIT
 	d=$tmp/netsvcd-multicore
 	mkdir -p "$d/bin" "$d/real" "$d/lib" "$d/bench" || exit 1
@@ -49,12 +49,15 @@ pack()
 	cp "$root/build-bench/daemon/netsvcd" "$d/real/" || exit 1
 	$cc $flags -o "$d/real/loadgen" "$here/loadgen.c" &&
 	    $cc $flags -o "$d/real/refecho" "$here/refecho.c" || exit 1
-	(cd "$tmp" && apt-get download xinetd >/dev/null 2>&1) &&
+	# xinetd and libwrap0 (which it links) unpacked, never installed.
+	(cd "$tmp" && apt-get download xinetd libwrap0 >/dev/null 2>&1) &&
 	    dpkg -x "$tmp"/xinetd_*.deb "$tmp/x" &&
+	    dpkg -x "$tmp"/libwrap0_*.deb "$tmp/x" &&
 	    cp "$tmp/x/usr/sbin/xinetd" "$d/real/" ||
 	    echo "multicore.sh: no xinetd (apt-get download failed)" >&2
 	for f in "$d"/real/*; do
-		ldd "$f" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'
+		LD_LIBRARY_PATH=$(echo "$tmp"/x/usr/lib/*-linux-gnu) ldd "$f" |
+		    awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'
 	done | sort -u | while read -r f; do
 		cp -L "$f" "$d/lib/"
 	done
