@@ -238,7 +238,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: loadgen LOAD [-H host] [-p port] [-t threads] [-T alarm]"
 	    " [options]\n"
-	    "  echo-tput     -c CONNS -b BYTES [-d max_seconds]\n"
+	    "  echo-tput     -c CONNS -b BYTES [-w WRITE_SIZE]"
+	    " [-d max_seconds]\n"
 	    "  connrate      -c INFLIGHT -n TOTAL [-k SEND_BYTES]"
 	    " [-d seconds] [-S SOURCES]\n"
 	    "  hold          -c CONNS -s SECONDS [-d connect_seconds]\n"
@@ -401,10 +402,17 @@ lg_alarm_arm(const char *unit, double slack)
 static void
 lg_result(double value, const char *unit, int ok, const char *extra)
 {
+	struct rusage	ru;
+	double		cpu = 0;
+
 	alarm(0);
 	ok = ok && !lg_failed();
-	printf("RESULT load=%s value=%.1f unit=%s ok=%d extra=%s%s%s\n",
-	    o.load, ok ? value : 0.0, unit, ok, extra,
+	/* The client's own CPU time, for the cost per byte of both sides. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	printf("RESULT load=%s value=%.1f unit=%s ok=%d extra=%s,cpu_s=%.3f"
+	    "%s%s\n", o.load, ok ? value : 0.0, unit, ok, extra, cpu,
 	    errkind[0] != '\0' ? ",err=" : "", errkind);
 	fflush(stdout);
 }
@@ -662,9 +670,10 @@ static void
 tput_write(struct worker *w, struct tconn *c)
 {
 	uint64_t	left = (uint64_t)o.bytes - c->wpos;
+	uint64_t	chunk = o.wsize > 0 ? (uint64_t)o.wsize : IOBUF;
 	ssize_t		n;
 
-	n = send(c->fd, pat + c->woff, left < IOBUF ? left : IOBUF,
+	n = send(c->fd, pat + c->woff, left < chunk ? left : chunk,
 	    MSG_NOSIGNAL);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -756,7 +765,7 @@ load_echo_tput(void)
 	double		 secs, mbs;
 	int		 i, n;
 
-	if (o.conns <= 0 || o.bytes <= 0)
+	if (o.conns <= 0 || o.bytes <= 0 || o.wsize < 0 || o.wsize > IOBUF)
 		usage();
 	lg_alarm_arm("MB/s", 30);
 	nofile_raise(o.conns + 64);

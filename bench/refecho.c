@@ -1,26 +1,33 @@
 /*
  * refecho.c: the reference server of the netsvcd benchmark suite.
  *
- * The simplest correct epoll server for the small services, in plain C with
- * no library: the yardstick every netsvcd ratio is taken against.  One
- * thread, level-triggered epoll, for each service:
+ * What a competent engineer's first epoll server for the small services
+ * would be, in plain C with no library: the yardstick every netsvcd ratio
+ * is taken against.  No splice, no io_uring, no threads, no MSG_TRUNC.
+ * One thread, level-triggered epoll; for each service:
  *
- *   echo (RFC 862)     one read of up to 64 KiB into a global buffer, then
- *                      one write; what the socket does not take is copied
- *                      to a per-connection buffer, and the connection stops
- *                      reading until that buffer is sent and freed
- *   discard (RFC 863)  one read of up to 64 KiB, thrown away
- *   chargen (RFC 864)  writes of 64 KiB from a precomputed ring of the
- *                      95 lines, never formatted per line
+ *   echo (RFC 862)     read into a 1 MiB buffer until it is full or the
+ *                      socket is drained (a short read), then one write
+ *                      of what came.  What the socket does not take is
+ *                      parked: the connection keeps that buffer (no copy,
+ *                      the reader takes a spare one) and waits for
+ *                      EPOLLOUT instead of input until it is sent
+ *   discard (RFC 863)  read as echo does, thrown away
+ *   chargen (RFC 864)  one write of 1 MiB a wakeup from a precomputed
+ *                      ring of the 95 lines, never formatted per line
  *   daytime (RFC 867)  on accept, write the line (formatted once a second)
  *                      and close
- *   UDP echo           recvmmsg(2) a batch, sendmmsg(2) it back
+ *   UDP echo           recvmmsg(2) batches of 32, up to 2 a wakeup, each
+ *                      sent back with sendmmsg(2): netsvcd's batching
  *
  * Accepts are batched, with accept4(2); an idle connection costs a small
  * struct and the kernel socket.  It binds only to a loopback address.
+ * The obvious variants are flags, so that the benchmark can show they are
+ * not faster: -b the buffer size, -E edge-triggered epoll (read and write
+ * until EAGAIN, interest set once), -1 one read per wakeup.
  *
- * usage: refecho [-a addr] [-e port] [-d port] [-c port] [-t port]
- *            [-u port]
+ * usage: refecho [-1E] [-a addr] [-b size] [-e port] [-d port] [-c port]
+ *            [-t port] [-u port]
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -37,10 +44,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REF_BUF		65536
+#define REF_BUFSIZE	(1024 * 1024)	/* default read and write size */
+#define REF_SPARES	64		/* echo buffers kept for reuse */
 #define REF_EVENTS	256
 #define REF_ACCEPTS	64		/* accepts per wakeup and listener */
-#define REF_BATCH	32		/* datagrams per wakeup */
+#define REF_BATCH	32		/* datagrams per recvmmsg, as netsvcd */
+#define REF_ROUNDS	2		/* recvmmsg calls per wakeup, as netsvcd */
 #define REF_DGRAM	65536
 #define RING_LINE	74
 #define RING_LEN	(95 * RING_LINE)
@@ -65,8 +74,13 @@ struct ref_conn {
 
 static int			 ep;
 static int			 reserve = -1;
-static unsigned char		 buf[REF_BUF];
-static unsigned char		 ring[RING_LEN + REF_BUF];
+static size_t			 bufsize = REF_BUFSIZE;	/* -b */
+static int			 edge;		/* -E: edge-triggered */
+static int			 oneread;	/* -1: one read a wakeup */
+static unsigned char		*buf;		/* bufsize bytes */
+static unsigned char		*spare[REF_SPARES];
+static int			 nspare;
+static unsigned char		*ring;		/* RING_LEN + bufsize */
 static char			 dayline[64];
 static size_t			 daylen;
 static time_t			 dayat = -1;
@@ -78,6 +92,7 @@ static struct sockaddr_storage	 dfrom[REF_BATCH];
 static unsigned char		 dbuf[REF_BATCH][REF_DGRAM];
 
 static void	usage(void) __attribute__((noreturn));
+static size_t	ref_size(const char *);
 static void	ref_ring_init(void);
 static int	ref_addr(const char *);
 static void	ref_listen(int, enum ref_kind);
@@ -85,35 +100,71 @@ static void	ref_watch(struct ref_conn *, int, unsigned int);
 static void	ref_close(struct ref_conn *);
 static void	ref_daytime(int);
 static int	ref_accept_fd(int);
+static unsigned int ref_events(int);
 static void	ref_accept(struct ref_conn *);
-static void	ref_echo_read(struct ref_conn *);
-static void	ref_echo_write(struct ref_conn *);
+static unsigned char *ref_buf_get(void);
+static void	ref_buf_put(unsigned char *);
+static int	ref_fill(int, size_t *);
+static int	ref_echo_send(struct ref_conn *, size_t);
+static int	ref_echo_flush(struct ref_conn *);
+static void	ref_echo(struct ref_conn *, unsigned int);
 static void	ref_discard(struct ref_conn *);
 static void	ref_chargen(struct ref_conn *);
 static int	ref_dgram_ok(const struct sockaddr_storage *);
+static int	ref_udp_round(struct ref_conn *);
 static void	ref_udp(struct ref_conn *);
-static void	ref_dispatch(struct ref_conn *);
+static void	ref_dispatch(struct ref_conn *, unsigned int);
 static void	ref_nofile(void);
 
 /* Print the usage and exit 2. */
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: refecho [-a addr] [-e echo_port] "
-	    "[-d discard_port] [-c chargen_port]\n"
-	    "               [-t daytime_port] [-u udp_echo_port]\n"
-	    "  addr: a loopback address, 127.0.0.1 by default\n");
+	fprintf(stderr, "usage: refecho [-1E] [-a addr] [-b size] "
+	    "[-e echo_port] [-d discard_port]\n"
+	    "               [-c chargen_port] [-t daytime_port] "
+	    "[-u udp_echo_port]\n"
+	    "  addr: a loopback address, 127.0.0.1 by default\n"
+	    "  -b: read and write size, 4k..16m, 1m by default\n"
+	    "  -E: edge-triggered epoll (default: level-triggered)\n"
+	    "  -1: one read per wakeup, not until drained or full\n");
 	exit(2);
 }
 
-/* The chargen ring: the 95 lines of RFC 864, then 64 KiB more of them. */
+/* A size such as 65536, 64k or 1m, 4 KiB to 16 MiB; usage() if not. */
+static size_t
+ref_size(const char *s)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end == 'k' || *end == 'K') {
+		v <<= 10;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		v <<= 20;
+		end++;
+	}
+	if (errno != 0 || *end != '\0' || v < 4096 || v > 16UL << 20)
+		usage();
+	return v;
+}
+
+/* The chargen ring: the 95 lines of RFC 864, then bufsize more of them. */
 static void
 ref_ring_init(void)
 {
 	size_t	i;
 	int	line, col;
 
-	for (i = 0; i < sizeof(ring); i++) {
+	if ((ring = malloc(RING_LEN + bufsize)) == NULL ||
+	    (buf = malloc(bufsize)) == NULL) {
+		perror("refecho: malloc");
+		exit(1);
+	}
+	for (i = 0; i < RING_LEN + bufsize; i++) {
 		line = (int)(i % RING_LEN / RING_LINE);
 		col = (int)(i % RING_LINE);
 		if (col < 72)
@@ -195,7 +246,8 @@ static void
 ref_close(struct ref_conn *c)
 {
 	close(c->fd);
-	free(c->pend);
+	if (c->pend != NULL)
+		ref_buf_put(c->pend);
 	free(c);
 }
 
@@ -235,6 +287,21 @@ ref_accept_fd(int lfd)
 	return fd;
 }
 
+/*
+ * What a new connection of kind waits for: level-triggered, input (output
+ * for chargen) until echo parks bytes; edge-triggered, all it may need,
+ * set once.
+ */
+static unsigned int
+ref_events(int kind)
+{
+	if (kind == REF_CHARGEN)
+		return EPOLLOUT | (edge ? EPOLLET : 0);
+	if (!edge)
+		return EPOLLIN;
+	return EPOLLIN | EPOLLET | (kind == REF_ECHO ? EPOLLOUT : 0);
+}
+
 /* Accept a batch of connections from listener l. */
 static void
 ref_accept(struct ref_conn *l)
@@ -255,91 +322,176 @@ ref_accept(struct ref_conn *l)
 		}
 		c->fd = fd;
 		c->kind = l->kind;
-		ref_watch(c, EPOLL_CTL_ADD,
-		    c->kind == REF_CHARGEN ? EPOLLOUT : EPOLLIN);
+		ref_watch(c, EPOLL_CTL_ADD, ref_events(c->kind));
 	}
 }
 
-/* echo: one read, one write; keep what the socket did not take. */
-static void
-ref_echo_read(struct ref_conn *c)
+/* A free echo buffer of bufsize bytes, from the spares or malloc. */
+static unsigned char *
+ref_buf_get(void)
 {
-	ssize_t	n, w;
+	if (nspare > 0)
+		return spare[--nspare];
+	return malloc(bufsize);
+}
 
-	n = read(c->fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		ref_close(c);
-		return;
+/* Give back an echo buffer: kept as a spare, or freed. */
+static void
+ref_buf_put(unsigned char *p)
+{
+	if (nspare < REF_SPARES)
+		spare[nspare++] = p;
+	else
+		free(p);
+}
+
+/*
+ * Read into buf until it is full or the socket is drained (a read shorter
+ * than asked, or EAGAIN); *len gets the bytes read.  Returns 1 when the
+ * buffer is full (more may wait), 0 when drained, -1 on EOF or an error.
+ */
+static int
+ref_fill(int fd, size_t *len)
+{
+	size_t	ask;
+	ssize_t	n;
+
+	*len = 0;
+	while (*len < bufsize) {
+		ask = bufsize - *len;
+		n = read(fd, buf + *len, ask);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		*len += (size_t)n;
+		/*
+		 * A short read means drained for level-triggered epoll,
+		 * which reports what is left anyway; edge-triggered must
+		 * see EAGAIN, or it may miss bytes that came meanwhile.
+		 */
+		if (oneread || (!edge && (size_t)n < ask))
+			return 0;
 	}
-	w = send(c->fd, buf, (size_t)n, MSG_NOSIGNAL);
+	return 1;
+}
+
+/*
+ * echo: send the len bytes in buf.  What the socket does not take is
+ * parked: the connection keeps buf (no copy), the reader gets a spare
+ * buffer, and the connection waits for EPOLLOUT.  0: all sent, 1: parked,
+ * -1: c closed.
+ */
+static int
+ref_echo_send(struct ref_conn *c, size_t len)
+{
+	ssize_t	w;
+
+	do {
+		w = send(c->fd, buf, len, MSG_NOSIGNAL);
+	} while (w == -1 && errno == EINTR);
 	if (w == -1 && errno != EAGAIN) {
 		ref_close(c);
-		return;
+		return -1;
 	}
-	if (w == n)
-		return;
+	if (w == (ssize_t)len)
+		return 0;
 	if (w < 0)
 		w = 0;
-	c->len = (unsigned int)(n - w);
-	c->off = 0;
-	if ((c->pend = malloc(c->len)) == NULL) {
-		ref_close(c);
-		return;
+	c->pend = buf;
+	c->off = (unsigned int)w;
+	c->len = (unsigned int)len;
+	if ((buf = ref_buf_get()) == NULL) {
+		perror("refecho: malloc");
+		exit(1);
 	}
-	memcpy(c->pend, buf + w, c->len);
-	ref_watch(c, EPOLL_CTL_MOD, EPOLLOUT);
+	if (!edge)
+		ref_watch(c, EPOLL_CTL_MOD, EPOLLOUT);
+	return 1;
 }
 
-/* echo: send the kept bytes; once all are gone, read again. */
-static void
-ref_echo_write(struct ref_conn *c)
+/* echo: send the parked bytes.  1: all gone, 0: some left, -1: closed. */
+static int
+ref_echo_flush(struct ref_conn *c)
 {
 	ssize_t	w;
 
 	w = send(c->fd, c->pend + c->off, c->len - c->off, MSG_NOSIGNAL);
 	if (w == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	if (w == -1) {
 		ref_close(c);
-		return;
+		return -1;
 	}
 	c->off += (unsigned int)w;
 	if (c->off < c->len)
-		return;
-	free(c->pend);
+		return 0;
+	ref_buf_put(c->pend);
 	c->pend = NULL;
-	ref_watch(c, EPOLL_CTL_MOD, EPOLLIN);
+	if (!edge)
+		ref_watch(c, EPOLL_CTL_MOD, EPOLLIN);
+	return 1;
 }
 
-/* discard: one read, thrown away; close on EOF or error. */
+/*
+ * echo: send what is parked, then read until drained or the buffer is
+ * full and write what came.  Level-triggered, one buffer a wakeup (epoll
+ * comes back); edge-triggered, until the socket is drained or refuses.
+ */
+static void
+ref_echo(struct ref_conn *c, unsigned int events)
+{
+	size_t	len;
+	int	r;
+
+	if (c->pend != NULL) {
+		if (ref_echo_flush(c) != 1)
+			return;
+	} else if (edge && !(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		return;		/* room to write, nothing to send */
+	do {
+		r = ref_fill(c->fd, &len);
+		if (len > 0 && ref_echo_send(c, len) != 0)
+			return;
+		if (r == -1) {
+			ref_close(c);
+			return;
+		}
+	} while (edge && r == 1);
+}
+
+/* discard: read as echo does, thrown away; close on EOF or error. */
 static void
 ref_discard(struct ref_conn *c)
 {
-	ssize_t	n;
+	size_t	len;
+	int	r;
 
-	n = read(c->fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0)
+	do {
+		r = ref_fill(c->fd, &len);
+	} while (edge && r == 1);
+	if (r == -1)
 		ref_close(c);
 }
 
-/* chargen: one write of 64 KiB from the ring, where the last one ended. */
+/* chargen: writes of bufsize bytes from the ring, where the last ended. */
 static void
 ref_chargen(struct ref_conn *c)
 {
 	ssize_t	w;
 
-	w = send(c->fd, ring + c->off, REF_BUF, MSG_NOSIGNAL);
-	if (w == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (w == -1) {
-		ref_close(c);
-		return;
-	}
-	c->off = (unsigned int)((c->off + (size_t)w) % RING_LEN);
+	do {
+		w = send(c->fd, ring + c->off, bufsize, MSG_NOSIGNAL);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (w == -1) {
+			ref_close(c);
+			return;
+		}
+		c->off = (unsigned int)((c->off + (size_t)w) % RING_LEN);
+	} while (edge);
 }
 
 /* UDP: never reply to port 0 or a privileged port (echo loops). */
@@ -355,9 +507,12 @@ ref_dgram_ok(const struct sockaddr_storage *ss)
 	return ntohs(port) >= 1024;
 }
 
-/* UDP echo: one recvmmsg batch, sent back with sendmmsg. */
-static void
-ref_udp(struct ref_conn *c)
+/*
+ * UDP echo: one recvmmsg batch, sent back with sendmmsg; returns the
+ * datagrams read.
+ */
+static int
+ref_udp_round(struct ref_conn *c)
 {
 	int	i, n, k = 0, r, sent;
 
@@ -386,11 +541,23 @@ ref_udp(struct ref_conn *c)
 		if (r == -1)
 			r = 1;		/* drop the one that failed */
 	}
+	return n;
+}
+
+/* UDP echo: up to REF_ROUNDS batches a wakeup, as netsvcd reads. */
+static void
+ref_udp(struct ref_conn *c)
+{
+	int	round;
+
+	for (round = 0; round < REF_ROUNDS; round++)
+		if (ref_udp_round(c) < REF_BATCH)
+			break;
 }
 
 /* Hand one epoll event to its handler. */
 static void
-ref_dispatch(struct ref_conn *c)
+ref_dispatch(struct ref_conn *c, unsigned int events)
 {
 	if (c->listening) {
 		ref_accept(c);
@@ -398,10 +565,7 @@ ref_dispatch(struct ref_conn *c)
 	}
 	switch (c->kind) {
 	case REF_ECHO:
-		if (c->pend != NULL)
-			ref_echo_write(c);
-		else
-			ref_echo_read(c);
+		ref_echo(c, events);
 		break;
 	case REF_DISCARD:
 		ref_discard(c);
@@ -438,8 +602,17 @@ main(int argc, char **argv)
 	int			port[5] = { 0, 0, 0, 0, 0 };
 	const char		*addr = "127.0.0.1";
 
-	while ((ch = getopt(argc, argv, "a:e:d:c:t:u:h")) != -1) {
+	while ((ch = getopt(argc, argv, "1a:b:c:d:Ee:t:u:h")) != -1) {
 		switch (ch) {
+		case '1':
+			oneread = 1;
+			break;
+		case 'b':
+			bufsize = ref_size(optarg);
+			break;
+		case 'E':
+			edge = 1;
+			break;
 		case 'a':
 			addr = optarg;
 			break;
@@ -485,6 +658,6 @@ main(int argc, char **argv)
 	for (;;) {
 		n = epoll_wait(ep, ev, REF_EVENTS, -1);
 		for (i = 0; i < n; i++)
-			ref_dispatch(ev[i].data.ptr);
+			ref_dispatch(ev[i].data.ptr, ev[i].events);
 	}
 }

@@ -4,9 +4,12 @@
 # Builds bench/loadgen and bench/refecho (gcc -O2) into a temporary folder
 # and netsvcd (Release) into build-bench/, starts the reference, netsvcd
 # and, with --peers, the Debian inetds on loopback ports, runs every load
-# REPS times back to back (all servers in each repetition), and prints one
-# table: per load and server the median, the median of the per-repetition
-# ratios to the reference, and the server's CPU time and memory.
+# REPS times (default 5; all servers in each repetition, the order rotated),
+# and prints one table: per load and server the median, the median and the
+# min-max spread of the per-repetition ratios to the reference (flagged
+# when the spread crosses the target), server and client CPU per GB, the
+# server's memory, the CPU count and the load average.  Bulk loads are
+# sized to last at least 2 seconds; --quick runs are shorter and say so.
 # docs/PERFORMANCE.md explains the loads and the columns.
 #
 # Exit status: 0 when every run of the reference and of netsvcd passed its
@@ -19,28 +22,46 @@ usage()
 {
 	cat <<EOF
 usage: bench/run.sh [options]
-  --quick           tiny loads, one repetition (a smoke test, < 20 s)
-  --reps N          repetitions of every load (default 3)
+  --quick           tiny loads, one repetition: a smoke test, runs far
+                    shorter than 2 s, not a measurement (< 60 s)
+  --reps N          repetitions of every load (default 5)
   --loads L,L...    only these loads (default: all; see below)
   --no-netsvcd      reference (and peers) only
   --netsvcd PATH    use this netsvcd binary instead of building build-bench/
+  --also NAME=PATH  one more netsvcd binary, shown as netsvcd-NAME (before
+                    and after a change in the same run); repeatable
+  --variant NAME=ARGS  one more refecho, started with ARGS (e.g. -E or
+                    "-b 64k"), shown as ref-NAME; repeatable
   --peers           also openbsd-inetd and xinetd (installs them if missing)
+  --xinetd PATH     also xinetd, this binary (no apt; bench/multicore.sh)
+  --tools DIR       take loadgen and refecho from DIR, do not build them
   --iperf           also iperf3 on loopback, the physical limit row
   --threads N       loadgen threads for echo-tput, connrate and udp-echo
   --workers N       netsvcd's workers = N (default 1; auto = one per core)
   --port BASE       first port to try (default 21000)
   -h, --help        this help
-loads: $ALL_LOADS
+loads: $DEFAULT_LOADS
+  not by default: echo-14x1G (14 parallel clients, for multi-core runs)
 EOF
 }
 
-ALL_LOADS="echo-1x256M echo-64x4M daytime-64 echo-64B-64 hold-10k udp-64B"
-ALL_LOADS="$ALL_LOADS chargen-sink discard-64K"
+ALL_LOADS="echo-1x8G echo-64x96M echo-1x4G-16K daytime-64 echo-64B-64"
+ALL_LOADS="$ALL_LOADS hold-10k udp-64B chargen-sink discard-64K"
+DEFAULT_LOADS=$ALL_LOADS
+ALL_LOADS="$ALL_LOADS echo-14x1G"
+BULK_LOADS=" echo-1x8G echo-64x96M echo-1x4G-16K echo-14x1G chargen-sink"
+BULK_LOADS="$BULK_LOADS discard-64K "
+TARGET=1.0			# every ratio row: >= 1.0x the reference
+MIN_SECS=2			# shortest throughput run that counts
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 quick=0
-reps=3
-loads=$ALL_LOADS
+reps=5
+declare -A EXTRA_BIN VARIANT_ARGS
+extras=()
+loads=$DEFAULT_LOADS
+tools=""
+XINETD=""
 use_netsvcd=1
 netsvcd=""
 peers=0
@@ -57,7 +78,19 @@ while [ $# -gt 0 ]; do
 	--loads) loads=$(echo "${2:?}" | tr ',' ' '); shift ;;
 	--no-netsvcd) use_netsvcd=0 ;;
 	--netsvcd) netsvcd=${2:?}; shift ;;
+	--also)
+		x=${2:?}; shift
+		[ "${x#*=}" != "$x" ] || { usage >&2; exit 2; }
+		EXTRA_BIN[netsvcd-${x%%=*}]=${x#*=}
+		extras+=("netsvcd-${x%%=*}") ;;
+	--variant)
+		x=${2:?}; shift
+		[ "${x#*=}" != "$x" ] || { usage >&2; exit 2; }
+		VARIANT_ARGS[ref-${x%%=*}]=${x#*=}
+		extras+=("ref-${x%%=*}") ;;
 	--peers) peers=1 ;;
+	--xinetd) XINETD=${2:?}; shift ;;
+	--tools) tools=${2:?}; shift ;;
 	--iperf) iperf=1 ;;
 	--threads) threads=${2:?}; shift ;;
 	--workers) workers=${2:?}; shift ;;
@@ -89,7 +122,8 @@ NOTES=()
 SERVERS=()
 PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 HZ=$(getconf CLK_TCK)
-declare -A VAL OK CPU RSS HWM PORTS SPIDS
+NCPU=$(nproc)
+declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG
 status=0
 
 # note TEXT: a line printed under the table.
@@ -216,6 +250,12 @@ build_tools()
 	local cc=${BENCH_CC:-gcc}
 	local flags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread"
 	mkdir -p "$TMP/bin" || return 1
+	if [ -n "$tools" ]; then
+		ln -sf "$(cd "$tools" && pwd)/loadgen" \
+		    "$(cd "$tools" && pwd)/refecho" "$TMP/bin/"
+		"$TMP/bin/loadgen" -h 2>&1 | grep -q usage
+		return
+	fi
 	$cc $flags -o "$TMP/bin/loadgen" "$here/loadgen.c" &&
 	    $cc $flags -o "$TMP/bin/refecho" "$here/refecho.c"
 }
@@ -345,6 +385,7 @@ workers = $workers
 max_connections = 20000
 idle_timeout = 0
 backlog = 4096
+buffer_limit = 1M
 
 [echo]
 service = echo
@@ -372,14 +413,17 @@ start_server()
 	local name=$1 p=${PORTS[$1]} d="$TMP/srv/$1" i
 	mkdir -p "$d"
 	case $name in
-	refecho)
-		setsid "$TMP/bin/refecho" -a 127.0.0.1 -e "$p" -u "$p" \
+	refecho|ref-*)
+		# shellcheck disable=SC2086 # the variant's arguments split
+		setsid "$TMP/bin/refecho" ${VARIANT_ARGS[$name]:-} \
+		    -a 127.0.0.1 -e "$p" -u "$p" \
 		    -d $((p + 1)) -c $((p + 2)) -t $((p + 3)) \
 		    >"$d/log" 2>&1 &
 		;;
-	netsvcd)
+	netsvcd|netsvcd-*)
 		netsvcd_conf "$d/netsvcd.ini" "$p"
-		setsid "$netsvcd" -f -c "$d/netsvcd.ini" >"$d/log" 2>&1 &
+		setsid "${EXTRA_BIN[$name]:-$netsvcd}" -f -c "$d/netsvcd.ini" \
+		    >"$d/log" 2>&1 &
 		;;
 	openbsd-inetd)
 		services_file "$p" "$d/services"
@@ -415,21 +459,34 @@ start_server()
 # load_args LOAD SERVER: loadgen's arguments for LOAD against SERVER.
 load_args()
 {
-	local p=${PORTS[$2]} t="-t $threads" d=3 big=268435456 each=4194304
-	local disc=4294967296 n=10000 hs=5
+	# Sized by bytes so that even the fastest server here (about 2.5
+	# GB/s on one connection) takes more than 2 seconds: 8 GiB, 64 x 96
+	# MiB, 4 GiB in 16 KiB writes, 8 GiB to discard; the others by time.
+	local p=${PORTS[$2]} t="-t $threads" d=3 big=8589934592
+	local each=100663296 small=4294967296 disc=8589934592 n=10000 hs=5
+	local fourteen=1073741824
 	if [ $quick = 1 ]; then
-		d=0.5 big=8388608 each=262144 disc=67108864 n=200 hs=1
+		d=0.5 big=8388608 each=262144 small=8388608 disc=67108864
+		fourteen=1048576
+		n=200 hs=1
 	fi
 	# Forking peers stay far below the TIME_WAIT limit that -S lifts, and
 	# xinetd (libwrap) looks up a name for every address but 127.0.0.1.
+	# A forking peer moves bulk echo at a tenth of netsvcd's rate or
+	# less on 2 CPUs: 100 s, not 60, before a bulk run is failed.
+	local lim=60
 	case $2 in
 	openbsd-inetd|xinetd)
 		[ $n -gt $peer_hold ] && n=$peer_hold
+		lim=100
 		t="$t -S 1" ;;
 	esac
 	case $1 in
-	echo-1x256M) echo "echo-tput -p $p -c 1 -b $big -d 60 $t" ;;
-	echo-64x4M) echo "echo-tput -p $p -c 64 -b $each -d 60 $t" ;;
+	echo-1x8G) echo "echo-tput -p $p -c 1 -b $big -d $lim $t" ;;
+	echo-64x96M) echo "echo-tput -p $p -c 64 -b $each -d $lim $t" ;;
+	echo-14x1G) echo "echo-tput -p $p -c 14 -b $fourteen -d $lim $t" ;;
+	echo-1x4G-16K)
+		echo "echo-tput -p $p -c 1 -b $small -w 16384 -d $lim $t" ;;
 	# The server closes a daytime connection first, so the TIME_WAIT
 	# 4-tuples are on its side: one source address for every server.
 	daytime-64)
@@ -458,6 +515,14 @@ field()
 	x=${x#* "$1"=}
 	[ "$x" = " $2 " ] && return 1
 	echo "${x%% *}"
+}
+
+# xfield NAME LINE: the value of NAME=... in the extra= list of a RESULT.
+xfield()
+{
+	local x
+	x=$(field extra "$2") || return 1
+	echo ",$x," | tr ',' '\n' | sed -n "s/^$1=//p" | head -n 1 | grep .
 }
 
 # run_hold PID ARGS...: the hold load; sets HOLDLINE, its RESULT line with
@@ -514,6 +579,9 @@ run_one()
 	alive "$pid" || ok=0
 	VAL[$k]=$v
 	OK[$k]=$ok
+	CCPU[$k]=$(xfield cpu_s "$line") || CCPU[$k]=""
+	BYTES[$k]=$(xfield bytes "$line") || BYTES[$k]=""
+	SECS[$k]=$(xfield secs "$line") || SECS[$k]=""
 	CPU[$k]=$(awk -v a="${s0%% *}" -v b="${s1%% *}" -v hz="$HZ" \
 	    'BEGIN { printf "%.2f", (b - a) / hz }')
 	RSS[$k]=$rss
@@ -564,6 +632,7 @@ stop_all()
 run_load()
 {
 	local load=$1 srv rep
+	LOADAVG[$load]=$(cut -d' ' -f1 /proc/loadavg)
 	for rep in $(seq 1 "$reps"); do
 		if [ "$rep" = 1 ] || [ "$load" = hold-10k ]; then
 			stop_all
@@ -641,11 +710,26 @@ run_iperf()
 	done
 }
 
+# stats: "median min max" of the numbers on stdin, or "- - -".
+stats()
+{
+	sort -g | awk 'NF { a[++n] = $1 } END { if (n == 0) { print "- - -";
+	    exit } m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	    printf "%.2f %.2f %.2f\n", m, a[1], a[n] }'
+}
+
+# per_gb CPU BYTES: seconds of CPU per GB (10^9 bytes), or nothing.
+per_gb()
+{
+	awk -v c="$1" -v b="$2" 'BEGIN { if (c != "" && b > 0)
+	    printf "%.3f", c / (b / 1e9) }'
+}
+
 # row LOAD SERVER: one line of the table.
 row()
 {
 	local load=$1 srv=$2 rep k r vals="" ratios="" cpus="" rsss="" n=0 good=0
-	local unit="MB/s"
+	local unit="MB/s" sgb="" cgb="" flag="" short=0 st med lo hi
 	case $load in
 	daytime-64|echo-64B-64) unit="conn/s" ;;
 	udp-64B) unit="replies/s" ;;
@@ -660,6 +744,15 @@ row()
 		[ "${OK[$k]}" = 1 ] || continue
 		good=$((good + 1))
 		vals="$vals ${VAL[$k]}"
+		case $BULK_LOADS in
+		*" $load "*)
+			sgb="$sgb $(per_gb "${CPU[$k]}" "${BYTES[$k]}")"
+			cgb="$cgb $(per_gb "${CCPU[$k]}" "${BYTES[$k]}")"
+			if awk -v s="${SECS[$k]:-99}" -v m=$MIN_SECS \
+			    'BEGIN { exit !(s < m) }'; then
+				short=1
+			fi ;;
+		esac
 		r="$load/refecho/$rep"
 		# hold-10k has an absolute target: no ratio.
 		if [ "${OK[$r]:-0}" = 1 ] && [ "$load" != hold-10k ]; then
@@ -669,12 +762,24 @@ row()
 		fi
 	done
 	[ $n = 0 ] && return
-	printf '%-13s %-14s %12s %-9s %6s %6s %9s %9s %5s\n' "$load" "$srv" \
-	    "$(echo $vals | tr ' ' '\n' | median %.1f)" "$unit" \
-	    "$(echo $ratios | tr ' ' '\n' | median %.2f)" \
+	st=$(echo $ratios | tr ' ' '\n' | stats)
+	read -r med lo hi <<<"$st"
+	if [ "$srv" != refecho ] && [ "$med" != - ]; then
+		flag=$(awk -v lo="$lo" -v hi="$hi" -v t=$TARGET 'BEGIN {
+		    if (hi < t) print "BELOW"; else if (lo < t) print "CROSS" }')
+	fi
+	if [ $short = 1 ] && [ $quick = 0 ]; then
+		flag="${flag:+$flag,}SHORT"
+	fi
+	printf '%-13s %-14s %10s %-9s %5s %11s %-11s %6s %6s %6s %8s %5s %4s %5s\n' \
+	    "$load" "$srv" "$(echo $vals | tr ' ' '\n' | median %.1f)" "$unit" \
+	    "$med" "$([ "$med" = - ] && echo - || echo "$lo-$hi")" \
+	    "${flag:--}" \
+	    "$(echo $sgb | tr ' ' '\n' | median %.3f)" \
+	    "$(echo $cgb | tr ' ' '\n' | median %.3f)" \
 	    "$(echo $cpus | tr ' ' '\n' | median %.2f)" \
 	    "$(echo $rsss | tr ' ' '\n' | median %d)" \
-	    "${HWM[$load/$srv]:--}" "$good/$n"
+	    "$good/$n" "$NCPU" "${LOADAVG[$load]:--}"
 }
 
 # table: everything measured, and the notes.
@@ -682,8 +787,13 @@ table()
 {
 	local load srv n
 	echo
-	printf '%-13s %-14s %12s %-9s %6s %6s %9s %9s %5s\n' load server \
-	    median unit ratio cpu_s rss_kib hwm_kib ok
+	if [ $quick = 1 ]; then
+		echo "QUICK RUN: one repetition of tiny loads, far shorter than"
+		echo "$MIN_SECS s; a smoke test of the suite, not a measurement."
+	fi
+	printf '%-13s %-14s %10s %-9s %5s %11s %-11s %6s %6s %6s %8s %5s %4s %5s\n' \
+	    load server median unit ratio spread flag srv/GB cli/GB cpu_s \
+	    rss_kib ok cpus load1
 	for load in $loads; do
 		for srv in "${SERVERS[@]}"; do
 			row "$load" "$srv"
@@ -693,17 +803,23 @@ table()
 		n=$(for n in $(seq 1 "$reps"); do
 			echo "${VAL[tcp-1stream/iperf3/$n]:-}"
 		done)
-		printf '%-13s %-14s %12s %-9s %6s %6s %9s %9s %5s\n' \
-		    tcp-1stream iperf3 "$(echo "$n" | median %.1f)" MB/s - - - - \
-		    "$(echo "$n" | grep -c .)/$reps"
+		printf '%-13s %-14s %10s %-9s %5s %11s %-11s %6s %6s %6s %8s %5s %4s %5s\n' \
+		    tcp-1stream iperf3 "$(echo "$n" | median %.1f)" MB/s - - - \
+		    - - - - "$(echo "$n" | grep -c .)/$reps" "$NCPU" -
 	fi
 	echo
 	echo "ratio: median over repetitions of value / refecho's value in the"
-	echo "same repetition.  cpu_s: server CPU time per run (children"
-	echo "included); rss_kib: server RSS after the run (during it for"
-	echo "hold, with all processes of a forking server); hwm_kib: peak RSS"
-	echo "of the server's main process.  hold-10k: value = RSS growth per"
-	echo "idle connection, in bytes; ok = all established and still echoing."
+	echo "same repetition; spread: the smallest and largest of those"
+	echo "ratios; flag: CROSS when the spread crosses the target ($TARGET),"
+	echo "BELOW when all of it is under, SHORT when a run lasted under"
+	echo "$MIN_SECS s.  srv/GB, cli/GB: CPU seconds of the server and of"
+	echo "loadgen per 10^9 bytes (bulk loads; echo counts each byte once)."
+	echo "cpu_s: server CPU time per run (children included); rss_kib:"
+	echo "server RSS after the run (during it for hold, all processes of a"
+	echo "forking server).  cpus: online CPUs; load1: the 1-minute load"
+	echo "average as the load started (other work on the machine)."
+	echo "hold-10k: value = RSS growth per idle connection, in bytes;"
+	echo "ok = all established and still echoing."
 	for n in "${NOTES[@]}"; do
 		echo "note: $n"
 	done
@@ -741,11 +857,24 @@ main()
 			setup_inetd && SERVERS+=(openbsd-inetd)
 			setup_xinetd && SERVERS+=(xinetd)
 		fi
+	elif [ -n "$XINETD" ]; then
+		if ! unshare -m true 2>/dev/null; then
+			note "xinetd: needs unshare -m (root); skipped"
+		elif [ -x "$XINETD" ]; then
+			SERVERS+=(xinetd)
+		else
+			note "xinetd: $XINETD is not executable; skipped"
+		fi
+	fi
+	SERVERS+=("${extras[@]}")
+	if [ ${#SERVERS[@]} -gt 10 ]; then
+		echo "run.sh: at most 10 servers" >&2
+		exit 2
 	fi
 	pick_ports
 	tw_unbound
 	local i=0 srv
-	for srv in refecho netsvcd openbsd-inetd xinetd; do
+	for srv in "${SERVERS[@]}"; do
 		PORTS[$srv]=$((base + 10 * i))
 		i=$((i + 1))
 	done

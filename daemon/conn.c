@@ -122,6 +122,7 @@ static void	conn_want_write(struct conn *, int);
 static int	conn_flush(struct conn *);
 static int	conn_buffer(struct conn *, const void *, size_t);
 static int	conn_queue(struct conn *, const void *, size_t);
+static ssize_t	conn_read_once(struct conn *, evutil_socket_t, size_t);
 static ssize_t	conn_splice_in(struct conn *, size_t);
 static void	conn_splice_out(struct conn *, size_t);
 static void	conn_pipe_take(struct conn *, size_t);
@@ -399,26 +400,46 @@ conn_free_spare(struct worker *w)
 }
 
 /*
- * Input is ready: one read per wakeup (level-triggered, so the loop comes
- * back), as a plain epoll server does.
+ * Input is ready: read and hand the bytes over, and again while a read
+ * filled all that was asked and nothing is pending (the socket may hold
+ * more), up to RBUF_SIZE bytes a wakeup so that other connections get
+ * their turn.  Level-triggered: what is left brings the loop back.
  */
 static void
 conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 room;
+	size_t		 room, total = 0;
+	ssize_t		 n;
+
+	UNUSED(what);
+	do {
+		/*
+		 * Never read more than the output buffer could still hold:
+		 * an echo of it must fit under buffer_limit.  Reading stops
+		 * at the limit, so room is at least 1 here.
+		 */
+		room = c->inst->ic->buffer_limit - conn_pending(c);
+		if (room > RBUF_SIZE - total)
+			room = RBUF_SIZE - total;
+		if ((n = conn_read_once(c, fd, room)) <= 0)
+			return;
+		total += (size_t)n;
+	} while ((size_t)n == room && total < RBUF_SIZE &&
+	    conn_pending(c) == 0 && c->reading);
+}
+
+/*
+ * One read of at most room bytes (a splice for echo), handed to the
+ * service; the bytes read, or 0 when the caller must stop (nothing read,
+ * EOF, error, c no longer open).
+ */
+static ssize_t
+conn_read_once(struct conn *c, evutil_socket_t fd, size_t room)
+{
 	ssize_t		 n;
 	int		 spliced;
 
-	UNUSED(what);
-	/*
-	 * Never read more than the output buffer could still hold: an echo
-	 * of it must fit under buffer_limit.  Reading stops at the limit, so
-	 * room is at least 1 here.
-	 */
-	room = c->inst->ic->buffer_limit - conn_pending(c);
-	if (room > RBUF_SIZE)
-		room = RBUF_SIZE;
 	spliced = c->echo_input && c->out.len == c->out.off &&
 	    c->w->pipefd[0] != -1;
 	if (spliced)
@@ -427,20 +448,20 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		n = recv(fd, c->w->rbuf, room, c->drop_input ? MSG_TRUNC : 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
+			return 0;
 		if (spliced && (errno == EINVAL || errno == ENOSYS)) {
 			c->echo_input = 0;	/* no splice here: copy */
-			return;
+			return 0;
 		}
 		log_debug("%s: %s: read: %s", c->inst->ic->name, conn_peer(c),
 		    strerror(errno));
 		conn_abort(c, END_ERROR);
-		return;
+		return 0;
 	}
 	if (n == 0) {
 		/* Peer half-closed: flush what is pending, then close. */
 		conn_finish(c, END_EOF);
-		return;
+		return 0;
 	}
 	c->last_active = clock_ms();
 	c->bytes_in += (uint64_t)n;
@@ -451,7 +472,7 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	else if (c->state == CONN_OPEN && !c->drop_input)
 		c->svc->tcp_read(c, c->w->rbuf, (size_t)n);
 	if (c->state != CONN_OPEN)
-		return;
+		return 0;
 	if (c->unsent == UNSENT_WRITTEN) {
 		c->unsent = UNSENT_WATCHED;
 		conn_schedule(c);	/* write_timeout now watches the kernel */
@@ -462,6 +483,7 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	if (c->state == CONN_OPEN &&
 	    c->out.len - c->out.off >= c->inst->ic->buffer_limit)
 		conn_want_read(c, 0);	/* backpressure until drained */
+	return c->state == CONN_OPEN ? n : 0;
 }
 
 /*
@@ -798,10 +820,15 @@ conn_queue(struct conn *c, const void *buf, size_t len)
 size_t
 conn_write_some(struct conn *c, const void *buf, size_t len)
 {
-	ssize_t	n;
+	uint64_t	max = c->inst->ic->lim.max_bytes, used;
+	ssize_t		n;
 
 	if (c->state != CONN_OPEN || len == 0)
 		return 0;
+	/* A streaming service asks for large writes: max_bytes caps them. */
+	used = c->bytes_in + c->bytes_out;
+	if (max != 0 && used < max && len > max - used)
+		len = (size_t)(max - used);
 	do {
 		n = send(c->fd, buf, len, MSG_NOSIGNAL);
 	} while (n == -1 && errno == EINTR);

@@ -574,7 +574,7 @@ struct worker {
 	int			 running;	/* thread started */
 };
 
-#define RBUF_SIZE	65536
+#define RBUF_SIZE	(1024 * 1024)	/* largest read, and per wakeup */
 
 struct daemon {
 	struct config		*conf;		/* the current generation */

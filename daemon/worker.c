@@ -102,8 +102,12 @@ worker_pipe(struct worker *w)
 		w->pipefd[0] = w->pipefd[1] = -1;
 		return;
 	}
-	/* One slot a page: room for a whole read of RBUF_SIZE. */
-	(void)fcntl(w->pipefd[1], F_SETPIPE_SZ, RBUF_SIZE * 4);
+	/*
+	 * A slot a page: room for a whole read of RBUF_SIZE when the
+	 * socket's pages are full.  Past /proc/sys/fs/pipe-max-size this
+	 * fails for an unprivileged process, and splices are shorter.
+	 */
+	(void)fcntl(w->pipefd[1], F_SETPIPE_SZ, RBUF_SIZE);
 }
 
 /* A worker thread: run its loop until workers_stop() ends it. */

@@ -69,7 +69,7 @@ size_t		 proto_escape(char *out, size_t outlen, const void *buf,
 #define CHARGEN_WIDTH		72
 #define CHARGEN_LINE		(CHARGEN_WIDTH + 2)	/* with CR LF */
 #define CHARGEN_PERIOD		(CHARGEN_NCHARS * CHARGEN_LINE)	/* 7030 */
-#define CHARGEN_CHUNK		65536	/* most bytes one write asks for */
+#define CHARGEN_CHUNK		(1024 * 1024)	/* most bytes one write asks for */
 #define CHARGEN_RING_LEN	(CHARGEN_PERIOD + CHARGEN_CHUNK)
 #define CHARGEN_UDP_MAX		512	/* RFC 864: 0 to 512 characters */
 

@@ -165,7 +165,8 @@ int		 conn_write(struct conn *, const void *, size_t);
 /*
  * Write what the socket takes right now, buffering nothing; returns the
  * number of bytes taken (0 when it would block).  For streaming services
- * whose data stays valid (chargen's pattern).
+ * whose data stays valid (chargen's pattern); never more than max_bytes
+ * leaves.
  */
 size_t		 conn_write_some(struct conn *, const void *, size_t);
 
