@@ -1188,8 +1188,13 @@ config_service(struct cf_load *ld, struct instance_conf *ic,
 	size_t	i, off = 0;
 	int	n;
 
-	if ((ic->service = service_find(k->value)) != NULL)
+	if ((ic->service = service_find(k->value)) != NULL) {
+		/* svc branch stand-in for the house branch: conf_size. */
+		if (ic->service->conf_size > 0 && ic->svc.data == NULL &&
+		    (ic->svc.data = calloc(1, ic->service->conf_size)) == NULL)
+			config_error(ld, k->line, "out of memory");
 		return;
+	}
 	names[0] = '\0';
 	for (i = 0; services[i] != NULL; i++) {
 		n = snprintf(names + off, sizeof(names) - off, "%s%s",
@@ -1212,10 +1217,16 @@ config_service_key(struct cf_load *ld, struct instance_conf *ic,
 {
 	const struct service	*svc = ic->service;
 	char			*cause = NULL;
+	size_t			 i;
 	int			 r;
 
 	r = SERVICE_KEY_UNKNOWN;
-	if (svc->conf_key != NULL)
+	/* svc branch stand-in for the house branch: keys[] filter. */
+	for (i = 0; svc->keys != NULL && svc->keys[i] != NULL; i++)
+		if (strcmp(svc->keys[i], k->key) == 0)
+			break;
+	if (svc->conf_key != NULL && svc->keys != NULL &&
+	    svc->keys[i] != NULL && (svc->conf_size == 0 || ic->svc.data != NULL))
 		r = svc->conf_key(&ic->svc, k->key, k->value, &cause);
 	if (r == SERVICE_KEY_OK)
 		return 0;
@@ -1507,6 +1518,8 @@ config_free(struct config *conf)
 		if (ic->service != NULL && ic->service->conf_free != NULL &&
 		    ic->svc.data != NULL)
 			ic->service->conf_free(&ic->svc);
+		if (ic->service != NULL && ic->service->conf_size > 0)
+			free(ic->svc.data);	/* svc branch stand-in */
 		acl_free(&ic->lim.allow);
 		acl_free(&ic->lim.deny);
 		free(ic->endpoints);
