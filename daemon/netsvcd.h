@@ -747,6 +747,7 @@ struct metrics	*metrics_start(struct daemon *, const struct endpoint *,
 void		 metrics_stop(struct metrics *);
 
 /* ---- systemd.c ---- */
+int		 systemd_notifying(void);
 void		 systemd_ready(const char *status);
 void		 systemd_status(const char *status);
 void		 systemd_reloading(void);
@@ -754,6 +755,7 @@ void		 systemd_stopping(void);
 void		 systemd_mainpid(pid_t);
 int		 systemd_listen_fds(int **fds, size_t *n);
 struct event	*systemd_watchdog_start(struct event_base *);
+unsigned int	 systemd_peer(const struct sockaddr *, char *host, size_t);
 void		 systemd_log_conn(const char *instance, const struct sockaddr *,
 		    uint64_t bytes_in, uint64_t bytes_out, uint64_t usec,
 		    const char *why);

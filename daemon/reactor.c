@@ -153,7 +153,7 @@ daemon_start(struct daemon *d, struct config *conf)
 	if (workers_start(d) == -1)
 		return -1;
 	d->ev_watchdog = systemd_watchdog_start(d->base);
-	if (getenv("NOTIFY_SOCKET") != NULL) {
+	if (systemd_notifying()) {
 		tv.tv_sec = STATUS_INTERVAL_S;
 		tv.tv_usec = 0;
 		if ((d->ev_status = event_new(d->base, -1, EV_PERSIST,

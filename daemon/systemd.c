@@ -3,6 +3,11 @@
  * function is a no-op when the daemon was not started by a service manager
  * (NOTIFY_SOCKET unset).
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +34,13 @@ strv_free_names(char **names, int n)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* Whether a service manager listens for notifications (NOTIFY_SOCKET). */
+int
+systemd_notifying(void)
+{
+	return getenv("NOTIFY_SOCKET") != NULL;
 }
 
 /* READY=1 with a one-line STATUS=. */
@@ -148,6 +160,30 @@ systemd_watchdog_start(struct event_base *base)
 #define JOURNAL_SOCKET	"/run/systemd/journal/socket"
 
 /*
+ * The address of peer, without brackets, into host, and its port: the
+ * journal's REMOTE_ADDR and REMOTE_PORT, taken from the sockaddr itself.
+ */
+unsigned int
+systemd_peer(const struct sockaddr *peer, char *host, size_t len)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	host[0] = '\0';
+	if (peer->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)(const void *)peer;
+		inet_ntop(AF_INET, &sin->sin_addr, host, (socklen_t)len);
+		return ntohs(sin->sin_port);
+	}
+	if (peer->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)(const void *)peer;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, (socklen_t)len);
+		return ntohs(sin6->sin6_port);
+	}
+	return 0;
+}
+
+/*
  * The connection log: one line per closed connection, with structured
  * fields when the journal is the log sink.
  */
@@ -155,20 +191,13 @@ void
 systemd_log_conn(const char *instance, const struct sockaddr *peer,
     uint64_t bytes_in, uint64_t bytes_out, uint64_t usec, const char *why)
 {
-	char		addr[64], host[64];
-	unsigned int	port = 0;
-	char		*colon;
+	char		addr[64], host[INET6_ADDRSTRLEN];
+	unsigned int	port;
 
 	if (log_getlevel() < LOG_LEVEL_INFO)
 		return;
 	sockaddr_format(peer, addr, sizeof(addr));
-	snprintf(host, sizeof(host), "%s", addr[0] == '[' ? addr + 1 : addr);
-	if ((colon = strrchr(host, ':')) != NULL) {
-		port = (unsigned int)strtoul(colon + 1, NULL, 10);
-		*colon = '\0';
-		if (colon > host && colon[-1] == ']')
-			colon[-1] = '\0';
-	}
+	port = systemd_peer(peer, host, sizeof(host));
 	/*
 	 * sd_journal_send() drops the entry silently, and succeeds, when
 	 * journald's socket is missing: then the plain line goes out.

@@ -27,7 +27,6 @@ struct banner_conf {
 
 static const char *const banner_keys[] = { "message", "message_file", NULL };
 
-static struct banner_conf *banner_conf_get(struct svc_conf *);
 static int	banner_conf_key(struct svc_conf *, const char *, const char *,
 		    char **);
 static int	banner_conf_check(struct svc_conf *, char **);
@@ -35,20 +34,6 @@ static void	banner_conf_free(struct svc_conf *);
 static void	banner_conf_describe(struct svc_conf *, char *, size_t);
 static void	banner_accept(struct conn *);
 static void	banner_datagram(struct dgram *, const void *, size_t);
-
-/* The instance's settings, allocated on first use. */
-static struct banner_conf *
-banner_conf_get(struct svc_conf *sc)
-{
-	struct banner_conf	*bc;
-
-	if ((bc = svc_conf_data(sc)) != NULL)
-		return bc;
-	if ((bc = calloc(1, sizeof(*bc))) == NULL)
-		return NULL;
-	svc_conf_set_data(sc, bc);
-	return bc;
-}
 
 /* Parse message (decoded and checked here) and message_file. */
 static int
@@ -60,12 +45,9 @@ banner_conf_key(struct svc_conf *sc, const char *key, const char *value,
 	char			*s;
 	ssize_t			 n;
 
-	if (strcmp(key, "message") != 0 && strcmp(key, "message_file") != 0)
-		return SERVICE_KEY_UNKNOWN;
+	bc = svc_conf_data(sc);
 	if (*value == '\0')
 		return proto_cause(cause, "%s is empty", key);
-	if ((bc = banner_conf_get(sc)) == NULL)
-		return proto_cause(cause, "out of memory");
 	if (strcmp(key, "message_file") == 0) {
 		if ((s = strdup(value)) == NULL)
 			return proto_cause(cause, "out of memory");
@@ -133,7 +115,7 @@ banner_conf_check(struct svc_conf *sc, char **cause)
 	return 0;
 }
 
-/* Free the settings and the message. */
+/* Free the message (the host frees the settings). */
 static void
 banner_conf_free(struct svc_conf *sc)
 {
@@ -145,8 +127,6 @@ banner_conf_free(struct svc_conf *sc)
 		free(bc->text);
 	free(bc->message);
 	free(bc->file);
-	free(bc);
-	svc_conf_set_data(sc, NULL);
 }
 
 /* " message=27 bytes" or " message_file=/path (27 bytes)" for -t. */
@@ -192,6 +172,7 @@ const struct service service_banner = {
 	.name = "banner",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.keys = banner_keys,
+	.conf_size = sizeof(struct banner_conf),
 	.conf_key = banner_conf_key,
 	.conf_check = banner_conf_check,
 	.conf_free = banner_conf_free,

@@ -25,6 +25,7 @@
 struct daytime_conf {
 	char		*format;
 	int		 utc;
+	int		 utc_set;	/* "utc" given; else utc = yes */
 	locale_t	 loc;		/* "C", for strftime_l */
 };
 
@@ -45,7 +46,6 @@ struct daytime_cache {
 
 static const char *const daytime_keys[] = { "format", "utc", NULL };
 
-static struct daytime_conf *daytime_conf_get(struct svc_conf *);
 static int	daytime_conf_key(struct svc_conf *, const char *,
 		    const char *, char **);
 static int	daytime_conf_check(struct svc_conf *, char **);
@@ -55,39 +55,21 @@ static const char *daytime_line(const struct daytime_conf *, size_t *);
 static void	daytime_accept(struct conn *);
 static void	daytime_datagram(struct dgram *, const void *, size_t);
 
-/* The instance's settings, allocated with defaults on first use. */
-static struct daytime_conf *
-daytime_conf_get(struct svc_conf *sc)
-{
-	struct daytime_conf	*dc;
-
-	if ((dc = svc_conf_data(sc)) != NULL)
-		return dc;
-	if ((dc = malloc(sizeof(*dc))) == NULL)
-		return NULL;
-	*dc = (struct daytime_conf){ .utc = 1 };
-	svc_conf_set_data(sc, dc);
-	return dc;
-}
-
 /* Parse format and utc. */
 static int
 daytime_conf_key(struct svc_conf *sc, const char *key, const char *value,
     char **cause)
 {
-	struct daytime_conf	*dc;
+	struct daytime_conf	*dc = svc_conf_data(sc);
 	char			*s;
 	int			 on;
 
-	if (strcmp(key, "format") != 0 && strcmp(key, "utc") != 0)
-		return SERVICE_KEY_UNKNOWN;
-	if ((dc = daytime_conf_get(sc)) == NULL)
-		return proto_cause(cause, "out of memory");
 	if (strcmp(key, "utc") == 0) {
 		if (proto_parse_bool(value, &on) == -1)
 			return proto_cause(cause,
 			    "utc: \"%s\" is not yes or no", value);
 		dc->utc = on;
+		dc->utc_set = 1;
 		return SERVICE_KEY_OK;
 	}
 	if (*value == '\0')
@@ -106,11 +88,11 @@ daytime_conf_key(struct svc_conf *sc, const char *key, const char *value,
 static int
 daytime_conf_check(struct svc_conf *sc, char **cause)
 {
-	struct daytime_conf	*dc;
+	struct daytime_conf	*dc = svc_conf_data(sc);
 	char			 line[DAYTIME_MAX];
 
-	if ((dc = daytime_conf_get(sc)) == NULL)
-		return proto_cause(cause, "out of memory");
+	if (!dc->utc_set)
+		dc->utc = 1;
 	if (dc->format == NULL &&
 	    (dc->format = strdup(DAYTIME_DEFAULT_FORMAT)) == NULL)
 		return proto_cause(cause, "out of memory");
@@ -126,7 +108,7 @@ daytime_conf_check(struct svc_conf *sc, char **cause)
 	return 0;
 }
 
-/* Free the settings. */
+/* Free the format and locale (the host frees the settings). */
 static void
 daytime_conf_free(struct svc_conf *sc)
 {
@@ -137,8 +119,6 @@ daytime_conf_free(struct svc_conf *sc)
 	if (dc->loc != (locale_t)0)
 		freelocale(dc->loc);
 	free(dc->format);
-	free(dc);
-	svc_conf_set_data(sc, NULL);
 }
 
 /* " format="..." utc=yes" for -t. */
@@ -217,6 +197,7 @@ const struct service service_daytime = {
 	.name = "daytime",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.keys = daytime_keys,
+	.conf_size = sizeof(struct daytime_conf),
 	.conf_key = daytime_conf_key,
 	.conf_check = daytime_conf_check,
 	.conf_free = daytime_conf_free,

@@ -23,7 +23,6 @@ struct discard_conf {
 
 static const char *const discard_keys[] = { "log_data", NULL };
 
-static struct discard_conf *discard_conf_get(struct svc_conf *);
 static int	discard_conf_key(struct svc_conf *, const char *,
 		    const char *, char **);
 static int	discard_conf_check(struct svc_conf *, char **);
@@ -36,35 +35,18 @@ static int	discard_restore(struct conn *, const void *, size_t);
 static void	discard_read(struct conn *, const void *, size_t);
 static void	discard_datagram(struct dgram *, const void *, size_t);
 
-/* The instance's settings, allocated with defaults on first use. */
-static struct discard_conf *
-discard_conf_get(struct svc_conf *sc)
-{
-	struct discard_conf	*dc;
-
-	if ((dc = svc_conf_data(sc)) != NULL)
-		return dc;
-	if ((dc = calloc(1, sizeof(*dc))) == NULL)
-		return NULL;
-	svc_conf_set_data(sc, dc);
-	return dc;
-}
-
 /* Parse log_data. */
 static int
 discard_conf_key(struct svc_conf *sc, const char *key, const char *value,
     char **cause)
 {
-	struct discard_conf	*dc;
+	struct discard_conf	*dc = svc_conf_data(sc);
 	int			 on;
 
-	if (strcmp(key, "log_data") != 0)
-		return SERVICE_KEY_UNKNOWN;
+	(void)key;		/* the host passes only log_data */
 	if (proto_parse_bool(value, &on) == -1)
 		return proto_cause(cause, "log_data: \"%s\" is not yes or no",
 		    value);
-	if ((dc = discard_conf_get(sc)) == NULL)
-		return proto_cause(cause, "out of memory");
 	dc->log_data = on;
 	return SERVICE_KEY_OK;
 }
@@ -73,17 +55,15 @@ discard_conf_key(struct svc_conf *sc, const char *key, const char *value,
 static int
 discard_conf_check(struct svc_conf *sc, char **cause)
 {
-	struct discard_conf	*dc;
+	struct discard_conf	*dc = svc_conf_data(sc);
 
-	if ((dc = discard_conf_get(sc)) == NULL)
-		return proto_cause(cause, "out of memory");
 	free(dc->name);
 	if ((dc->name = strdup(svc_conf_name(sc))) == NULL)
 		return proto_cause(cause, "out of memory");
 	return 0;
 }
 
-/* Free the settings. */
+/* Free the name (the host frees the settings). */
 static void
 discard_conf_free(struct svc_conf *sc)
 {
@@ -92,8 +72,6 @@ discard_conf_free(struct svc_conf *sc)
 	if (dc == NULL)
 		return;
 	free(dc->name);
-	free(dc);
-	svc_conf_set_data(sc, NULL);
 }
 
 /* " log_data=yes" for -t. */
@@ -180,6 +158,7 @@ const struct service service_discard = {
 	.name = "discard",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.keys = discard_keys,
+	.conf_size = sizeof(struct discard_conf),
 	.conf_key = discard_conf_key,
 	.conf_check = discard_conf_check,
 	.conf_free = discard_conf_free,

@@ -28,7 +28,6 @@ struct qotd_conf {
 
 static const char *const qotd_keys[] = { "quotes_file", NULL };
 
-static struct qotd_conf *qotd_conf_get(struct svc_conf *);
 static int	qotd_conf_key(struct svc_conf *, const char *, const char *,
 		    char **);
 static int	qotd_conf_check(struct svc_conf *, char **);
@@ -38,38 +37,18 @@ static const struct qotd_quote *qotd_pick(const struct qotd_conf *);
 static void	qotd_accept(struct conn *);
 static void	qotd_datagram(struct dgram *, const void *, size_t);
 
-/* The instance's settings, allocated on first use. */
-static struct qotd_conf *
-qotd_conf_get(struct svc_conf *sc)
-{
-	struct qotd_conf	*qc;
-
-	if ((qc = svc_conf_data(sc)) != NULL)
-		return qc;
-	if ((qc = calloc(1, sizeof(*qc))) == NULL)
-		return NULL;
-	if ((qc->next = malloc(sizeof(*qc->next))) == NULL) {
-		free(qc);
-		return NULL;
-	}
-	atomic_init(qc->next, 0);
-	svc_conf_set_data(sc, qc);
-	return qc;
-}
-
 /* Parse quotes_file; the file is read by conf_check. */
 static int
 qotd_conf_key(struct svc_conf *sc, const char *key, const char *value,
     char **cause)
 {
-	struct qotd_conf	*qc;
+	struct qotd_conf	*qc = svc_conf_data(sc);
 	char			*s;
 
-	if (strcmp(key, "quotes_file") != 0)
-		return SERVICE_KEY_UNKNOWN;
+	(void)key;		/* the host passes only quotes_file */
 	if (*value == '\0')
 		return proto_cause(cause, "quotes_file is empty");
-	if ((qc = qotd_conf_get(sc)) == NULL || (s = strdup(value)) == NULL)
+	if ((s = strdup(value)) == NULL)
 		return proto_cause(cause, "out of memory");
 	free(qc->file);
 	qc->file = s;
@@ -85,8 +64,12 @@ qotd_conf_check(struct svc_conf *sc, char **cause)
 	size_t			 len;
 	int			 rc;
 
-	if ((qc = qotd_conf_get(sc)) == NULL)
-		return proto_cause(cause, "out of memory");
+	qc = svc_conf_data(sc);
+	if (qc->next == NULL) {
+		if ((qc->next = malloc(sizeof(*qc->next))) == NULL)
+			return proto_cause(cause, "out of memory");
+		atomic_init(qc->next, 0);
+	}
 	qotd_quotes_free(&qc->loaded);
 	qc->quote = qotd_builtin;
 	qc->count = qotd_nbuiltin;
@@ -124,8 +107,6 @@ qotd_conf_free(struct svc_conf *sc)
 	qotd_quotes_free(&qc->loaded);
 	free(qc->file);
 	free(qc->next);
-	free(qc);
-	svc_conf_set_data(sc, NULL);
 }
 
 /* " quotes=12 from /path" or " quotes=8 built-in" for -t. */
@@ -184,6 +165,7 @@ const struct service service_qotd = {
 	.name = "qotd",
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.keys = qotd_keys,
+	.conf_size = sizeof(struct qotd_conf),
 	.conf_key = qotd_conf_key,
 	.conf_check = qotd_conf_check,
 	.conf_free = qotd_conf_free,

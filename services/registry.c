@@ -1,26 +1,30 @@
 /*
  * registry.c: the table of built-in services, looked up by name once at
- * config time.  Adding a service is one file, one line here and one in
- * CMakeLists.txt.
+ * config time.  The services are listed once, in registry.list; a build
+ * may add its own list (the unit tests add a test-only service) with
+ * -DSERVICE_LIST_EXTRA='"file"'.
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "service.h"
 
-extern const struct service service_echo;
-extern const struct service service_discard;
-extern const struct service service_chargen;
-extern const struct service service_daytime;
-extern const struct service service_time;
-extern const struct service service_qotd;
-extern const struct service service_banner;
-extern const struct service service_exec;
+#define SERVICE(name)	extern const struct service service_##name;
+#include "registry.list"
+#ifdef SERVICE_LIST_EXTRA
+#include SERVICE_LIST_EXTRA
+#endif
+#undef SERVICE
 
+#define SERVICE(name)	&service_##name,
 const struct service *const services[] = {
-	&service_echo, &service_discard, &service_chargen, &service_daytime,
-	&service_time, &service_qotd, &service_banner, &service_exec, NULL
+#include "registry.list"
+#ifdef SERVICE_LIST_EXTRA
+#include SERVICE_LIST_EXTRA
+#endif
+	NULL
 };
+#undef SERVICE
 
 /* The service called name, or NULL. */
 const struct service *

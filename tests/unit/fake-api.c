@@ -64,13 +64,32 @@ fake_dgram_free(struct dgram *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* An instance called name whose config file lives in dir. */
+/*
+ * An instance of sv called name whose config file lives in dir, with
+ * sv->conf_size zeroed bytes as the host gives it before conf_key.
+ */
 void
-fake_svc_conf_init(struct svc_conf *sc, const char *name, const char *dir)
+fake_svc_conf_init(struct svc_conf *sc, const struct service *sv,
+    const char *name, const char *dir)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->name = name;
 	sc->dir = dir;
+	if (sv != NULL && sv->conf_size > 0 &&
+	    (sc->data = calloc(1, sv->conf_size)) == NULL)
+		abort();
+}
+
+/* Run sv's conf_free and free the block, as the host does. */
+void
+fake_svc_conf_free(struct svc_conf *sc, const struct service *sv)
+{
+	if (sv->conf_free != NULL && sc->data != NULL)
+		sv->conf_free(sc);
+	if (sv->conf_size > 0) {
+		free(sc->data);
+		sc->data = NULL;
+	}
 }
 
 /* Take everything, as the host's buffer would; -1 once closed. */

@@ -50,7 +50,9 @@ void	fake_conn_init(struct conn *, const void *conf);
 void	fake_conn_free(struct conn *);
 void	fake_dgram_init(struct dgram *, const void *conf);
 void	fake_dgram_free(struct dgram *);
-void	fake_svc_conf_init(struct svc_conf *, const char *name,
-	    const char *dir);
+struct service;
+void	fake_svc_conf_init(struct svc_conf *, const struct service *,
+	    const char *name, const char *dir);
+void	fake_svc_conf_free(struct svc_conf *, const struct service *);
 
 #endif

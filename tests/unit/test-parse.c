@@ -819,3 +819,36 @@ Test(util, cause_set)
 	cr_expect(strcmp(cause, "port: 7") == 0, "got '%s'", cause);
 	free(cause);
 }
+
+/*
+ * The journal's REMOTE_ADDR and REMOTE_PORT come from the sockaddr, not
+ * from re-parsing its text: no brackets, the port as a number.
+ */
+Test(systemd, peer_fields)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	struct sockaddr		sa;
+	char			host[64];
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(4242);
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	cr_assert_eq(systemd_peer((struct sockaddr *)&sin, host,
+	    sizeof(host)), 4242);
+	cr_assert_str_eq(host, "192.0.2.1");
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(7);
+	inet_pton(AF_INET6, "::1", &sin6.sin6_addr);
+	cr_assert_eq(systemd_peer((struct sockaddr *)&sin6, host,
+	    sizeof(host)), 7);
+	cr_assert_str_eq(host, "::1");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNIX;
+	cr_assert_eq(systemd_peer(&sa, host, sizeof(host)), 0);
+	cr_assert_str_eq(host, "");
+}
