@@ -16,16 +16,19 @@
 static void	usage(FILE *);
 static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
+static int	main_signal(const char *path, const char *what);
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netsvcd [-fhtV] [-c file] [-l level]\n"
+	    "usage: netsvcd [-fhtV] [-c file] [-l level] [-s reload]\n"
 	    "  -c, --config FILE     configuration file (default %s)\n"
 	    "  -f, --foreground      stay in the foreground (always the case)\n"
 	    "  -t, --test            check the configuration, print it, exit\n"
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
+	    "  -s, --signal reload   check the file, make the running daemon\n"
+	    "                        reload it, exit 0 only if that worked\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n",
 	    NETSVCD_DEFAULT_CONFIG);
@@ -81,6 +84,26 @@ main_check(const char *path, int print)
 	return 0;
 }
 
+/*
+ * -s reload: check the file (its errors are printed here, for the
+ * journal of the reload job), then have the daemon reload it and report.
+ */
+static int
+main_signal(const char *path, const char *what)
+{
+	struct config	*conf;
+
+	if (strcmp(what, "reload") != 0) {
+		fprintf(stderr, "netsvcd: unknown signal '%s' (reload)\n",
+		    what);
+		return 2;
+	}
+	if ((conf = main_load(path)) == NULL)
+		return 1;
+	config_unref(conf);
+	return control_reload(CONTROL_TIMEOUT_MS);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -89,11 +112,13 @@ main(int argc, char *argv[])
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "test", no_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "signal", required_argument, NULL, 's' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char			*path = NETSVCD_DEFAULT_CONFIG;
+	const char			*sig = NULL;
 	struct config			*conf;
 	struct daemon			*d;
 	struct sigaction		 sa;
@@ -101,7 +126,7 @@ main(int argc, char *argv[])
 
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:ftl:Vh", longopts,
+	while ((ch = getopt_long(argc, argv, ":c:ftl:s:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -111,6 +136,9 @@ main(int argc, char *argv[])
 			break;	/* netsvcd never forks into the background */
 		case 't':
 			check = 1;
+			break;
+		case 's':
+			sig = optarg;
 			break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) == -1) {
@@ -146,6 +174,8 @@ main(int argc, char *argv[])
 	}
 	if (check)
 		return main_check(path, 1);
+	if (sig != NULL)
+		return main_signal(path, sig);
 
 	if ((conf = main_load(path)) == NULL)
 		return 1;

@@ -356,6 +356,11 @@ void		 daemon_status_dump(struct daemon *);
 int		 daemon_apply(struct daemon *, struct config *, char **cause);
 void		 daemon_reload(struct daemon *);
 
+/* ---- control.c: "netsvcd -s reload" and its status file ---- */
+#define CONTROL_TIMEOUT_MS	30000
+void		 control_publish(unsigned long gen, int ok, const char *text);
+int		 control_reload(int timeout_ms);
+
 /* ---- worker.c ---- */
 int		 workers_init(struct daemon *, unsigned int n);
 int		 workers_start(struct daemon *);
@@ -388,7 +393,7 @@ int		 listener_enable(struct listener *);
 struct listener	*listener_find(struct daemon *, const struct endpoint *,
 		    const struct worker *);
 void		 listener_close(struct listener *);
-void		 listener_close_passed(struct daemon *);
+size_t		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
 unsigned int	 endpoint_port(const struct endpoint *);
 void		 listener_close_all(struct daemon *);

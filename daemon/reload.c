@@ -228,6 +228,7 @@ daemon_reload(struct daemon *d)
 		config_errors_free(&errs);
 		d->reloads_failed++;
 		log_warnx("%s", status);
+		control_publish(d->reloads_ok + d->reloads_failed, 0, status);
 		systemd_ready(status);
 		return;
 	}
@@ -239,11 +240,13 @@ daemon_reload(struct daemon *d)
 		config_unref(nc);
 		d->reloads_failed++;
 		log_warnx("%s", status);
+		control_publish(d->reloads_ok + d->reloads_failed, 0, status);
 		systemd_ready(status);
 		return;
 	}
 	d->reloads_ok++;
 	if (!d->log_level_forced)
 		log_setlevel(d->conf->daemon.log_level);
+	control_publish(d->reloads_ok + d->reloads_failed, 1, "reloaded");
 	daemon_ready(d, "reloaded: ");
 }

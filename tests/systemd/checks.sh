@@ -351,8 +351,8 @@ fi
 check "purge: package gone" eval \
     '! dpkg-query -W -f="\${db:Status-Status}" netsvcd 2>/dev/null | grep -qv not-installed'
 left=$(find /etc /usr /lib /var /run -name '*netsvcd*' \
-    ! -path '/run/systemd/transient/*' ! -path '/var/log/journal/*' \
-    ! -path '/var/lib/dpkg/info/*' 2>/dev/null)
+    ! -name 'netsvcd-e2e*' ! -path '/run/systemd/units/*e2e*' \
+    ! -path '/var/log/journal/*' ! -path '/var/lib/dpkg/info/*' 2>/dev/null)
 # dpkg keeps nothing of a purged package in info/ either.
 left=$left$(ls /var/lib/dpkg/info/netsvcd.* 2>/dev/null)
 check "purge: no file left${left:+: $left}" eval '[ -z "$left" ]'
