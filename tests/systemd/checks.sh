@@ -336,7 +336,8 @@ wait "$ncpid" 2>/dev/null
 pending 3 "journalctl -p err -u netsvcd says why the start failed" eval \
     'journalctl -p err -u netsvcd.service --since "$since" --no-pager | grep -q "in use"'
 systemctl reset-failed netsvcd.service 2>/dev/null
-systemctl start netsvcd.socket netsvcd.service 2>/dev/null
+systemctl start netsvcd.socket
+systemctl start netsvcd.service
 
 # apt purge leaves nothing, even with both units running.
 check "before purge: netsvcd.socket and netsvcd.service active" \
