@@ -266,14 +266,18 @@ listener_find(struct daemon *d, const struct endpoint *ep,
 	return NULL;
 }
 
-/* Close passed sockets that no endpoint took: an error, never served. */
-void
+/*
+ * Close passed sockets that no endpoint took and return how many there
+ * were.  Each is an error: systemd keeps its own copy listening, so such a
+ * port would accept connections that nobody ever serves.
+ */
+size_t
 listener_close_passed(struct daemon *d)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	char			 buf[64];
-	size_t			 i;
+	size_t			 i, n = 0;
 
 	for (i = 0; i < d->npassed; i++) {
 		if (d->passed_fds[i] == -1)
@@ -285,10 +289,12 @@ listener_close_passed(struct daemon *d)
 		else
 			snprintf(buf, sizeof(buf), "(unknown)");
 		log_warnx("socket activation: fd %d on %s matches no "
-		    "configured endpoint; closing it", d->passed_fds[i], buf);
+		    "configured endpoint", d->passed_fds[i], buf);
 		close(d->passed_fds[i]);
 		d->passed_fds[i] = -1;
+		n++;
 	}
+	return n;
 }
 
 /* Stop serving one endpoint and close its socket. */

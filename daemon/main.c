@@ -23,6 +23,7 @@ static void	usage(FILE *);
 static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
 static int	main_version(const char *path);
+static int	main_signal(const char *path, const char *what);
 static int	main_lock_dir(char *, size_t);
 static int	main_lock(const char *path, int inherited);
 static void	main_unlock(int handed_over);
@@ -36,12 +37,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netsvcd [-fhTtV] [-c file] [-l level]\n"
+	    "usage: netsvcd [-fhTtV] [-c file] [-l level] [-s reload]\n"
 	    "  -c, --config FILE     configuration file (default %s)\n"
 	    "  -f, --foreground      stay in the foreground (always the case)\n"
 	    "  -t, --test            check the configuration, exit\n"
 	    "  -T, --test-print      check it and print it resolved, exit\n"
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
+	    "  -s, --signal reload   check the file, make the running daemon\n"
+	    "                        reload it, exit 0 only if that worked\n"
 	    "  -V, --version         print the version (with -c, the modules"
 	    " too) and exit\n"
 	    "      --import-inetd FILE  print FILE (an inetd.conf) as "
@@ -289,6 +292,26 @@ main_unlock(int handed_over)
 	main_lock_fd = -1;
 }
 
+/*
+ * -s reload: check the file (its errors are printed here, for the
+ * journal of the reload job), then have the daemon reload it and report.
+ */
+static int
+main_signal(const char *path, const char *what)
+{
+	struct config	*conf;
+
+	if (strcmp(what, "reload") != 0) {
+		fprintf(stderr, "netsvcd: unknown signal '%s' (reload)\n",
+		    what);
+		return 2;
+	}
+	if ((conf = main_load(path, 1)) == NULL)
+		return 1;
+	config_unref(conf);
+	return control_reload(CONTROL_TIMEOUT_MS);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -298,6 +321,7 @@ main(int argc, char *argv[])
 		{ "test", no_argument, NULL, 't' },
 		{ "test-print", no_argument, NULL, 'T' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "signal", required_argument, NULL, 's' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "import-inetd", required_argument, NULL, 'I' },
@@ -305,6 +329,7 @@ main(int argc, char *argv[])
 	};
 	const char			*path = NETSVCD_DEFAULT_CONFIG;
 	const char			*import = NULL;
+	const char			*sig = NULL;
 	struct config			*conf;
 	struct daemon			*d;
 	struct handover_in		*hin;
@@ -318,7 +343,7 @@ main(int argc, char *argv[])
 		return spawn_helper_main(argc, argv);
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:ftTl:Vh", longopts,
+	while ((ch = getopt_long(argc, argv, ":c:ftTl:s:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -332,6 +357,9 @@ main(int argc, char *argv[])
 			break;
 		case 'T':
 			check = 2;
+			break;
+		case 's':
+			sig = optarg;
 			break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) == -1) {
@@ -374,6 +402,8 @@ main(int argc, char *argv[])
 		return import_inetd_main(import);
 	if (check)
 		return main_check(path, check == 2);
+	if (sig != NULL)
+		return main_signal(path, sig);
 
 	/* Before anything opens a descriptor: what SIGUSR2 passed on. */
 	main_exe();
@@ -417,6 +447,8 @@ main(int argc, char *argv[])
 	daemon_free(d);
 	libevent_global_shutdown();
 	main_unlock(handed);
+	if (!handed)
+		control_withdraw();	/* no stale "ok" for the next -s */
 	if (handed)
 		log_notice("stopped; pid %d serves on", handed);
 	else

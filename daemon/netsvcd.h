@@ -652,6 +652,12 @@ int		 reexec_take_listener(struct daemon *, const struct endpoint *,
 void		 reexec_adopt(struct daemon *);
 int		 reexec_ready(struct daemon *);
 
+/* ---- control.c: "netsvcd -s reload" and its status file ---- */
+#define CONTROL_TIMEOUT_MS	30000
+void		 control_publish(unsigned long gen, int ok, const char *text);
+void		 control_withdraw(void);
+int		 control_reload(int timeout_ms);
+
 /* ---- worker.c ---- */
 int		 workers_init(struct daemon *, unsigned int n);
 int		 workers_start(struct daemon *);
@@ -688,7 +694,7 @@ int		 listener_enable(struct listener *);
 struct listener	*listener_find(struct daemon *, const struct endpoint *,
 		    const struct worker *);
 void		 listener_close(struct listener *);
-void		 listener_close_passed(struct daemon *);
+size_t		 listener_close_passed(struct daemon *);
 void		 listener_rebacklog(struct listener *);
 void		 listener_close_all(struct daemon *);
 void		 listener_pause(struct worker *, int proto, int ms);

@@ -106,6 +106,7 @@ daemon_start(struct daemon *d, struct config *conf)
 	struct timeval	 tv;
 	char		*cause;
 	uint32_t	 cap;
+	size_t		 n;
 
 	daemon_raise_nofile();
 	clock_gettime(CLOCK_MONOTONIC, &d->started);
@@ -131,7 +132,14 @@ daemon_start(struct daemon *d, struct config *conf)
 		return -1;
 	}
 	reexec_adopt(d);	/* connections handed over by SIGUSR2 */
-	listener_close_passed(d);
+	/* A passed socket left over would accept and never answer. */
+	if ((n = listener_close_passed(d)) > 0) {
+		log_warnx("socket activation: %zu passed socket%s match%s no "
+		    "endpoint of %s: make the socket unit (ListenStream=, "
+		    "ListenDatagram=) and the listen lines agree", n,
+		    n == 1 ? "" : "s", n == 1 ? "es" : "", d->conf->path);
+		return -1;
+	}
 	/* metrics.c: bound with the listeners, before privileges go. */
 	if (d->conf->daemon.metrics) {
 		d->metrics = metrics_start(d, &d->conf->daemon.metrics_listen,
@@ -161,6 +169,7 @@ daemon_start(struct daemon *d, struct config *conf)
 		    event_add(d->ev_status, &tv) == -1)
 			log_warnx("cannot start the status timer");
 	}
+	control_publish(0, 1, "started");	/* before READY=1 */
 	if (reexec_ready(d))
 		daemon_ready_log(d, "");	/* the old process tells systemd */
 	else

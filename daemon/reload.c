@@ -252,6 +252,7 @@ daemon_reload(struct daemon *d)
 		d->reloads_failed++;
 		d->reload_failing = 1;	/* /ready: 503 */
 		log_warnx("%s", status);
+		control_publish(d->reloads_ok + d->reloads_failed, 0, status);
 		systemd_ready(status);
 		return;
 	}
@@ -264,6 +265,7 @@ daemon_reload(struct daemon *d)
 		d->reloads_failed++;
 		d->reload_failing = 1;
 		log_warnx("%s", status);
+		control_publish(d->reloads_ok + d->reloads_failed, 0, status);
 		systemd_ready(status);
 		return;
 	}
@@ -271,5 +273,6 @@ daemon_reload(struct daemon *d)
 	d->reload_failing = 0;
 	if (!d->log_level_forced)
 		log_setlevel(d->conf->daemon.log_level);
+	control_publish(d->reloads_ok + d->reloads_failed, 1, "reloaded");
 	daemon_ready(d, "reloaded: ");
 }

@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config libevent-dev libinih-dev
 libsystemd-dev libcriterion-dev clang valgrind mandoc netcat-openbsd
-dpkg-dev debhelper lintian systemd
+dpkg-dev debhelper lintian systemd systemd-container debootstrap
 cppcheck clang-tidy libclang-rt-14-dev
 iproute2 curl haproxy prometheus"
 

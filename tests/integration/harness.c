@@ -646,12 +646,11 @@ hs_write_conf(const char *path, const char *conf)
 }
 
 /*
- * Start the daemon on the config text conf: bind the notify socket, fork,
- * exec "netsvcd -f -c conf -l info" with stderr to daemon.log, wait for
- * READY=1, then learn the endpoints from the log.
+ * Launch the daemon on the config text conf: bind the notify socket, fork
+ * and exec "netsvcd -f -c conf -l info" with stderr to daemon.log.
  */
-void
-hs_start(struct hs_daemon *d, const char *conf)
+static void
+hs_launch(struct hs_daemon *d, const char *conf)
 {
 	const char		*args[] = { "-f", "-c", d->conf_path,
 				    "-l", "info" };
@@ -707,7 +706,16 @@ hs_start(struct hs_daemon *d, const char *conf)
 	d->pid = pid;
 	d->running = 1;
 	d->pidfd = hs_pidfd(pid);
+}
 
+/*
+ * Start the daemon on the config text conf (hs_launch), wait for READY=1,
+ * then learn the endpoints from the log.
+ */
+void
+hs_start(struct hs_daemon *d, const char *conf)
+{
+	hs_launch(d, conf);
 	if (hs_wait_notify(d, "READY=1", hs_ms(10000)) == -1) {
 		if (d->running)
 			cr_assert_fail("harness: no READY=1 from %s within "
@@ -864,6 +872,24 @@ hs_signal(struct hs_daemon *d, int sig)
 	if (!d->running)
 		return -1;
 	return kill(d->pid, sig);
+}
+
+/*
+ * Start the daemon on conf and expect it to fail: it must exit without
+ * READY=1 within 10 s.  Returns its exit code (-1: killed by a signal).
+ */
+int
+hs_start_fails(struct hs_daemon *d, const char *conf)
+{
+	hs_launch(d, conf);
+	if (hs_reap(d, hs_ms(10000)) == -1) {
+		hs_stop(d, 1000);
+		cr_assert_fail("harness: %s still running, expected it to "
+		    "fail at start (log: %s)", hs_bin(), d->log_path);
+	}
+	hs_notify_read(d);
+	cr_assert(!d->ready, "harness: READY=1 from a start that failed");
+	return WIFEXITED(d->status) ? WEXITSTATUS(d->status) : -1;
 }
 
 /* Wait for the daemon to exit; 0 and d->status set, or -1 on timeout. */

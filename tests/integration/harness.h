@@ -103,6 +103,7 @@ struct hs_daemon *hs_new(void);
 const char	*hs_file(struct hs_daemon *, const char *name, const void *,
 		    size_t);
 void		 hs_start(struct hs_daemon *, const char *conf);
+int		 hs_start_fails(struct hs_daemon *, const char *conf);
 struct hs_daemon *hs_spawn(const char *conf);
 int		 hs_wait_notify(struct hs_daemon *, const char *what,
 		    int timeout_ms);

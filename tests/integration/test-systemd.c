@@ -360,3 +360,119 @@ Test(reload, bind_failure_rolls_back, .timeout = 60)
 	close(taken);
 	hs_stop_ok(d);
 }
+
+/*
+ * A socket passed by the service manager that matches no endpoint fails
+ * the start: systemd keeps its own copy listening, so serving nothing on
+ * it would leave a port that accepts and never answers.
+ */
+Test(activation, unmatched_socket_fails_start, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	const char		*t4, *extra;
+	char			 conf[512], *log;
+	int			 rc;
+
+	t4 = hs_bind(d, "tcp://127.0.0.1:0");
+	extra = hs_bind(d, "tcp://127.0.0.1:0");
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\n"
+	    "listen = %s\n", t4);
+	rc = hs_start_fails(d, conf);
+	log = hs_log(d);
+	cr_assert(rc == 1, "exit code %d with an unmatched passed socket "
+	    "(log: %s)", rc, log);
+	cr_assert(strstr(log, extra + strlen("tcp://")) != NULL &&
+	    strstr(log, "matches no endpoint") != NULL, "the log does not "
+	    "name the unmatched socket %s: %s", extra, log);
+	free(log);
+}
+
+/* hs_run "netsvcd -s reload -c d's config": the exit code; out/err kept. */
+static int
+sd_signal_reload(struct hs_daemon *d, struct hs_result *r)
+{
+	cr_assert(hs_run(r, hs_ms(40000), "-s", "reload", "-c", d->conf_path,
+	    NULL) == 0, "netsvcd -s reload did not finish");
+	return r->exit_code;
+}
+
+/*
+ * "netsvcd -s reload" (ExecReload=): exit 0 when the reload applied, 1
+ * when it failed, for a bad file (found by the client itself) and for a
+ * port that the daemon cannot bind (found only by the reload).  The
+ * daemon serves on throughout.
+ */
+Test(reload, signal_reload_reports_outcome, .timeout = 120)
+{
+	struct hs_daemon	*d;
+	struct hs_result	 r;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct sd_ports		 p;
+	char			 conf[1024], pid[32], line[256];
+	FILE			*f;
+	int			 taken;
+
+	sd_ports(&p);
+	d = hs_new();
+	/* What RuntimeDirectory= and ExecReload= give, systemd-style. */
+	setenv("RUNTIME_DIRECTORY", d->dir, 1);
+	hs_start(d, sd_conf1(&p));
+	snprintf(pid, sizeof(pid), "%ld", (long)d->pid);
+	setenv("MAINPID", pid, 1);
+	snprintf(conf, sizeof(conf), "%s/reload-status", d->dir);
+	line[0] = '\0';
+	if ((f = fopen(conf, "r")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+	}
+	cr_assert(strncmp(line, pid, strlen(pid)) == 0 &&
+	    strstr(line, " 0 ok ") != NULL, "reload-status at start: %s",
+	    line);
+
+	/* A good reload. */
+	hs_file(d, "netsvcd.ini", sd_conf2(&p), strlen(sd_conf2(&p)));
+	cr_assert(sd_signal_reload(d, &r) == 0, "good reload: exit %d, "
+	    "stderr: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.out, "reloaded") != NULL, "stdout: %s", r.out);
+	hs_result_free(&r);
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET), "good\n");
+
+	/* A bad file: the client says why and signals nothing. */
+	hs_file(d, "netsvcd.ini", "[echo]\nservice = nosuch\n", 24);
+	cr_assert(sd_signal_reload(d, &r) == 1, "bad file: exit %d",
+	    r.exit_code);
+	cr_assert(strstr(r.err, "netsvcd.ini:2") != NULL, "stderr: %s", r.err);
+	hs_result_free(&r);
+
+	/* A port the daemon cannot bind: only the reload itself fails. */
+	taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(taken != -1 && bind(taken, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0 && listen(taken, 1) == 0 &&
+	    getsockname(taken, (struct sockaddr *)&sin, &len) == 0,
+	    "bind: %s", strerror(errno));
+	snprintf(conf, sizeof(conf), "%s\n[extra]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:%u\n", sd_conf2(&p),
+	    ntohs(sin.sin_port));
+	hs_file(d, "netsvcd.ini", conf, strlen(conf));
+	cr_assert(sd_signal_reload(d, &r) == 1, "reload with a port in "
+	    "use: exit %d, stdout: %s", r.exit_code, r.out);
+	cr_assert(strstr(r.err, "reload failed") != NULL, "stderr: %s",
+	    r.err);
+	hs_result_free(&r);
+	close(taken);
+	sd_echo_ep(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET), "kept\n");
+
+	/* Without a status file there is nothing to wait for: an error. */
+	setenv("RUNTIME_DIRECTORY", "/nonexistent", 1);
+	cr_assert(sd_signal_reload(d, &r) == 1, "no status file: exit %d",
+	    r.exit_code);
+	hs_result_free(&r);
+	unsetenv("RUNTIME_DIRECTORY");
+	unsetenv("MAINPID");
+	hs_stop_ok(d);
+}

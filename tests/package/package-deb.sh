@@ -51,6 +51,15 @@ for f in reply.sh udp-receiver.py; do
 		fail=1
 	fi
 done
+# Every docs/*.md the packaged README refers to is in the package, beside
+# it (compressed or not).
+for d in $(grep -o 'docs/[A-Z]*\.md' "$src/README.md" | sort -u); do
+	if ! grep -qx "/usr/share/doc/netsvcd/$d\(\.gz\)\{0,1\}" \
+	    "$out/contents"; then
+		echo "package-deb: $d (referred to by README.md) missing"
+		fail=1
+	fi
+done
 if [ "$(dpkg-deb -f "$deb" Package Section Priority)" != "$(printf \
     'Package: netsvcd\nSection: net\nPriority: optional')" ]; then
 	echo "package-deb: unexpected control fields:"

@@ -1,0 +1,185 @@
+/*
+ * control.c: "netsvcd -s reload", a reload whose exit status says whether
+ * the reload worked, for ExecReload= (systemd 252 has no notify-reload and
+ * would call any reload a success once a signal was sent).
+ *
+ * The daemon publishes one line, "PID GENERATION ok|failed TEXT", in the
+ * file reload-status of its runtime directory ($RUNTIME_DIRECTORY, which
+ * RuntimeDirectory=netsvcd sets): generation 0 when it is ready, and a
+ * new generation after each SIGHUP, with the outcome of that reload.  The
+ * client notes the generation, sends SIGHUP to $MAINPID (or to the PID of
+ * the file) and waits, bounded, for a newer generation of the same PID.
+ * The file is replaced with rename(2), so a reader never sees half a line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netsvcd.h"
+
+#define CONTROL_DIR		"/run/netsvcd"
+#define CONTROL_FILE		"reload-status"
+#define CONTROL_POLL_MS		20
+
+struct control_state {
+	long		pid;
+	unsigned long	gen;
+	int		ok;
+	char		text[256];
+};
+
+static int	control_path(char *, size_t, const char *);
+static int	control_read(const char *, struct control_state *);
+
+/* DIR/NAME in buf, DIR the first of $RUNTIME_DIRECTORY or /run/netsvcd. */
+static int
+control_path(char *buf, size_t len, const char *name)
+{
+	const char	*dir = getenv("RUNTIME_DIRECTORY");
+	size_t		 n;
+	int		 r;
+
+	if (dir == NULL || *dir == '\0')
+		dir = CONTROL_DIR;
+	n = strcspn(dir, ":");	/* systemd joins several with ':' */
+	r = snprintf(buf, len, "%.*s/%s", (int)n, dir, name);
+	return r < 0 || (size_t)r >= len ? -1 : 0;
+}
+
+/* Parse the status file.  Returns 0, or -1 with errno set. */
+static int
+control_read(const char *path, struct control_state *st)
+{
+	FILE	*f;
+	char	 line[320], word[16];
+	int	 off = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fclose(f);
+		errno = EINVAL;
+		return -1;
+	}
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "%ld %lu %15s %n", &st->pid, &st->gen, word,
+	    &off) != 3 || off == 0 || st->pid <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	st->ok = strcmp(word, "ok") == 0;
+	snprintf(st->text, sizeof(st->text), "%s", line + off);
+	return 0;
+}
+
+/*
+ * Daemon side: publish the outcome of generation gen (0: started, then
+ * one per SIGHUP).  Only under a service manager that gave us a runtime
+ * directory; failures are logged, never fatal.
+ */
+void
+control_publish(unsigned long gen, int ok, const char *text)
+{
+	char	path[512], tmp[512];
+	FILE	*f;
+
+	if (getenv("RUNTIME_DIRECTORY") == NULL ||
+	    control_path(path, sizeof(path), CONTROL_FILE) == -1 ||
+	    control_path(tmp, sizeof(tmp), "." CONTROL_FILE ".tmp") == -1)
+		return;
+	if ((f = fopen(tmp, "we")) == NULL) {
+		log_warn("cannot write %s", tmp);
+		return;
+	}
+	fprintf(f, "%ld %lu %s %s\n", (long)getpid(), gen,
+	    ok ? "ok" : "failed", text);
+	if (fclose(f) == EOF || rename(tmp, path) == -1) {
+		log_warn("cannot write %s", path);
+		unlink(tmp);
+	}
+}
+
+/*
+ * Daemon side, at a clean stop: remove the file, if it is still ours, so
+ * a later "-s reload" says that no daemon runs instead of waiting.
+ */
+void
+control_withdraw(void)
+{
+	struct control_state	st;
+	char			path[512];
+
+	if (getenv("RUNTIME_DIRECTORY") == NULL ||
+	    control_path(path, sizeof(path), CONTROL_FILE) == -1)
+		return;
+	if (control_read(path, &st) == 0 && st.pid == (long)getpid())
+		(void)unlink(path);
+}
+
+/*
+ * Client side of "netsvcd -s reload": signal the daemon and wait up to
+ * timeout_ms for the outcome of that reload.  Returns the exit status:
+ * 0 when the daemon applied the new configuration, 1 otherwise, with the
+ * reason on stderr.
+ */
+int
+control_reload(int timeout_ms)
+{
+	struct control_state	 before, now;
+	struct timespec		 ts = { 0, CONTROL_POLL_MS * 1000000L };
+	const char		*env = getenv("MAINPID");
+	char			 path[512], *end;
+	long			 pid;
+	int			 waited;
+
+	if (control_path(path, sizeof(path), CONTROL_FILE) == -1) {
+		fprintf(stderr, "netsvcd: $RUNTIME_DIRECTORY is too long\n");
+		return 1;
+	}
+	if (control_read(path, &before) == -1) {
+		fprintf(stderr, "netsvcd: cannot read %s: %s (is netsvcd "
+		    "running, under systemd with RuntimeDirectory=netsvcd?)\n",
+		    path, strerror(errno));
+		return 1;
+	}
+	pid = before.pid;
+	if (env != NULL && *env != '\0') {
+		errno = 0;
+		pid = strtol(env, &end, 10);
+		if (errno != 0 || *end != '\0' || pid <= 0) {
+			fprintf(stderr, "netsvcd: bad MAINPID '%s'\n", env);
+			return 1;
+		}
+	}
+	if (kill((pid_t)pid, SIGHUP) == -1) {
+		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
+		    pid, strerror(errno));
+		return 1;
+	}
+	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
+		nanosleep(&ts, NULL);
+		if (control_read(path, &now) == 0 && now.pid == pid &&
+		    (now.pid != before.pid || now.gen != before.gen)) {
+			if (now.ok) {
+				printf("netsvcd: %s\n", now.text);
+				return 0;
+			}
+			fprintf(stderr, "netsvcd: %s\n", now.text);
+			return 1;
+		}
+		if (kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+			fprintf(stderr, "netsvcd: process %ld exited during "
+			    "the reload\n", pid);
+			return 1;
+		}
+	}
+	fprintf(stderr, "netsvcd: no outcome of the reload from process %ld "
+	    "in %d s (%s)\n", pid, timeout_ms / 1000, path);
+	return 1;
+}

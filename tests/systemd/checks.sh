@@ -1,0 +1,369 @@
+#!/bin/bash
+# checks.sh: the end-to-end checks, run as root INSIDE the booted container
+# by netsvcd-e2e.service (tests/systemd/e2e.sh sets it up).  Writes a
+# TAP-like log to /e2e/log and the exit status (0: every check passed) to
+# /e2e/status.  Only bash, coreutils, nc and systemd's own tools are used:
+# the root is a minimal Debian 12 without procps (no /bin/kill, no pgrep).
+#
+# "pending" checks are behaviours of other open items of issue 10 (2, 3, 4,
+# 5, 12): they are reported but do not fail the suite.
+set -u
+exec >/e2e/log 2>&1
+
+ini=/etc/netsvcd/netsvcd.ini
+failed=0
+npass=0
+pending_fail=""
+
+ok() { echo "ok - $*"; npass=$((npass + 1)); }
+bad() { echo "not ok - $*"; failed=$((failed + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+pending()
+{
+	local item=$1 what=$2
+	shift 2
+	if "$@"; then
+		echo "pending ok - item $item: $what"
+	else
+		echo "pending not ok - item $item: $what"
+		pending_fail="$pending_fail $item"
+	fi
+}
+note() { echo "# $*"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# tcp_read HOST PORT [SEND]: the first line the server sends (after SEND).
+tcp_read()
+{
+	# shellcheck disable=SC2016  # expanded by the inner bash
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+	    [ -n "$3" ] && printf "%s" "$3" >&3
+	    IFS= read -r l <&3 && printf "%s" "$l"' _ "$1" "$2" "${3:-}"
+}
+
+# tcp_bytes HOST PORT N: the first N bytes, as decimal numbers.
+tcp_bytes()
+{
+	# shellcheck disable=SC2016
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+	    head -c "$3" <&3 | od -An -tu1' _ "$1" "$2" "$3"
+}
+
+# tcp_connects HOST PORT: a connection is accepted.
+tcp_connects()
+{
+	# shellcheck disable=SC2016
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# udp_ask HOST PORT TEXT: the reply to one datagram (nc waits 2 s).
+udp_ask()
+{
+	printf '%s' "$3" | timeout 8 nc -u -w 2 "$1" "$2" 2>/dev/null
+}
+
+is_daytime() { [[ $1 =~ [0-9]{4}\ [0-9]{2}:[0-9]{2}:[0-9]{2} ]]; }
+
+main_pid() { systemctl show -p MainPID --value netsvcd.service; }
+active() { [ "$(systemctl is-active "$1")" = active ]; }
+netsvcd_running()
+{
+	grep -qx netsvcd /proc/[0-9]*/comm 2>/dev/null
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.2 s.
+wait_for()
+{
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# answers: every shipped service answers on loopback (TCP on 127.0.0.1
+# and ::1; UDP where the shipped config has it).
+answers()
+{
+	local h l b r=0
+	for h in 127.0.0.1 ::1; do
+		l=$(tcp_read "$h" 7 $'e2e echo\r\n')
+		[ "$l" = $'e2e echo\r' ] || { note "echo tcp $h: '$l'"; r=1; }
+		tcp_connects "$h" 9 || { note "discard tcp $h: no"; r=1; }
+		l=$(tcp_read "$h" 13)
+		is_daytime "$l" || { note "daytime tcp $h: '$l'"; r=1; }
+		l=$(tcp_read "$h" 17)
+		[ -n "$l" ] || { note "qotd tcp $h: nothing"; r=1; }
+		l=$(tcp_read "$h" 19)
+		[ ${#l} -ge 72 ] || { note "chargen tcp $h: '$l'"; r=1; }
+		b=$(tcp_bytes "$h" 37 4 | wc -w)
+		[ "$b" = 4 ] || { note "time tcp $h: $b bytes"; r=1; }
+		l=$(udp_ask "$h" 7 "e2e udp")
+		[ "$l" = "e2e udp" ] || { note "echo udp $h: '$l'"; r=1; }
+		l=$(udp_ask "$h" 13 x)
+		is_daytime "$l" || { note "daytime udp $h: '$l'"; r=1; }
+		b=$(udp_ask "$h" 37 x | od -An -tu1 | wc -w)
+		[ "$b" = 4 ] || { note "time udp $h: $b bytes"; r=1; }
+	done
+	return $r
+}
+
+# reload_fails: systemctl reload must fail, and the daemon keep serving.
+reload_fails()
+{
+	local pid=$1 what=$2
+	if systemctl reload netsvcd.service; then
+		bad "$what: systemctl reload succeeded"
+	else
+		ok "$what: systemctl reload failed"
+	fi
+	check "$what: still active, same process" \
+	    eval 'active netsvcd.service && [ "$(main_pid)" = "$pid" ]'
+	l=$(tcp_read 127.0.0.1 13)
+	check "$what: still serving" is_daytime "$l"
+}
+
+t_start=$(date +%s)
+note "systemd $(systemctl --version | head -n 1)"
+
+# Install: nothing is enabled or started.
+[ ! -e /bin/kill ] && [ ! -e /usr/bin/kill ] &&
+    note "no /bin/kill here (procps is not installed)"
+if DEBIAN_FRONTEND=noninteractive dpkg -i /e2e/netsvcd.deb >/e2e/dpkg.log 2>&1
+then
+	ok "dpkg -i netsvcd.deb"
+else
+	cat /e2e/dpkg.log
+	bad "dpkg -i netsvcd.deb"
+fi
+for u in netsvcd.service netsvcd.socket; do
+	check "install: $u not enabled" \
+	    eval "[ \"\$(systemctl is-enabled $u)\" = disabled ]"
+	check "install: $u not active" eval "! active $u"
+done
+check "install: no netsvcd process" eval '! netsvcd_running'
+check "install: nothing on port 13" eval '! tcp_connects 127.0.0.1 13'
+
+# enable --now: active, Status:, every service answers.
+check "systemctl enable --now netsvcd.service" \
+    systemctl enable --now netsvcd.service
+check "netsvcd.service active" active netsvcd.service
+status_line=$(systemctl status --no-pager netsvcd.service | grep 'Status: ')
+note "$status_line"
+check "systemctl status shows a Status: line" \
+    eval '[[ $status_line == *"Status: \""*instance* ]]'
+check "every shipped service answers (TCP and UDP, 127.0.0.1 and ::1)" \
+    answers
+
+# A dynamic user with CAP_NET_BIND_SERVICE only (bit 10: 0x400).
+pid=$(main_pid)
+st=/proc/$pid/status
+uid=$(awk '/^Uid:/ { print $2 }' "$st")
+note "MainPID $pid, uid $uid"
+check "runs as a dynamic user (uid 61184-65519)" \
+    eval '[ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ]'
+for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+	v=$(awk -v c="$c:" '$1 == c { print $2 }' "$st")
+	want=0000000000000400
+	[ "$c" = CapInh ] && want=0000000000000400
+	check "$c = $want (CAP_NET_BIND_SERVICE only), got $v" \
+	    eval '[ "$v" = "$want" ] || { [ "$c" = CapInh ] && [ "$v" = 0000000000000000 ]; }'
+done
+
+# Good reload: log_connections = close shows up as journal fields.
+cp "$ini" /e2e/netsvcd.ini.orig
+sed -i 's/^;log_connections = off/log_connections = close/' "$ini"
+grep -q '^log_connections = close' "$ini" || bad "cannot set log_connections"
+check "good reload: systemctl reload succeeds" \
+    systemctl reload netsvcd.service
+check "good reload: same process" eval '[ "$(main_pid)" = "$pid" ]'
+tcp_read 127.0.0.1 7 $'logged\r\n' >/dev/null
+logged()
+{
+	journalctl -u netsvcd.service -o json --no-pager |
+	    grep '"NETSVCD_INSTANCE":"echo"' | grep '"REMOTE_ADDR":"127.0.0.1"' |
+	    grep -q '"BYTES_IN":"8"'
+}
+check "good reload applied: NETSVCD_INSTANCE, REMOTE_ADDR, BYTES_IN in journalctl -o json" \
+    wait_for 10 logged
+check "no 'Failed to locate executable' in the journal" \
+    eval '! journalctl -u netsvcd.service --no-pager | grep -q "Failed to locate"'
+
+# Bad reload: an unknown service.
+cp "$ini" /e2e/netsvcd.ini.good
+printf '\n[e2e-bad]\nservice = no-such-service\nlisten = tcp://127.0.0.1:2400\n' \
+    >>"$ini"
+reload_fails "$pid" "bad config"
+cp /e2e/netsvcd.ini.good "$ini"
+
+# A reload whose bind fails: 127.0.0.1:2401 is held by nc.
+nc -l 127.0.0.1 2401 </dev/null >/dev/null 2>&1 &
+ncpid=$!
+wait_for 5 tcp_connects 127.0.0.1 2401 || note "nc -l did not start"
+# That probe connection ended nc -l: listen again.
+wait "$ncpid" 2>/dev/null
+nc -l 127.0.0.1 2401 </dev/null >/dev/null 2>&1 &
+ncpid=$!
+sleep 0.5
+printf '\n[e2e-busy]\nservice = daytime\nlisten = tcp://127.0.0.1:2401\n' \
+    >>"$ini"
+reload_fails "$pid" "bind error"
+kill "$ncpid" 2>/dev/null
+wait "$ncpid" 2>/dev/null
+check "after the bind error, the same reload succeeds once the port is free" \
+    systemctl reload netsvcd.service
+l=$(tcp_read 127.0.0.1 2401)
+check "the added instance answers" is_daytime "$l"
+cp /e2e/netsvcd.ini.good "$ini"
+systemctl reload netsvcd.service || bad "reload back to the shipped config"
+
+# Socket activation: netsvcd.socket alone.
+systemctl disable --now netsvcd.service >/dev/null 2>&1
+check "netsvcd.service stopped" eval '! active netsvcd.service'
+check "systemctl start netsvcd.socket" systemctl start netsvcd.socket
+check "socket unit alone: netsvcd.service not started" \
+    eval '! active netsvcd.service && ! netsvcd_running'
+l=$(tcp_read 127.0.0.1 13)
+check "first TCP connection (daytime) is answered: '$l'" is_daytime "$l"
+check "first TCP connection started netsvcd.service" \
+    wait_for 10 active netsvcd.service
+systemctl stop netsvcd.service 2>/dev/null
+check "netsvcd.service stopped, socket unit still active" \
+    eval '! active netsvcd.service && active netsvcd.socket'
+l=$(udp_ask 127.0.0.1 7 "first datagram")
+check "first UDP datagram (echo) is answered: '$l'" \
+    eval '[ "$l" = "first datagram" ]'
+check "first UDP datagram started netsvcd.service" \
+    wait_for 10 active netsvcd.service
+check "every shipped service answers through the socket unit" answers
+
+# Restart under a connect loop: no connection refused.
+rm -f /e2e/loop.stop
+(
+	i=0 okc=0 failc=0
+	while [ ! -e /e2e/loop.stop ] && [ $i -lt 2000 ]; do
+		i=$((i + 1))
+		l=$(tcp_read 127.0.0.1 13)
+		if is_daytime "$l"; then
+			okc=$((okc + 1))
+		else
+			failc=$((failc + 1))
+		fi
+	done
+	echo "$okc $failc" >/e2e/loop.result
+) &
+looppid=$!
+sleep 1
+t0=$(now_ms)
+check "systemctl restart netsvcd.service under a connect loop" \
+    systemctl restart netsvcd.service
+note "restart took $(($(now_ms) - t0)) ms"
+sleep 1
+touch /e2e/loop.stop
+wait "$looppid"
+read -r loop_ok loop_fail </e2e/loop.result
+note "connect loop: $loop_ok answered, $loop_fail failed"
+check "no connection refused or unanswered during the restart" \
+    eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
+
+# Watchdog: a stopped daemon is killed and restarted.  A drop-in shortens
+# WatchdogSec (30 s in the unit) to keep the suite short.
+wd=4
+mkdir -p /etc/systemd/system/netsvcd.service.d
+printf '[Service]\nWatchdogSec=%ss\n' "$wd" \
+    >/etc/systemd/system/netsvcd.service.d/e2e-watchdog.conf
+systemctl daemon-reload
+systemctl restart netsvcd.service
+wait_for 10 active netsvcd.service
+pid=$(main_pid)
+restarts=$(systemctl show -p NRestarts --value netsvcd.service)
+t0=$(now_ms)
+kill -STOP "$pid"
+restarted() { active netsvcd.service && [ "$(main_pid)" != "$pid" ] &&
+    [ "$(main_pid)" != 0 ]; }
+if wait_for $((wd + 15)) restarted; then
+	ok "watchdog: SIGSTOPped daemon restarted after $(($(now_ms) - t0)) ms (WatchdogSec=${wd}s + 15 s margin)"
+else
+	bad "watchdog: not restarted within $((wd + 15)) s"
+	kill -CONT "$pid" 2>/dev/null
+fi
+check "watchdog: NRestarts went up" eval \
+    '[ "$(systemctl show -p NRestarts --value netsvcd.service)" -gt "$restarts" ]'
+check "watchdog: journal says so" eval \
+    'journalctl -u netsvcd.service --no-pager | grep -qi "watchdog timeout"'
+rm -f /etc/systemd/system/netsvcd.service.d/e2e-watchdog.conf
+systemctl daemon-reload
+
+# systemd-analyze security of the installed unit.
+max=$(cat /e2e/max-exposure)
+exposure=$(systemd-analyze security --no-pager netsvcd.service 2>&1 |
+    sed -n 's/.*Overall exposure level for netsvcd.service: \([0-9.]*\).*/\1/p')
+check "systemd-analyze security: exposure ${exposure:-?} <= $max (documented)" \
+    eval '[ -n "$exposure" ] && awk -v e="$exposure" -v m="$max" "BEGIN { exit !(e <= m) }"'
+
+# Pending: behaviours of other items of issue 10 (not failing the suite).
+lines=$(/usr/sbin/netsvcd -t -c "$ini" 2>&1 | wc -l)
+pending 2 "netsvcd -t prints one line on a good config (got $lines)" \
+    eval '[ "$lines" -le 1 ]'
+cp "$ini" /e2e/netsvcd.ini.good
+sed -i 's/^;user = netsvcd/user = netsvcd/' "$ini"
+pending 4 "netsvcd -t rejects user = netsvcd (no such user)" \
+    eval '! /usr/sbin/netsvcd -t -c "$ini" >/dev/null 2>&1'
+cp /e2e/netsvcd.ini.good "$ini"
+printf '\n[e2e-a]\nservice = echo\nlisten = tcp://0.0.0.0:2403\n[e2e-b]\nservice = echo\nlisten = tcp://127.0.0.1:2403\n' >>"$ini"
+pending 5 "netsvcd -t rejects colliding endpoints of one file" \
+    eval '! /usr/sbin/netsvcd -t -c "$ini" >/dev/null 2>&1'
+cp /e2e/netsvcd.ini.good "$ini"
+mkdir -p /etc/netsvcd/netsvcd.d
+printf '[e2e-dropin]\nservice = daytime\nlisten = tcp://127.0.0.1:2404\n' \
+    >/etc/netsvcd/netsvcd.d/e2e.ini
+systemctl reload netsvcd.service >/dev/null 2>&1
+l=$(tcp_read 127.0.0.1 2404 2>/dev/null)
+pending 12 "a drop-in in /etc/netsvcd/netsvcd.d is read on reload" \
+    is_daytime "$l"
+rm -rf /etc/netsvcd/netsvcd.d
+systemctl reload netsvcd.service >/dev/null 2>&1
+# Item 3: a start that fails because a port is taken shows at priority err.
+systemctl stop netsvcd.socket netsvcd.service 2>/dev/null
+nc -l 0.0.0.0 13 </dev/null >/dev/null 2>&1 &
+ncpid=$!
+sleep 0.5
+since=$(date '+%Y-%m-%d %H:%M:%S')
+systemctl start netsvcd.service 2>/dev/null
+kill "$ncpid" 2>/dev/null
+wait "$ncpid" 2>/dev/null
+pending 3 "journalctl -p err -u netsvcd says why the start failed" eval \
+    'journalctl -p err -u netsvcd.service --since "$since" --no-pager | grep -q "in use"'
+systemctl reset-failed netsvcd.service 2>/dev/null
+systemctl start netsvcd.socket
+systemctl start netsvcd.service
+
+# apt purge leaves nothing, even with both units running.
+check "before purge: netsvcd.socket and netsvcd.service active" \
+    eval 'active netsvcd.socket && active netsvcd.service'
+if DEBIAN_FRONTEND=noninteractive apt-get purge -y -q netsvcd \
+    >/e2e/purge.log 2>&1; then
+	ok "apt-get purge netsvcd"
+else
+	cat /e2e/purge.log
+	bad "apt-get purge netsvcd"
+fi
+check "purge: package gone" eval \
+    '! dpkg-query -W -f="\${db:Status-Status}" netsvcd 2>/dev/null | grep -qv not-installed'
+left=$(find /etc /usr /lib /var /run -name '*netsvcd*' \
+    ! -name 'netsvcd-e2e*' ! -path '/run/systemd/units/*e2e*' \
+    ! -path '/var/log/journal/*' ! -path '/var/lib/dpkg/info/*' 2>/dev/null)
+# dpkg keeps nothing of a purged package in info/ either.
+left=$left$(ls /var/lib/dpkg/info/netsvcd.* 2>/dev/null)
+check "purge: no file left${left:+: $left}" eval '[ -z "$left" ]'
+check "purge: no netsvcd process" eval '! netsvcd_running'
+for u in netsvcd.service netsvcd.socket; do
+	check "purge: $u not active" eval '! active $u'
+done
+check "purge: nothing on port 13" eval '! tcp_connects 127.0.0.1 13'
+
+note "checks took $(($(date +%s) - t_start)) s"
+journalctl --no-pager -u netsvcd.service -u netsvcd.socket >/e2e/journal.txt
+echo "# $npass passed, $failed failed${pending_fail:+; pending items failing:$pending_fail}"
+echo "$failed" >/e2e/status
