@@ -408,7 +408,10 @@ main(int argc, char *argv[])
 	/* Before anything opens a descriptor: what SIGUSR2 passed on. */
 	main_exe();
 	lockfd = reexec_lock_fd();
-	hin = reexec_inherit(lockfd);
+	if (systemd_listen_init() == -1)
+		log_warnx("cannot read LISTEN_FDS");
+	if ((hin = reexec_inherit(lockfd)) == NULL)
+		hin = reexec_inherit_store(lockfd);	/* a systemd restart */
 	if ((conf = main_load(path, 0)) == NULL) {
 		reexec_inherit_free(hin);
 		return 1;

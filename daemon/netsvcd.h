@@ -638,6 +638,11 @@ void		 daemon_status_dump(struct daemon *);
 int		 daemon_apply(struct daemon *, struct config *, char **cause);
 void		 daemon_reload(struct daemon *);
 
+/* ---- fdstore.c: restart under systemd (the fd store) ---- */
+void		 fdstore_refresh(struct daemon *);
+void		 fdstore_refresh_later(struct daemon *);
+int		 fdstore_stop(struct daemon *);
+
 /* ---- reexec.c: SIGUSR2, the handover to a new process ---- */
 struct reexec;
 struct handover_in;
@@ -646,6 +651,9 @@ void		 reexec_abort(struct daemon *);
 void		 reexec_cleanup(struct daemon *);
 int		 reexec_lock_fd(void);
 struct handover_in *reexec_inherit(int lock_fd);
+struct handover_in *reexec_inherit_store(int lock_fd);
+int		 reexec_save_instances(struct daemon *,
+		    struct handover_state *);
 void		 reexec_inherit_free(struct handover_in *);
 int		 reexec_take_listener(struct daemon *, const struct endpoint *,
 		    const char *instance, unsigned int worker, int *activated);
@@ -760,6 +768,17 @@ void		 systemd_reloading(void);
 void		 systemd_stopping(void);
 void		 systemd_mainpid(pid_t);
 int		 systemd_listen_fds(int **fds, size_t *n);
+#define FDSTORE_STATE		0	/* the sealed memfd (handover.c) */
+#define FDSTORE_LISTENER	1
+#define FDSTORE_CONN		2
+#define FDSTORE_NKINDS		3
+#define FDSTORE_BATCH		250	/* descriptors per message */
+int		 systemd_listen_init(void);
+int		 systemd_fdstore_fds(int **fds, int **kinds, size_t *n);
+unsigned long	 systemd_fdstore_max(void);
+int		 systemd_fdstore_push(const int *fds, size_t n, int kind);
+void		 systemd_fdstore_clear(void);
+int		 systemd_barrier(void);
 struct event	*systemd_watchdog_start(struct event_base *);
 unsigned int	 systemd_peer(const struct sockaddr *, char *host, size_t);
 void		 systemd_log_conn(const char *instance, const struct sockaddr *,

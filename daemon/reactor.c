@@ -170,10 +170,13 @@ daemon_start(struct daemon *d, struct config *conf)
 			log_warnx("cannot start the status timer");
 	}
 	control_publish(0, 1, "started");	/* before READY=1 */
-	if (reexec_ready(d))
+	if (reexec_ready(d)) {
 		daemon_ready_log(d, "");	/* the old process tells systemd */
-	else
+		fdstore_refresh_later(d);
+	} else {
 		daemon_ready(d, "");
+		fdstore_refresh(d);	/* a crash keeps the listeners */
+	}
 	return 0;
 }
 
@@ -393,6 +396,11 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 	case SIGINT:
 		log_notice("%s received", strsignal((int)signo));
 		reexec_abort(d);
+		/* Under systemd with a store: a restart keeps everything. */
+		if (signo == SIGTERM && fdstore_stop(d) == 0) {
+			daemon_stop(d);
+			break;
+		}
 		daemon_terminate(d);
 		break;
 	case SIGHUP:

@@ -63,11 +63,13 @@ struct handover_in {
 	size_t			 ndrained;	/* left with the old process */
 	size_t			 nclosed;	/* connections refused here */
 	size_t			 npending;	/* output bytes carried over */
+	int			 store;		/* from systemd's fd store */
 };
 
 static void	reexec_on_ready(evutil_socket_t, short, void *);
 static void	reexec_fail(struct daemon *, const char *);
 static void	reexec_finish(struct daemon *);
+static void	inherit_check_all(struct handover_in *, int);
 
 /* ---- the counters of an instance, by name ---- */
 
@@ -172,8 +174,8 @@ reexec_resume_listeners(struct daemon *d)
 		listener_resume(&d->workers[i]);
 }
 
-/* The counters of the current instances. */
-static int
+/* The counters of the current instances (also fdstore.c). */
+int
 reexec_save_instances(struct daemon *d, struct handover_state *st)
 {
 	struct ho_instance	*hi;
@@ -660,8 +662,7 @@ reexec_inherit(int lock_fd)
 	struct handover_in	*hin;
 	const char		*s = getenv(HANDOVER_ENV), *end;
 	char			*cause = NULL;
-	int			 memfd, reserved[2];
-	size_t			 i;
+	int			 memfd;
 
 	if (s == NULL)
 		return NULL;
@@ -690,12 +691,32 @@ reexec_inherit(int lock_fd)
 		return hin;
 	}
 	close(memfd);
+	inherit_check_all(hin, lock_fd);
+	return hin;
+}
+
+/*
+ * Check every descriptor against its record: what does not match is
+ * closed and logged, and the record dropped.  Records without a
+ * descriptor (fd -1) are counted as closed.
+ */
+static void
+inherit_check_all(struct handover_in *hin, int lock_fd)
+{
+	char	*cause;
+	int	 reserved[2];
+	size_t	 i;
+
 	reserved[0] = lock_fd;
 	reserved[1] = hin->pipe;
 	for (i = 0; i < hin->st->nlisteners; i++) {
 		struct ho_listener	*hl = &hin->st->listeners[i];
 		int			 ok;
 
+		if (hl->fd == -1) {
+			hin->nlclosed++;
+			continue;
+		}
 		cause = NULL;
 		ok = hl->fd != lock_fd && hl->fd != hin->pipe &&
 		    handover_check_listener(hl, &cause) == 0;
@@ -707,6 +728,12 @@ reexec_inherit(int lock_fd)
 		struct ho_conn	*hc = &hin->st->conns[i];
 		int		 ok;
 
+		if (hc->fd == -1) {
+			log_warnx("handover: connection %zu of %s: no "
+			    "descriptor for it", i, hc->instance);
+			hin->nclosed++;
+			continue;
+		}
 		cause = NULL;
 		ok = hc->fd != lock_fd && hc->fd != hin->pipe &&
 		    handover_check_conn(hc, &cause) == 0;
@@ -716,6 +743,150 @@ reexec_inherit(int lock_fd)
 	}
 	if ((hin->taken = calloc(hin->st->nconns + 1, 1)) == NULL)
 		fatal("handover");
+}
+
+/* The socket type and local address of fd; 0 or -1. */
+static int
+store_sock(int fd, int *type, struct sockaddr_storage *local)
+{
+	socklen_t	len = sizeof(*type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, type, &len) == -1)
+		return -1;
+	len = sizeof(*local);
+	memset(local, 0, sizeof(*local));
+	return getsockname(fd, (struct sockaddr *)local, &len);
+}
+
+/*
+ * Give one listener entry of the fd store to the first record it can be:
+ * same type, bound to the same address, no descriptor yet.  The record
+ * is checked again in full afterwards.  Returns 0, or -1 (no record).
+ */
+static int
+store_match_listener(struct handover_state *st, int fd)
+{
+	struct sockaddr_storage	 local;
+	int			 type;
+	size_t			 i;
+
+	if (store_sock(fd, &type, &local) == -1)
+		return -1;
+	for (i = 0; i < st->nlisteners; i++) {
+		struct ho_listener	*hl = &st->listeners[i];
+
+		if (hl->fd == -1 && type == (hl->proto == SERVICE_TCP ?
+		    SOCK_STREAM : SOCK_DGRAM) &&
+		    handover_addr_same(&local, &hl->bound)) {
+			hl->fd = fd;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The same for a connection: same local address and peer.  0 or -1. */
+static int
+store_match_conn(struct handover_state *st, int fd)
+{
+	struct sockaddr_storage	 local, peer;
+	socklen_t		 len = sizeof(peer);
+	int			 type;
+	size_t			 i;
+
+	memset(&peer, 0, sizeof(peer));
+	if (store_sock(fd, &type, &local) == -1 || type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&peer, &len) == -1)
+		return -1;
+	for (i = 0; i < st->nconns; i++) {
+		struct ho_conn	*hc = &st->conns[i];
+
+		if (hc->fd == -1 && handover_addr_same(&local, &hc->local) &&
+		    handover_addr_same(&peer, &hc->peer)) {
+			hc->fd = fd;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Close every fd store entry passed; none is used. */
+static void
+store_close_all(const int *fds, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/*
+ * At start under systemd (fdstore.c put them there): the fd store's
+ * entries, found by name in LISTEN_FDNAMES.  Exactly one state memfd,
+ * valid as a whole (handover_load: version, seals, sizes), or nothing is
+ * used.  Each socket goes to the record whose addresses it has (names
+ * may lie: the kind only says where to look) and is then checked as a
+ * SIGUSR2 handover's are; what matches no record is closed and logged.
+ * Returns NULL when the store passed nothing.
+ */
+struct handover_in *
+reexec_inherit_store(int lock_fd)
+{
+	struct handover_in	*hin;
+	char			*cause = NULL;
+	int			*fds = NULL, *kinds = NULL, memfd = -1;
+	size_t			 n, i, nstate = 0;
+
+	if (systemd_fdstore_fds(&fds, &kinds, &n) == -1 || n == 0) {
+		free(fds);
+		free(kinds);
+		return NULL;
+	}
+	if ((hin = calloc(1, sizeof(*hin))) == NULL)
+		fatal("handover");
+	hin->pipe = -1;
+	hin->store = 1;
+	for (i = 0; i < n; i++) {
+		if (kinds[i] == FDSTORE_STATE) {
+			memfd = fds[i];
+			nstate++;
+		}
+	}
+	if (nstate != 1) {
+		log_warnx("fd store: %zu state descriptors, not one; closing "
+		    "its %zu entries, starting afresh", nstate, n);
+		store_close_all(fds, n);
+		goto out;
+	}
+	if ((hin->st = handover_load(memfd, &cause)) == NULL) {
+		log_warnx("fd store: state rejected: %s; closing its %zu "
+		    "entries, starting afresh", cause ? cause :
+		    "out of memory", n);
+		free(cause);
+		store_close_all(fds, n);
+		goto out;
+	}
+	close(memfd);
+	for (i = 0; i < hin->st->nlisteners; i++)
+		hin->st->listeners[i].fd = -1;
+	for (i = 0; i < hin->st->nconns; i++)
+		hin->st->conns[i].fd = -1;
+	for (i = 0; i < n; i++) {
+		if (kinds[i] == FDSTORE_STATE)
+			continue;
+		if ((kinds[i] == FDSTORE_LISTENER ?
+		    store_match_listener(hin->st, fds[i]) :
+		    store_match_conn(hin->st, fds[i])) == 0)
+			continue;
+		log_warnx("fd store: descriptor %d (a %s entry) matches no "
+		    "record of the state; closed", fds[i],
+		    kinds[i] == FDSTORE_LISTENER ? "listener" : "connection");
+		close(fds[i]);
+	}
+	inherit_check_all(hin, lock_fd);
+out:
+	free(fds);
+	free(kinds);
 	return hin;
 }
 
@@ -884,9 +1055,10 @@ reexec_ready(struct daemon *d)
 	st = hin->st;
 	if (st != NULL) {
 		gap = handover_now_us() - st->stopped_us;
-		log_notice("handover from pid %u: listeners: %zu adopted, %zu "
-		    "closed; connections: %zu handed over, %zu drained, %zu "
-		    "closed; not accepting for %llu.%03llu ms", st->pid,
+		log_notice("handover from pid %u%s: listeners: %zu adopted, "
+		    "%zu closed; connections: %zu handed over, %zu drained, "
+		    "%zu closed; not accepting for %llu.%03llu ms", st->pid,
+		    hin->store ? " (systemd fd store)" : "",
 		    hin->nlisteners, hin->nlclosed, hin->nconns,
 		    hin->ndrained + st->kept, hin->nclosed,
 		    (unsigned long long)(gap / 1000),
@@ -924,6 +1096,9 @@ reexec_ready(struct daemon *d)
 	}
 	if (hin->pipe != -1)
 		close(hin->pipe);
+	/* Taken or closed: stale in the store now (fdstore.c pushes anew). */
+	if (hin->store)
+		systemd_fdstore_clear();
 	handover_state_free(hin->st);
 	free(hin->taken);
 	free(hin);

@@ -275,4 +275,5 @@ daemon_reload(struct daemon *d)
 		log_setlevel(d->conf->daemon.log_level);
 	control_publish(d->reloads_ok + d->reloads_failed, 1, "reloaded");
 	daemon_ready(d, "reloaded: ");
+	fdstore_refresh(d);	/* the listeners of the new config */
 }

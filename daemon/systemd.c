@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,34 +87,180 @@ systemd_mainpid(pid_t pid)
 }
 
 /*
- * The sockets passed by socket activation (LISTEN_FDS), as a malloc'd
- * array.  They are matched to endpoints by address, not by name: systemd
- * gives every fd of one .socket unit the same name.  Returns 0 (possibly
- * with *n == 0) or -1.
+ * What systemd passed at start (LISTEN_FDS), read once: sockets of
+ * netsvcd.socket and entries of the fd store, told apart by name.
+ */
+static int	 *passed_fds;
+static int	 *passed_kinds;		/* FDSTORE_* or -1: socket unit */
+static size_t	  npassed;
+static int	  passed_read;
+
+static const char *const fdstore_names[] = {
+	[FDSTORE_STATE] = "netsvcd-handover-state",
+	[FDSTORE_LISTENER] = "netsvcd-handover-listener",
+	[FDSTORE_CONN] = "netsvcd-handover-conn",
+};
+
+/* The kind of a passed descriptor's name: FDSTORE_*, or -1. */
+static int
+fdstore_kind(const char *name)
+{
+	int	k;
+
+	if (name == NULL)
+		return -1;
+	for (k = 0; k < FDSTORE_NKINDS; k++) {
+		if (strcmp(name, fdstore_names[k]) == 0)
+			return k;
+	}
+	return -1;
+}
+
+/*
+ * Read LISTEN_FDS/LISTEN_FDNAMES once (sd_listen_fds_with_names checks
+ * LISTEN_PID and unsets the variables).  Called by main() before anything
+ * opens a descriptor.  Returns 0 or -1.
  */
 int
-systemd_listen_fds(int **fds, size_t *n)
+systemd_listen_init(void)
 {
 	char	**names = NULL;
 	int	  count, i;
 
-	*fds = NULL;
-	*n = 0;
+	if (passed_read)
+		return 0;
+	passed_read = 1;
 	if ((count = sd_listen_fds_with_names(1, &names)) <= 0)
 		return count == 0 ? 0 : -1;
-	if ((*fds = calloc((size_t)count, sizeof(**fds))) == NULL) {
+	if ((passed_fds = calloc((size_t)count, sizeof(int))) == NULL ||
+	    (passed_kinds = calloc((size_t)count, sizeof(int))) == NULL) {
 		strv_free_names(names, count);
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
-		(*fds)[i] = SD_LISTEN_FDS_START + i;
-		log_debug("socket activation: fd %d named %s",
+		passed_fds[i] = SD_LISTEN_FDS_START + i;
+		passed_kinds[i] = fdstore_kind(names != NULL ? names[i] : NULL);
+		log_debug("passed by systemd: fd %d named %s",
 		    SD_LISTEN_FDS_START + i,
 		    names != NULL && names[i] != NULL ? names[i] : "-");
 	}
 	strv_free_names(names, count);
-	*n = (size_t)count;
+	npassed = (size_t)count;
 	return 0;
+}
+
+/* The passed descriptors of one kind (-1: the socket unit's), malloc'd. */
+static int
+systemd_passed(int kind, int **fds, int **kinds, size_t *n)
+{
+	size_t	i, k = 0;
+
+	*fds = NULL;
+	*n = 0;
+	if (systemd_listen_init() == -1)
+		return -1;
+	if (npassed == 0)
+		return 0;
+	if ((*fds = calloc(npassed, sizeof(int))) == NULL ||
+	    (kinds != NULL && (*kinds = calloc(npassed, sizeof(int))) == NULL)) {
+		free(*fds);
+		*fds = NULL;
+		return -1;
+	}
+	for (i = 0; i < npassed; i++) {
+		if ((kind == -1) != (passed_kinds[i] == -1))
+			continue;
+		if (kinds != NULL)
+			(*kinds)[k] = passed_kinds[i];
+		(*fds)[k++] = passed_fds[i];
+	}
+	*n = k;
+	return 0;
+}
+
+/*
+ * The sockets passed by socket activation (LISTEN_FDS), as a malloc'd
+ * array, without the fd store's entries.  They are matched to endpoints
+ * by address, not by name: systemd gives every fd of one .socket unit the
+ * same name.  Returns 0 (possibly with *n == 0) or -1.
+ */
+int
+systemd_listen_fds(int **fds, size_t *n)
+{
+	return systemd_passed(-1, fds, NULL, n);
+}
+
+/* The fd store's entries passed at start, with their kinds (FDSTORE_*). */
+int
+systemd_fdstore_fds(int **fds, int **kinds, size_t *n)
+{
+	return systemd_passed(0, fds, kinds, n);
+}
+
+/*
+ * How many descriptors the fd store takes: FileDescriptorStoreMax=, which
+ * systemd 254 and later export as $FDSTORE; the unit sets it for 252.
+ * 0 when there is no store (or no service manager).
+ */
+unsigned long
+systemd_fdstore_max(void)
+{
+	const char	*s = getenv("FDSTORE");
+	char		*end;
+	unsigned long	 v;
+
+	if (s == NULL || !systemd_notifying())
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > 1000000)
+		return 0;
+	return v;
+}
+
+/*
+ * Put n descriptors of one kind in the fd store (FDSTORE=1, FDNAME=), in
+ * messages of at most FDSTORE_BATCH descriptors.  Returns 0 or -1.
+ */
+int
+systemd_fdstore_push(const int *fds, size_t n, int kind)
+{
+	char	msg[80];
+	size_t	off, k;
+
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s",
+	    fdstore_names[kind]);
+	for (off = 0; off < n; off += k) {
+		k = n - off < FDSTORE_BATCH ? n - off : FDSTORE_BATCH;
+		if (sd_pid_notify_with_fds(0, 0, msg, fds + off,
+		    (unsigned int)k) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Empty the fd store of netsvcd's entries (FDSTOREREMOVE=1 per name). */
+void
+systemd_fdstore_clear(void)
+{
+	char	msg[80];
+	int	k;
+
+	for (k = 0; k < FDSTORE_NKINDS; k++) {
+		snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s",
+		    fdstore_names[k]);
+		sd_notify(0, msg);
+	}
+}
+
+/*
+ * Wait until systemd has read every message sent before (BARRIER=1), so
+ * that the descriptors are in the store before this process exits.
+ */
+int
+systemd_barrier(void)
+{
+	return sd_notify_barrier(0, 5 * 1000000ULL) > 0 ? 0 : -1;
 }
 
 /* WATCHDOG=1, from the watchdog timer. */
