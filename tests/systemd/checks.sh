@@ -218,6 +218,99 @@ check "the added instance answers" is_daytime "$l"
 cp /e2e/netsvcd.ini.good "$ini"
 systemctl reload netsvcd.service || bad "reload back to the shipped config"
 
+# The fd store (netsvcd.service alone): systemctl restart keeps an echo
+# stream byte-exact and refuses no connection; kill -9 keeps the listeners;
+# systemctl stop closes everything.
+# echo_stream N: send N numbered lines to echo at ~100/s, read them back.
+echo_stream()
+{
+	# shellcheck disable=SC2016
+	timeout 60 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7 || exit 1
+	    ( for i in $(seq 1 "$1"); do
+		printf "%06d the quick brown fox\n" "$i"; sleep 0.01
+	      done >&3 ) &
+	    head -c $(($1 * 27)) <&3' _ "$1"
+}
+# connect_loop FILE: daytime connects until /e2e/loop.stop (bounded).
+connect_loop()
+{
+	local i=0 okc=0 failc=0
+	while [ ! -e /e2e/loop.stop ] && [ $i -lt 3000 ]; do
+		i=$((i + 1))
+		if is_daytime "$(tcp_read 127.0.0.1 13)"; then
+			okc=$((okc + 1))
+		else
+			failc=$((failc + 1))
+		fi
+	done
+	echo "$okc $failc" >"$1"
+}
+# stream_loop_during WHAT CMD...: an echo stream and a connect loop while
+# CMD runs; sets stream_ok, loop_ok, loop_fail.
+stream_loop_during()
+{
+	local what=$1 lines=500 sp lp
+	shift
+	rm -f /e2e/loop.stop /e2e/stream.out
+	for i in $(seq 1 $lines); do
+		printf "%06d the quick brown fox\n" "$i"
+	done >/e2e/stream.want
+	echo_stream $lines >/e2e/stream.out &
+	sp=$!
+	connect_loop /e2e/loop.result &
+	lp=$!
+	sleep 1.5
+	"$@"
+	note "$what: done"
+	wait "$sp"
+	sleep 1
+	touch /e2e/loop.stop
+	wait "$lp"
+	read -r loop_ok loop_fail </e2e/loop.result
+	stream_ok=0
+	cmp -s /e2e/stream.want /e2e/stream.out && stream_ok=1
+	note "$what: echo stream $(wc -c </e2e/stream.out) of $(wc -c </e2e/stream.want) bytes; connect loop: $loop_ok answered, $loop_fail failed"
+}
+check "fd store: FileDescriptorStoreMax= set" eval \
+    '[ "$(systemctl show -p FileDescriptorStoreMax --value netsvcd.service)" -gt 0 ]'
+wait_for 5 eval 'journalctl -u netsvcd.service --no-pager | grep -q "fd store: .* kept by systemd"'
+check "fd store: listeners kept while serving (NFileDescriptorStore > 0)" eval \
+    '[ "$(systemctl show -p NFileDescriptorStore --value netsvcd.service)" -gt 0 ]'
+pid=$(main_pid)
+t0=$(now_ms)
+stream_loop_during "systemctl restart" systemctl restart netsvcd.service
+note "restart took $(($(now_ms) - t0)) ms"
+check "fd store: restart gave a new process" eval \
+    '[ "$(main_pid)" != "$pid" ] && active netsvcd.service'
+check "fd store: the echo stream survived systemctl restart byte-exact" \
+    eval '[ "$stream_ok" = 1 ]'
+check "fd store: no connection refused during systemctl restart" \
+    eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
+check "fd store: the new process says what it took" eval \
+    'journalctl -u netsvcd.service --no-pager | grep -q "handover from pid $pid (systemd fd store): .* 1 handed over"'
+journalctl -u netsvcd.service --no-pager | grep -E 'fd store|handover' | tail -n 4 |
+    sed 's/^/# /'
+pid=$(main_pid)
+restarts=$(systemctl show -p NRestarts --value netsvcd.service)
+kill9() { kill -9 "$pid"; wait_for 15 eval 'active netsvcd.service && [ "$(main_pid)" != "$pid" ] && [ "$(main_pid)" != 0 ]'; }
+stream_loop_during "kill -9" kill9
+check "fd store: kill -9 restarted by Restart=on-failure" eval \
+    '[ "$(systemctl show -p NRestarts --value netsvcd.service)" -gt "$restarts" ]'
+check "fd store: no connection refused across kill -9 (listeners kept)" \
+    eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
+# Established connections die with the process: documented, not hidden.
+check "fd store: the echo stream did not survive kill -9 (documented)" \
+    eval '[ "$stream_ok" = 0 ]'
+check "systemctl stop (fd store)" systemctl stop netsvcd.service
+check "fd store: after stop, port 13 refuses" eval '! tcp_connects 127.0.0.1 13'
+check "fd store: after stop, port 7 refuses" eval '! tcp_connects 127.0.0.1 7'
+check "fd store: after stop, the store is empty" eval \
+    '[ "$(systemctl show -p NFileDescriptorStore --value netsvcd.service)" = 0 ]'
+check "fd store: a start after stop starts afresh" systemctl start netsvcd.service
+check "fd store: ... and serves" answers
+since_start=$(journalctl -u netsvcd.service --no-pager | grep -c 'systemd fd store')
+note "fd store handovers in the journal: $since_start"
+
 # Socket activation: netsvcd.socket alone.
 systemctl disable --now netsvcd.service >/dev/null 2>&1
 check "netsvcd.service stopped" eval '! active netsvcd.service'
