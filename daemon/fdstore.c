@@ -183,7 +183,7 @@ fdstore_refresh(struct daemon *d)
 	if ((st = handover_state_new()) == NULL)
 		return;
 	st->pid = (uint32_t)getpid();
-	st->stopped_us = handover_now_us();
+	st->stopped_us = 0;	/* still accepting: read back after a crash */
 	workers_park(d);
 	if (fdstore_save_listeners(d, st, &p) == 0 && p.nlfds + 1 <= max &&
 	    fdstore_send(st, &p) == 0)

@@ -1053,7 +1053,13 @@ reexec_ready(struct daemon *d)
 	if (hin == NULL)
 		return 0;
 	st = hin->st;
-	if (st != NULL) {
+	if (st != NULL && hin->store && st->stopped_us == 0) {
+		/* fdstore_refresh's state: no SIGTERM came (a crash). */
+		log_notice("fd store: pid %u ended without handing over "
+		    "(crashed or killed): listeners: %zu adopted, %zu closed; "
+		    "its established connections were lost", st->pid,
+		    hin->nlisteners, hin->nlclosed);
+	} else if (st != NULL) {
 		gap = handover_now_us() - st->stopped_us;
 		log_notice("handover from pid %u%s: listeners: %zu adopted, "
 		    "%zu closed; connections: %zu handed over, %zu drained, "

@@ -1144,3 +1144,497 @@ Test(handover, hostile_states_rejected_daemon_starts_afresh, .timeout = 180)
 	hs_stop_ok(d);
 	close(mfd);
 }
+
+/* ---- the systemd fd store (daemon/fdstore.c), with a fake manager ---- */
+
+#define FM_MAX	64	/* entries of the fake store */
+
+/* A fake fd store, as systemd keeps one per service: fds with names. */
+struct fm_store {
+	int		 fd[FM_MAX];
+	char		 name[FM_MAX][64];
+	size_t		 n;
+	int		 ready;
+	int		 barriers;
+	int		 removes;
+};
+
+/* FDSTOREREMOVE=1 of name: close every entry of that name. */
+static void
+fm_remove(struct fm_store *s, const char *name)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->name[i], name) == 0) {
+			close(s->fd[i]);
+			continue;
+		}
+		s->fd[k] = s->fd[i];
+		memcpy(s->name[k++], s->name[i], sizeof(s->name[0]));
+	}
+	s->n = k;
+	s->removes++;
+}
+
+/*
+ * Read the notify messages, as systemd does: FDSTORE=1 keeps the fds
+ * under FDNAME=, FDSTOREREMOVE=1 drops a name, BARRIER=1 is answered by
+ * closing its fd.  Until READY=1 (ready) or the daemon's exit.
+ */
+static void
+fm_pump(struct hs_daemon *d, struct fm_store *s, int until_exit, int ms)
+{
+	int64_t		 end = hs_now_ms() + ab_ms(ms);
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * 253)];
+	}		 cm;
+	char		 buf[4096], name[64], *line, *save;
+	struct iovec	 iov;
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	struct pollfd	 pfd;
+	int		 fds[253], store, remove, barrier;
+	size_t		 nfds, i;
+	ssize_t		 n;
+
+	while (hs_now_ms() < end) {
+		if (!until_exit && s->ready)
+			return;
+		if (until_exit && hs_wait_exit(d, 0) == 0) {
+			until_exit = 0;	/* drain what is left, then stop */
+			end = hs_now_ms() + 200;
+			s->ready = 1;
+		}
+		pfd.fd = d->notify_fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = buf;
+		iov.iov_len = sizeof(buf) - 1;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = &cm;
+		msg.msg_controllen = sizeof(cm);
+		if ((n = recvmsg(d->notify_fd, &msg, MSG_DONTWAIT |
+		    MSG_CMSG_CLOEXEC)) < 0)
+			continue;
+		buf[n] = '\0';
+		nfds = 0;
+		for (c = CMSG_FIRSTHDR(&msg); c != NULL;
+		    c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS) {
+				nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
+			}
+		}
+		store = remove = barrier = 0;
+		name[0] = '\0';
+		for (line = strtok_r(buf, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if (strcmp(line, "READY=1") == 0)
+				s->ready = 1;
+			else if (strcmp(line, "FDSTORE=1") == 0)
+				store = 1;
+			else if (strcmp(line, "FDSTOREREMOVE=1") == 0)
+				remove = 1;
+			else if (strcmp(line, "BARRIER=1") == 0)
+				barrier = 1;
+			else if (strncmp(line, "FDNAME=", 7) == 0)
+				snprintf(name, sizeof(name), "%s", line + 7);
+		}
+		if (remove)
+			fm_remove(s, name);
+		for (i = 0; i < nfds; i++) {
+			if (store && s->n < FM_MAX) {
+				s->fd[s->n] = fds[i];
+				snprintf(s->name[s->n++], sizeof(s->name[0]),
+				    "%s", name);
+			} else
+				close(fds[i]);
+		}
+		if (barrier)
+			s->barriers++;
+	}
+}
+
+/*
+ * Start the daemon on conf as systemd would after a restart: the store's
+ * descriptors (fds, with names) as 3... with LISTEN_FDS, LISTEN_PID and
+ * LISTEN_FDNAMES; FDSTORE=fdstore when not NULL.  The notify socket is
+ * ours to read (fm_pump).
+ */
+static struct hs_daemon *
+fm_spawn(const char *conf, const int *fds, char names[][64], size_t n,
+    const char *fdstore)
+{
+	struct hs_daemon	*d = hs_new();
+	struct sockaddr_un	 sun;
+	char			 env[FM_MAX * 66], num[32];
+	int			 tmp[FM_MAX];
+	pid_t			 pid;
+	size_t			 i;
+	int			 fd;
+
+	ho_rewrite(d, conf);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(d->notify_path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, d->notify_path, strlen(d->notify_path) + 1);
+	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
+	cr_assert(d->notify_fd != -1);
+	cr_assert_eq(bind(d->notify_fd, (struct sockaddr *)&sun,
+	    sizeof(sun)), 0);
+	env[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strcat(env, i == 0 ? "" : ":");
+		strcat(env, names[i]);
+	}
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		for (i = 0; i < n; i++)
+			if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 200)) == -1)
+				_exit(125);
+		for (i = 0; i < n; i++)
+			if (dup2(tmp[i], 3 + (int)i) == -1)
+				_exit(125);
+		unsetenv("NETSVCD_HANDOVER");
+		unsetenv("FDSTORE");
+		if (fdstore != NULL)
+			setenv("FDSTORE", fdstore, 1);
+		setenv("NOTIFY_SOCKET", d->notify_path, 1);
+		unsetenv("LISTEN_FDS");
+		if (n > 0) {
+			snprintf(num, sizeof(num), "%zu", n);
+			setenv("LISTEN_FDS", num, 1);
+			snprintf(num, sizeof(num), "%ld", (long)getpid());
+			setenv("LISTEN_PID", num, 1);
+			setenv("LISTEN_FDNAMES", env, 1);
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execl(hs_bin(), hs_bin(), "-f", "-c", d->conf_path, "-l",
+		    "info", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(pid > 0);
+	d->pid = pid;
+	d->running = 1;
+	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (ho_ndaemons < sizeof(ho_daemons) / sizeof(ho_daemons[0]))
+		ho_daemons[ho_ndaemons++] = d;
+	return d;
+}
+
+/* A connection to 127.0.0.1:port. */
+static int
+fm_connect(int port)
+{
+	struct hs_endpoint	ep;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ep.addr;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.type = SOCK_STREAM;
+	ep.family = AF_INET;
+	ep.port = port;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ep.addrlen = sizeof(*sin);
+	return hs_connect_ep(&ep, ab_ms(5000));
+}
+
+/* Close the fake store's descriptors. */
+static void
+fm_clear(struct fm_store *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		close(s->fd[i]);
+	s->n = 0;
+}
+
+/* How many entries of the store bear name. */
+static size_t
+fm_count(const struct fm_store *s, const char *name)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < s->n; i++)
+		k += strcmp(s->name[i], name) == 0;
+	return k;
+}
+
+/*
+ * A restart through the fd store, with a fake manager: the first daemon
+ * keeps its listener in the store while it serves; on SIGTERM it pushes
+ * the listener, an echo connection with output still pending and the
+ * state; the next one, started with those as LISTEN_FDS, carries on
+ * byte-exact and empties the store of what it took before pushing its
+ * listener again.  SIGTERM without FDSTORE: nothing pushed.
+ */
+Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
+{
+	struct fm_store		 s;
+	struct hs_daemon	*d;
+	char			 conf[256], buf[64];
+	int			 port, fd, i;
+
+	memset(&s, 0, sizeof(s));
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[daemon]\nshutdown_timeout = 2s\n\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n", port);
+	d = fm_spawn(conf, NULL, NULL, 0, "64");
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	fm_pump(d, &s, 0, 500);	/* the refresh after READY=1 */
+	for (i = 0; i < 50 && fm_count(&s,
+	    "netsvcd-handover-state") == 0; i++) {
+		s.ready = 0;
+		fm_pump(d, &s, 0, 100);
+	}
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-listener"), 1,
+	    "the listener is not in the store while serving");
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 1);
+
+	fd = fm_connect(port);
+	ho_echo_ok(fd, "before the restart\n");
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+	cr_assert(ab_log_has(d, "fd store: 1 listener and 1 connection kept "
+	    "by systemd"), "log %s", d->log_path);
+	cr_assert_gt(s.barriers, 0, "no BARRIER=1 before the exit");
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 1);
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-listener"), 1);
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 1);
+	/* Sent while no process runs: it waits in the socket. */
+	cr_assert_eq(hs_send_all(fd, "between\n", 8, ab_ms(5000)), 0);
+
+	d = fm_spawn(conf, s.fd, s.name, s.n, "64");
+	fm_clear(&s);	/* the daemon has its copies; ours go */
+	s.ready = 0;
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready, "no READY=1 after the restart (log %s)",
+	    d->log_path);
+	cr_assert(ab_log_has(d, "(systemd fd store): listeners: 1 adopted, "
+	    "0 closed; connections: 1 handed over, 0 drained, 0 closed"),
+	    "log %s", d->log_path);
+	cr_assert_eq(hs_recv_n(fd, buf, 8, ab_ms(5000)), 8);
+	cr_assert_eq(memcmp(buf, "between\n", 8), 0);
+	ho_echo_ok(fd, "after the restart\n");
+	cr_assert_gt(s.removes, 0, "the taken entries stay in the store");
+	close(fd);
+	fm_clear(&s);
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+	cr_assert(ab_log_has(d, "fd store: 1 listener and 0 connections "
+	    "kept"), "log %s", d->log_path);
+	fm_clear(&s);
+	/* SIGTERM without a store behind it (FDSTORE unset): a plain stop. */
+	d = fm_spawn(conf, NULL, NULL, 0, NULL);
+	s.ready = 0;
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready);
+	fd = fm_connect(port);
+	ho_echo_ok(fd, "plain\n");
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(s.n, 0, "pushed %zu descriptors without FDSTORE", s.n);
+	cr_assert(!ab_log_has(d, "fd store:"));
+	close(fd);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+}
+
+/*
+ * Start on the store entries fds/names (no FDSTORE) and wait for READY=1;
+ * close_fd (or -1) is closed here once the daemon has its copy, so that
+ * only the daemon holds that socket.
+ */
+static struct hs_daemon *
+fm_start(const char *conf, const int *fds, char names[][64], size_t n,
+    int close_fd)
+{
+	struct fm_store		 s;
+	struct hs_daemon	*d;
+
+	memset(&s, 0, sizeof(s));
+	d = fm_spawn(conf, fds, names, n, NULL);
+	if (close_fd != -1)
+		close(close_fd);
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready, "no READY=1 after a hostile store (log %s)",
+	    d->log_path);
+	return d;
+}
+
+/*
+ * Hostile fd store entries (LISTEN_FDNAMES that lie, a socket that is not
+ * the one its record names, a bad or doubled state memfd, a connection no
+ * record describes, a socket of netsvcd.socket beside the store): each is
+ * closed and logged, the daemon starts and serves its config afresh.
+ */
+Test(handover, fdstore_hostile_entries_rejected, .timeout = 180)
+{
+	unsigned char	 b[512];
+	char		 conf[256], names[4][64];
+	struct hs_daemon *d;
+	size_t		 len;
+	int		 port, fport, lfd, mfd, mfd2, cfd, afd, fds[4];
+
+	/* A listener named as a connection: it is neither. */
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
+	    "tcp://127.0.0.1:%d\n", port);
+	{
+		struct sockaddr_in	sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)),
+		    0);
+		cr_assert_eq(listen(lfd, 8), 0);
+	}
+	len = ho_forge(b, 1, 3, port);
+	mfd = ho_memfd(b, len, SEALS);
+	fds[0] = lfd;
+	fds[1] = mfd;
+	snprintf(names[0], 64, "netsvcd-handover-conn");
+	snprintf(names[1], 64, "netsvcd-handover-state");
+	d = fm_start(conf, fds, names, 2, lfd);	/* the port is its */
+	cr_assert(ab_log_has(d, "(a connection entry) matches no record of "
+	    "the state; closed"), "log %s", d->log_path);
+	cr_assert(ab_log_has(d, "listeners: 0 adopted, 1 closed"));
+	ho_serves(port);
+	hs_stop_ok(d);
+	close(mfd);
+
+	/* A listener entry bound elsewhere than its record says. */
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
+	    "tcp://127.0.0.1:%d\n", port);
+	lfd = ho_listener(&fport);
+	len = ho_forge(b, 1, 3, port);
+	mfd = ho_memfd(b, len, SEALS);
+	fds[0] = mfd;
+	fds[1] = lfd;
+	snprintf(names[0], 64, "netsvcd-handover-state");
+	snprintf(names[1], 64, "netsvcd-handover-listener");
+	d = fm_start(conf, fds, names, 2, -1);
+	cr_assert(ab_log_has(d, "(a listener entry) matches no record of "
+	    "the state; closed"), "log %s", d->log_path);
+	cr_assert(!ho_has_sock(d, lfd), "the mismatched socket is open");
+	ho_serves(port);
+	hs_stop_ok(d);
+	close(mfd);
+	close(lfd);
+
+	/* An unsealed state: nothing of the store is used. */
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
+	    "tcp://127.0.0.1:%d\n", port);
+	lfd = ho_listener(&fport);
+	len = ho_forge(b, 1, 3, fport);
+	mfd = ho_memfd(b, len, 0);
+	fds[0] = mfd;
+	fds[1] = lfd;
+	d = fm_start(conf, fds, names, 2, -1);
+	cr_assert(ab_log_has(d, "fd store: state rejected: "), "log %s",
+	    d->log_path);
+	cr_assert(ab_log_has(d, "memfd not sealed"));
+	cr_assert(ab_log_has(d, "closing its 2 entries, starting afresh"));
+	cr_assert(!ho_has_sock(d, lfd));
+	ho_serves(port);
+	hs_stop_ok(d);
+	close(mfd);
+
+	/* Two states, and a connection that no record describes. */
+	len = ho_forge(b, 1, 3, fport);
+	mfd = ho_memfd(b, len, SEALS);
+	mfd2 = ho_memfd(b, len, SEALS);
+	cfd = fm_connect(fport);
+	afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(afd != -1);
+	fds[0] = mfd;
+	fds[1] = mfd2;
+	fds[2] = afd;
+	snprintf(names[1], 64, "netsvcd-handover-state");
+	snprintf(names[2], 64, "netsvcd-handover-conn");
+	d = fm_start(conf, fds, names, 3, afd);
+	cr_assert(ab_log_has(d, "fd store: 2 state descriptors, not one; "
+	    "closing its 3 entries"), "log %s", d->log_path);
+	cr_assert_eq(hs_wait_closed(cfd, ab_ms(5000)), 0,
+	    "the stray connection was not closed");
+	hs_stop_ok(d);
+	close(cfd);
+	close(mfd);
+	close(mfd2);
+
+	/* One state, the connection entry without a record: closed too. */
+	mfd = ho_memfd(b, len, SEALS);
+	cfd = fm_connect(fport);
+	afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(afd != -1);
+	fds[0] = mfd;
+	fds[1] = afd;
+	snprintf(names[1], 64, "netsvcd-handover-conn");
+	d = fm_start(conf, fds, names, 2, afd);
+	cr_assert(ab_log_has(d, "(a connection entry) matches no record of "
+	    "the state; closed"), "log %s", d->log_path);
+	cr_assert_eq(hs_wait_closed(cfd, ab_ms(5000)), 0);
+	hs_stop_ok(d);
+	close(cfd);
+	close(mfd);
+	close(lfd);
+
+	/*
+	 * netsvcd.socket's socket beside the store: taken as activated (its
+	 * own name), not as a store entry, and the start does not fail.
+	 */
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
+	    "tcp://127.0.0.1:%d\n", port);
+	{
+		struct sockaddr_in	sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		afd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(bind(afd, (struct sockaddr *)&sin, sizeof(sin)),
+		    0);
+		cr_assert_eq(listen(afd, 8), 0);
+	}
+	lfd = ho_listener(&fport);
+	len = ho_forge(b, 1, 3, fport);
+	mfd = ho_memfd(b, len, SEALS);
+	fds[0] = afd;
+	fds[1] = mfd;
+	fds[2] = lfd;
+	snprintf(names[0], 64, "netsvcd.socket");
+	snprintf(names[1], 64, "netsvcd-handover-state");
+	snprintf(names[2], 64, "netsvcd-handover-listener");
+	d = fm_start(conf, fds, names, 3, -1);
+	cr_assert(ho_has_sock(d, afd), "the socket unit's socket is not used");
+	cr_assert(!ho_has_sock(d, lfd), "a store listener of no endpoint is "
+	    "still open");
+	cr_assert(ab_log_has(d, "no endpoint here for its listener; closing "
+	    "it"), "log %s", d->log_path);
+	ho_serves(port);
+	hs_stop_ok(d);
+	close(afd);
+	close(lfd);
+	close(mfd);
+}

@@ -260,8 +260,9 @@ stream_loop_during()
 	connect_loop /e2e/loop.result &
 	lp=$!
 	sleep 1.5
+	t0=$(now_ms)
 	"$@"
-	note "$what: done"
+	note "$what: took $(($(now_ms) - t0)) ms"
 	wait "$sp"
 	sleep 1
 	touch /e2e/loop.stop
@@ -277,9 +278,7 @@ wait_for 5 eval 'journalctl -u netsvcd.service --no-pager | grep -q "fd store: .
 check "fd store: listeners kept while serving (NFileDescriptorStore > 0)" eval \
     '[ "$(systemctl show -p NFileDescriptorStore --value netsvcd.service)" -gt 0 ]'
 pid=$(main_pid)
-t0=$(now_ms)
 stream_loop_during "systemctl restart" systemctl restart netsvcd.service
-note "restart took $(($(now_ms) - t0)) ms"
 check "fd store: restart gave a new process" eval \
     '[ "$(main_pid)" != "$pid" ] && active netsvcd.service'
 check "fd store: the echo stream survived systemctl restart byte-exact" \
@@ -301,6 +300,8 @@ check "fd store: no connection refused across kill -9 (listeners kept)" \
 # Established connections die with the process: documented, not hidden.
 check "fd store: the echo stream did not survive kill -9 (documented)" \
     eval '[ "$stream_ok" = 0 ]'
+check "fd store: the new process says the old one crashed" eval \
+    'journalctl -u netsvcd.service --no-pager | grep -q "fd store: pid $pid ended without handing over (crashed or killed): listeners: [1-9][0-9]* adopted, 0 closed"'
 check "systemctl stop (fd store)" systemctl stop netsvcd.service
 check "fd store: after stop, port 13 refuses" eval '! tcp_connects 127.0.0.1 13'
 check "fd store: after stop, port 7 refuses" eval '! tcp_connects 127.0.0.1 7'
