@@ -289,6 +289,16 @@ check "fd store: the new process says what it took" eval \
     'journalctl -u netsvcd.service --no-pager | grep -q "handover from pid $pid (systemd fd store): .* 1 handed over"'
 journalctl -u netsvcd.service --no-pager | grep -E 'fd store|handover' | tail -n 4 |
     sed 's/^/# /'
+# A package upgrade: debhelper's postinst restarts the enabled service.
+pid=$(main_pid)
+upgrade() { DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold /e2e/netsvcd.deb >/e2e/upgrade.log 2>&1; }
+stream_loop_during "dpkg -i (upgrade)" upgrade
+check "fd store: the package upgrade restarted netsvcd" eval \
+    '[ "$(main_pid)" != "$pid" ] && active netsvcd.service'
+check "fd store: the echo stream survived the package upgrade byte-exact" \
+    eval '[ "$stream_ok" = 1 ]'
+check "fd store: no connection refused during the package upgrade" \
+    eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
 pid=$(main_pid)
 restarts=$(systemctl show -p NRestarts --value netsvcd.service)
 kill9() { kill -9 "$pid"; wait_for 15 eval 'active netsvcd.service && [ "$(main_pid)" != "$pid" ] && [ "$(main_pid)" != 0 ]'; }
