@@ -101,7 +101,7 @@ fdstore_save_conns(struct daemon *d, struct handover_state *st,
 	struct conn	*c;
 	unsigned int	 i, total = atomic_load(&d->nconns);
 
-	if ((p->conns = calloc(total + 1, sizeof(*p->conns))) == NULL ||
+	if ((p->conns = calloc(total + 1, sizeof(struct conn *))) == NULL ||
 	    (p->cfds = calloc(total + 1, sizeof(int))) == NULL)
 		return -1;
 	for (i = 0; i < d->nworkers; i++) {

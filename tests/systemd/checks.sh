@@ -312,7 +312,16 @@ check "fd store: the echo stream did not survive kill -9 (documented)" \
     eval '[ "$stream_ok" = 0 ]'
 check "fd store: the new process says the old one crashed" eval \
     'journalctl -u netsvcd.service --no-pager | grep -q "fd store: pid $pid ended without handing over (crashed or killed): listeners: [1-9][0-9]* adopted, 0 closed"'
+# An echo connection open at stop goes into the store, which stop closes.
+exec 4<>/dev/tcp/127.0.0.1/7
+printf 'at stop\n' >&4
+IFS= read -r -t 5 l <&4
+check "fd store: an echo connection answers before stop: '$l'" \
+    eval '[ "$l" = "at stop" ]'
 check "systemctl stop (fd store)" systemctl stop netsvcd.service
+check "fd store: the echo connection is closed by stop (EOF within 5 s)" \
+    eval 'timeout 5 cat <&4 >/dev/null'
+exec 4<&-
 check "fd store: after stop, port 13 refuses" eval '! tcp_connects 127.0.0.1 13'
 check "fd store: after stop, port 7 refuses" eval '! tcp_connects 127.0.0.1 7'
 check "fd store: after stop, the store is empty" eval \
