@@ -98,15 +98,15 @@ fdstore_save_conns(struct daemon *d, struct handover_state *st,
     struct fdstore_push *p, size_t room)
 {
 	struct ho_conn	*hc;
-	struct conn	*c;
+	struct conn	*c, *next;
 	unsigned int	 i, total = atomic_load(&d->nconns);
 
 	if ((p->conns = calloc(total + 1, sizeof(struct conn *))) == NULL ||
 	    (p->cfds = calloc(total + 1, sizeof(int))) == NULL)
 		return -1;
 	for (i = 0; i < d->nworkers; i++) {
-		for (c = conn_first(&d->workers[i]); c != NULL;
-		    c = conn_next(c)) {
+		for (c = conn_first(&d->workers[i]); c != NULL; c = next) {
+			next = conn_next(c);	/* a failed flush aborts c */
 			if (p->nconns >= total || p->nconns >= room ||
 			    (hc = handover_add_conn(st)) == NULL) {
 				st->kept++;
@@ -265,6 +265,10 @@ fdstore_stop(struct daemon *d)
 		systemd_fdstore_clear();	/* never served twice */
 	for (i = 0; i < p.nconns; i++)
 		conn_handover_done(p.conns[i], ok);
+	if (!ok) {
+		for (w = 0; w < d->nworkers; w++)
+			listener_resume(&d->workers[w]);	/* drain_delay */
+	}
 	workers_unpark(d);
 	if (ok)
 		log_notice("fd store: %zu listener%s and %zu connection%s "
