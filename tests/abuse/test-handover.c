@@ -1157,6 +1157,9 @@ struct fm_store {
 	int		 ready;
 	int		 barriers;
 	int		 removes;
+	int		 hold_barrier;	/* keep BARRIER=1's fd: no answer */
+	int		 held[8];
+	size_t		 nheld;
 };
 
 /* FDSTOREREMOVE=1 of name: close every entry of that name. */
@@ -1249,6 +1252,10 @@ fm_pump(struct hs_daemon *d, struct fm_store *s, int until_exit, int ms)
 		if (remove)
 			fm_remove(s, name);
 		for (i = 0; i < nfds; i++) {
+			if (barrier && s->hold_barrier && s->nheld < 8) {
+				s->held[s->nheld++] = fds[i];
+				continue;
+			}
 			if (store && s->n < FM_MAX) {
 				s->fd[s->n] = fds[i];
 				snprintf(s->name[s->n++], sizeof(s->name[0]),
@@ -1359,6 +1366,9 @@ fm_clear(struct fm_store *s)
 	for (i = 0; i < s->n; i++)
 		close(s->fd[i]);
 	s->n = 0;
+	for (i = 0; i < s->nheld; i++)
+		close(s->held[i]);
+	s->nheld = 0;
 }
 
 /* How many entries of the store bear name. */
@@ -1637,4 +1647,47 @@ Test(handover, fdstore_hostile_entries_rejected, .timeout = 180)
 	close(afd);
 	close(lfd);
 	close(mfd);
+}
+
+/*
+ * A manager that never confirms the push (BARRIER=1 unanswered): the
+ * daemon takes the entries back out of the store and stops as usual, so
+ * its connection drains here and nothing is served twice.
+ */
+Test(handover, fdstore_unconfirmed_push_drains, .timeout = 120)
+{
+	struct fm_store		 s;
+	struct hs_daemon	*d;
+	char			 conf[256];
+	int			 port, fd, i;
+
+	memset(&s, 0, sizeof(s));
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[daemon]\nshutdown_timeout = 5s\n\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n", port);
+	d = fm_spawn(conf, NULL, NULL, 0, "64");
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	fd = fm_connect(port);
+	ho_echo_ok(fd, "before\n");
+	s.hold_barrier = 1;
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	for (i = 0; i < 200 && !ab_log_has(d, "fd store: connections not "
+	    "stored; stopping as usual"); i++) {
+		s.ready = 0;
+		fm_pump(d, &s, 0, 50);
+	}
+	cr_assert(ab_log_has(d, "fd store: connections not stored"),
+	    "log %s", d->log_path);
+	s.ready = 0;
+	fm_pump(d, &s, 0, 200);	/* the FDSTOREREMOVE=1 that follow */
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 0,
+	    "a connection stays in the store after a failed push");
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 0);
+	/* Still served by this process while it drains. */
+	ho_echo_ok(fd, "during the drain\n");
+	close(fd);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+	fm_clear(&s);
 }
