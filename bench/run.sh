@@ -133,7 +133,7 @@ SERVERS=()
 PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
-declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG
+declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG CONNS
 status=0
 
 # note TEXT: a line printed under the table.
@@ -600,6 +600,7 @@ run_one()
 	CCPU[$k]=$(xfield cpu_s "$line") || CCPU[$k]=""
 	BYTES[$k]=$(xfield bytes "$line") || BYTES[$k]=""
 	SECS[$k]=$(xfield secs "$line") || SECS[$k]=""
+	CONNS[$k]=$(xfield conns "$line") || CONNS[$k]=""
 	CPU[$k]=$(awk -v a="${s0%% *}" -v b="${s1%% *}" -v hz="$HZ" \
 	    'BEGIN { printf "%.2f", (b - a) / hz }')
 	RSS[$k]=$rss
@@ -752,14 +753,21 @@ per_gb()
 	    printf "%.3f", c / (b / 1e9) }'
 }
 
-# ratios LOAD A B: A's value / B's value in each repetition where both
-# passed, one a line.
+# ratios LOAD A B [cpu]: A's value / B's value in each repetition where
+# both passed, one a line; with cpu, A's server CPU time per connection
+# over B's.
 ratios()
 {
 	local rep a b
 	for rep in $(seq 1 "$reps"); do
 		a=$1/$2/$rep b=$1/$3/$rep
 		[ "${OK[$a]:-0}" = 1 ] && [ "${OK[$b]:-0}" = 1 ] || continue
+		if [ -n "${4:-}" ]; then
+			awk -v a="${CPU[$a]}" -v na="${CONNS[$a]:-0}" \
+			    -v b="${CPU[$b]}" -v nb="${CONNS[$b]:-0}" 'BEGIN {
+			    if (na > 0 && b > 0) printf "%.4f\n", a * nb / na / b }'
+			continue
+		fi
 		awk -v a="${VAL[$a]}" -v b="${VAL[$b]}" 'BEGIN { if (b != 0)
 		    printf "%.4f\n", a / b }'
 	done
@@ -829,7 +837,7 @@ row()
 # netsvcd-NAME (what the change since NAME costs), each with its target.
 versus()
 {
-	local load srv a b t st med lo hi n head=0
+	local load srv a b t st med lo hi n cpu head=0
 	for load in $loads; do
 		for srv in "${SERVERS[@]}"; do
 			case $srv in
@@ -841,24 +849,29 @@ versus()
 			st=$(ratios "$load" "$a" "$b" | stats 3)
 			read -r med lo hi <<<"$st"
 			[ "$med" = - ] && continue
+			cpu=$(ratios "$load" "$a" "$b" cpu | stats 3)
 			if [ $head = 0 ]; then
 				echo
-				printf '%-13s %-29s %6s %13s %6s %-5s %4s\n' \
+				printf '%-13s %-29s %6s %13s %6s %-5s %4s %13s\n' \
 				    load "netsvcd against itself" ratio \
-				    spread target flag reps
+				    spread target flag reps cpu/conn
 				head=1
 			fi
-			printf '%-13s %-29s %6s %13s %6s %-5s %4s\n' \
+			printf '%-13s %-29s %6s %13s %6s %-5s %4s %6s %s\n' \
 			    "$load" "$a / $b" "$med" "$lo-$hi" "$t" \
-			    "$(flag "$lo" "$hi" "$t" | grep . || echo -)" "$n"
+			    "$(flag "$lo" "$hi" "$t" | grep . || echo -)" "$n" \
+			    "${cpu%% *}" "$(echo "$cpu" | awk '{ print $2 "-" $3 }')"
 		done
 	done
 	[ $head = 0 ] && return
 	echo
-	echo "ratio: median over repetitions of the first row's value over the"
-	echo "second's in the same repetition; spread: smallest and largest."
-	echo "netsvcd-pv2: loadgen sends a PROXY v2 header on every connection"
-	echo "(proxy_protocol = v2); netsvcd-NAME: the binary given by --also."
+	echo "ratio: median over repetitions of the first server's rate over"
+	echo "the second's in the same repetition; spread: the smallest and"
+	echo "largest; flag against the target as above.  cpu/conn: the same"
+	echo "for the servers' CPU time per connection (median, spread; above"
+	echo "1: the first costs more).  netsvcd-pv2: loadgen sends a PROXY v2"
+	echo "header on every connection (proxy_protocol = v2); netsvcd-NAME:"
+	echo "the binary given by --also."
 }
 
 # table: everything measured, and the notes.
@@ -886,7 +899,6 @@ table()
 		    tcp-1stream iperf3 "$(echo "$n" | median %.1f)" MB/s - - - \
 		    - - - - "$(echo "$n" | grep -c .)/$reps" "$NCPU" -
 	fi
-	versus
 	echo
 	echo "ratio: median over repetitions of value / refecho's value in the"
 	echo "same repetition; spread: the smallest and largest of those"
@@ -900,6 +912,7 @@ table()
 	echo "average as the load started (other work on the machine)."
 	echo "hold-10k: value = RSS growth per idle connection, in bytes;"
 	echo "ok = all established and still echoing."
+	versus
 	for n in "${NOTES[@]}"; do
 		echo "note: $n"
 	done
