@@ -14,8 +14,9 @@
 # netsvcd in the same repetitions.
 # docs/PERFORMANCE.md explains the loads and the columns.
 #
-# Exit status: 0 when every run of the reference and of netsvcd passed its
-# checks, 1 otherwise (peers do not count), 2 on a usage error.  Everything
+# Exit status: 0 when every run of the reference and of netsvcd (and of
+# netsvcd-pv2) passed its checks, 1 otherwise (peers and --also binaries
+# do not count), 2 on a usage error.  Everything
 # is bounded in time, and every server is stopped on exit.
 set -u
 
@@ -773,9 +774,9 @@ ratios()
 	done
 }
 
-# flag MIN MAX TARGET: BELOW when the whole spread is under TARGET, CROSS
+# flagged MIN MAX TARGET: BELOW when the whole spread is under TARGET, CROSS
 # when it crosses it, else nothing.
-flag()
+flagged()
 {
 	awk -v lo="$1" -v hi="$2" -v t="$3" 'BEGIN {
 	    if (hi < t) print "BELOW"; else if (lo < t) print "CROSS" }'
@@ -816,7 +817,7 @@ row()
 	st=$(echo "$ratios" | stats)
 	read -r med lo hi <<<"$st"
 	if [ "$srv" != refecho ] && [ "$med" != - ]; then
-		flag=$(flag "$lo" "$hi" $TARGET)
+		flag=$(flagged "$lo" "$hi" $TARGET)
 	fi
 	if [ $short = 1 ] && [ $quick = 0 ]; then
 		flag="${flag:+$flag,}SHORT"
@@ -859,7 +860,7 @@ versus()
 			fi
 			printf '%-13s %-29s %6s %13s %6s %-5s %4s %6s %s\n' \
 			    "$load" "$a / $b" "$med" "$lo-$hi" "$t" \
-			    "$(flag "$lo" "$hi" "$t" | grep . || echo -)" "$n" \
+			    "$(flagged "$lo" "$hi" "$t" | grep . || echo -)" "$n" \
 			    "${cpu%% *}" "$(echo "$cpu" | awk '{ print $2 "-" $3 }')"
 		done
 	done
