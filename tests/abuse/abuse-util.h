@@ -99,12 +99,10 @@ int		 ab_log_has(struct hs_daemon *, const char *text);
 
 /*
  * One sample of GET /metrics ("metrics listening on ..." in the log):
- * name{instance="...",reason="..."} (reason NULL: none).  -1 when the
- * sample is missing; fails the test when the endpoint does not answer.
+ * name{instance="...",reason="..."} (reason NULL: any), hs_scrape().  -1
+ * when the sample is missing; fails the test when the endpoint does not
+ * answer.  A whole series: hs_scrape(hs_metrics_port(d), series).
  */
 long		 ab_metric(struct hs_daemon *, const char *name,
 		    const char *instance, const char *reason);
-/* One whole series, "name{label=\"v\"}" as written: its value or -1. */
-long		 ab_series(struct hs_daemon *, const char *series);
-
 #endif

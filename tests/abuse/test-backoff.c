@@ -145,7 +145,7 @@ Test(backoff, source_table_grows, .timeout = 180)
 		    "max_per_source = 1 was %s: the source table failed open",
 		    src, ab_fate_name(f));
 	}
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"source_table\"}") == 0);
 	for (i = 0; i < NSOURCES; i++)
 		hs_close(fds[i]);
@@ -200,7 +200,7 @@ Test(backoff, udp_alloc_failure, .timeout = 120)
 	cr_assert(n == 4 && memcmp(buf, "back", 4) == 0, "no echo once "
 	    "memory is back");
 	hs_close(fd);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"udp_nomem\"}") >= 1);
 	log = hs_log(d);
 	lines = bk_count(log, "no memory for UDP buffers");
@@ -232,7 +232,7 @@ Test(backoff, limits_counted, .timeout = 120)
 	hs_send_all(fd, big, sizeof(big), ab_ms(2000));
 	cr_assert(hs_wait_closed(fd, ab_ms(5000)) == 0);
 	hs_close(fd);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"max_bytes\"}") == 1);
 
 	/* A few descriptors to spare, then more clients than that. */
@@ -247,7 +247,7 @@ Test(backoff, limits_counted, .timeout = 120)
 	rl.rlim_cur = rl.rlim_max = 4096;
 	prlimit(d->pid, RLIMIT_NOFILE, &rl, NULL);
 	ab_pause_ms(300);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"emfile\"}") >= 1);
 	hs_signal(d, SIGUSR1);
 	ab_pause_ms(300);

@@ -5,11 +5,12 @@
  * poll(), then reads the "listening on" lines to learn the ports.  Nothing
  * in it sleeps to wait for the daemon: every wait is a poll() on the notify
  * socket, a pidfd or a client socket, bounded in time, and every loop is
- * bounded in rounds too.  It is in five files:
+ * bounded in rounds too.  It is in six files:
  *
  *	harness.c		the run directory, failure reports, knobs, files
  *	harness-daemon.c	daemon life cycle and its endpoints
  *	harness-client.c	bounded TCP and UDP clients
+ *	harness-http.c		the metrics endpoint over HTTP
  *	harness-proc.c		child processes, /proc, running the binary
  *	harness-rfc.c		the services fixture, data and RFC checks
  *

@@ -74,6 +74,17 @@ struct hs_result {
 	size_t			 errlen;
 };
 
+/* One HTTP response, read until the server closed the connection. */
+struct hs_http {
+	char			*raw;		/* NUL-terminated */
+	size_t			 rawlen;
+	int			 major;
+	int			 minor;
+	int			 status;
+	const char		*body;
+	size_t			 bodylen;
+};
+
 /*
  * One bounded transfer on a non-blocking stream socket: send out (then
  * shutdown(SHUT_WR) if shut_wr) while reading into in.  It ends when out is
@@ -135,6 +146,18 @@ ssize_t		 hs_udp_ask(int fd, const void *, size_t, void *, size_t,
 ssize_t		 hs_udp_recv(int fd, void *, size_t, int timeout_ms);
 int		 hs_udp_silent(int fd, int timeout_ms);
 void		 hs_close(int fd);
+
+/* harness-http.c: the metrics endpoint over HTTP. */
+int		 hs_metrics_port(struct hs_daemon *);
+void		 hs_loopback_ep(int port, struct hs_endpoint *);
+int		 hs_http_try(int port, const char *req, struct hs_http *);
+void		 hs_http(int port, const char *req, struct hs_http *);
+int		 hs_http_get(int port, const char *path, char *body,
+		    size_t);
+const char	*hs_http_header(const struct hs_http *, const char *);
+void		 hs_http_free(struct hs_http *);
+long long	 hs_metric(const char *body, const char *series);
+long long	 hs_scrape(int port, const char *series);
 
 /* harness-proc.c: the daemon as seen from /proc. */
 long		 hs_rss_kib(struct hs_daemon *);

@@ -27,7 +27,6 @@
 #include "harness.h"
 
 #define MET_TMO		5000		/* ms for one exchange */
-#define MET_RESP_MAX	(1024 * 1024)	/* bytes of one HTTP response */
 #define MET_LINE_MAX	2048
 #define MET_MAX_SERIES	512
 #define MET_MAX_FAMILIES 64
@@ -60,17 +59,6 @@ struct met_set {
 	long			 cur;		/* family of the last line */
 };
 
-/* One HTTP response, read until the server closed the connection. */
-struct met_http {
-	char			*raw;		/* NUL-terminated */
-	size_t			 rawlen;
-	int			 major;
-	int			 minor;
-	int			 status;
-	const char		*body;
-	size_t			 bodylen;
-};
-
 /* One label while a sample line is parsed. */
 struct met_label {
 	char			 name[64];
@@ -87,12 +75,7 @@ static const char *met_comment(struct met_set *, char *);
 static const char *met_sample(struct met_set *, char *);
 static const char *met_parse(const char *, size_t, struct met_set *);
 static long long met_get(const struct met_set *, const char *, const char *);
-static int	 met_port(struct hs_daemon *);
-static int	 met_try(int, const char *, struct met_http *);
-static void	 met_http(int, const char *, struct met_http *);
 static const char *met_version(void);
-static const char *met_header(const struct met_http *, const char *);
-static void	 met_http_free(struct met_http *);
 static struct met_set *met_scrape(int);
 static void	 met_wait(int, const char *, const char *, long long);
 static size_t	 met_echo_tcp(struct hs_daemon *, int, const char *);
@@ -472,7 +455,7 @@ met_expect(const struct met_set *set, const char *name, const char *labels,
 		    labels, got == -1 ? "absent " : "", got, want);
 }
 
-/* ---- HTTP over a raw socket ---- */
+/* ---- Scrapes (HTTP itself: harness-http.c) ---- */
 
 /* The version the binary reports with -V ("netsvcd 0.1.0"). */
 static const char *
@@ -490,114 +473,6 @@ met_version(void)
 	return version;
 }
 
-/* The port of "metrics listening on http://127.0.0.1:PORT/metrics". */
-static int
-met_port(struct hs_daemon *d)
-{
-	static const char	 key[] =
-	    "metrics listening on http://127.0.0.1:";
-	char			*log = hs_log(d), *at, *end;
-	long			 port;
-
-	at = strstr(log, key);
-	cr_assert(at != NULL, "no \"%s...\" line in the log (%s)", key,
-	    d->log_path);
-	port = strtol(at + strlen(key), &end, 10);
-	cr_assert(port > 0 && port < 65536 &&
-	    strncmp(end, "/metrics", 8) == 0 && (end[8] == '\n' ||
-	    end[8] == '\0'), "bad metrics line: %.80s", at);
-	free(log);
-	return (int)port;
-}
-
-/*
- * Send a request to 127.0.0.1:port and read the response until EOF.
- * Returns 0, or -1 with errno when the exchange broke off (the response,
- * if any, is then not parsed).
- */
-static int
-met_try(int port, const char *req, struct met_http *h)
-{
-	struct hs_endpoint	 ep;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ep.addr;
-	char			*sep;
-	ssize_t			 n;
-	int			 fd, saved;
-
-	memset(h, 0, sizeof(*h));
-	memset(&ep, 0, sizeof(ep));
-	ep.type = SOCK_STREAM;
-	ep.family = AF_INET;
-	ep.port = port;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ep.addrlen = sizeof(*sin);
-	fd = hs_connect_ep(&ep, hs_ms(MET_TMO));
-	cr_assert(fd != -1, "connect to the metrics port %d: %s", port,
-	    strerror(errno));
-	h->raw = malloc(MET_RESP_MAX + 1);
-	cr_assert(h->raw != NULL, "out of memory");
-	if (hs_send_all(fd, req, strlen(req), hs_ms(MET_TMO)) == -1 ||
-	    (n = hs_read_eof(fd, h->raw, MET_RESP_MAX, hs_ms(MET_TMO))) < 0) {
-		saved = errno;
-		hs_close(fd);
-		errno = saved;
-		return -1;
-	}
-	hs_close(fd);
-	h->raw[n] = '\0';
-	h->rawlen = (size_t)n;
-	cr_assert(sscanf(h->raw, "HTTP/%1d.%1d %3d ", &h->major, &h->minor,
-	    &h->status) == 3, "not an HTTP status line: %s",
-	    hs_show(h->raw, h->rawlen));
-	sep = strstr(h->raw, "\r\n\r\n");
-	cr_assert(sep != NULL, "no end of the headers: %s",
-	    hs_show(h->raw, h->rawlen));
-	h->body = sep + 4;
-	h->bodylen = h->rawlen - (size_t)(h->body - h->raw);
-	return 0;
-}
-
-/* met_try(), failing the test unless a whole response came back. */
-static void
-met_http(int port, const char *req, struct met_http *h)
-{
-	cr_assert(met_try(port, req, h) == 0, "%s: no complete HTTP response "
-	    "(the server must close after Connection: close): %s",
-	    hs_show(req, strcspn(req, "\r")), strerror(errno));
-}
-
-/* A response header's value (first of that name), or NULL. */
-static const char *
-met_header(const struct met_http *h, const char *name)
-{
-	static char	 value[256];
-	const char	*p = strstr(h->raw, "\r\n"), *end, *v;
-	size_t		 n = strlen(name);
-
-	while (p != NULL && p < h->body - 2) {
-		p += 2;
-		end = strstr(p, "\r\n");
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			for (v = p + n + 1; *v == ' '; v++)
-				continue;
-			snprintf(value, sizeof(value), "%.*s",
-			    (int)(end - v), v);
-			return value;
-		}
-		p = end;
-	}
-	return NULL;
-}
-
-static void
-met_http_free(struct met_http *h)
-{
-	free(h->raw);
-	h->raw = NULL;
-}
-
 /*
  * GET /metrics: 200, the content type of the format, a Content-Length
  * that matches, and a body that passes met_parse().  Free the result.
@@ -605,19 +480,19 @@ met_http_free(struct met_http *h)
 static struct met_set *
 met_scrape(int port)
 {
-	struct met_http	 h;
+	struct hs_http	 h;
 	struct met_set	*set;
 	const char	*v, *why;
 
-	met_http(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	hs_http(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Connection: close\r\n\r\n", &h);
 	cr_assert(h.major == 1 && h.minor == 1 && h.status == 200,
 	    "GET /metrics: HTTP/%d.%d %d", h.major, h.minor, h.status);
-	v = met_header(&h, "Content-Type");
+	v = hs_http_header(&h, "Content-Type");
 	cr_assert(v != NULL && strcmp(v, MET_CTYPE) == 0,
 	    "GET /metrics: Content-Type %s, expected %s", v ? v : "(none)",
 	    MET_CTYPE);
-	v = met_header(&h, "Content-Length");
+	v = hs_http_header(&h, "Content-Length");
 	cr_assert(v != NULL && strtoull(v, NULL, 10) == h.bodylen,
 	    "GET /metrics: Content-Length %s for %zu bytes of body",
 	    v ? v : "(none)", h.bodylen);
@@ -625,7 +500,7 @@ met_scrape(int port)
 	cr_assert(set != NULL, "out of memory");
 	why = met_parse(h.body, h.bodylen, set);
 	cr_assert(why == NULL, "GET /metrics: not the text format: %s", why);
-	met_http_free(&h);
+	hs_http_free(&h);
 	return set;
 }
 
@@ -682,6 +557,34 @@ met_echo_tcp(struct hs_daemon *d, int fd, const char *msg)
 }
 
 /* ---- The checker itself ---- */
+
+/*
+ * The harness's scraper (hs_metric): a series by name alone is a sample
+ * without labels, a name is never a prefix, and labels given are a subset
+ * of the sample's, in any order.
+ */
+Test(metrics, harness_series_lookup, .timeout = 10)
+{
+	static const char	 text[] =
+	    "# HELP a_total A.\n"
+	    "# TYPE a_total counter\n"
+	    "a_total 3\n"
+	    "a_total_more 4\n"
+	    "b{instance=\"e\",service=\"echo\",reason=\"rate\"} 5\n"
+	    "b{instance=\"e2\",service=\"echo\",reason=\"source\"} 6\n";
+
+	cr_assert_eq(hs_metric(text, "a_total"), 3);
+	cr_assert_eq(hs_metric(text, "a_total_more"), 4);
+	cr_assert_eq(hs_metric(text, "a"), -1);
+	cr_assert_eq(hs_metric(text, "b"), -1);
+	cr_assert_eq(hs_metric(text, "b{reason=\"source\"}"), 6);
+	cr_assert_eq(hs_metric(text, "b{reason=\"rate\",instance=\"e\"}"), 5);
+	cr_assert_eq(hs_metric(text, "b{instance=\"e\"}"), 5);
+	cr_assert_eq(hs_metric(text, "b{instance=\"e2\",reason=\"rate\"}"),
+	    -1);
+	cr_assert_eq(hs_metric(text, "b{instance=\"\"}"), -1);
+	cr_assert_eq(hs_metric(text, "b{service=\"ech\"}"), -1);
+}
 
 /* met_parse() accepts good text and rejects each kind of bad text. */
 Test(metrics, checker_is_strict, .timeout = 10)
@@ -823,7 +726,7 @@ Test(metrics, counters, .timeout = 90)
 	ssize_t			 n;
 	int			 port, a, b, c, fd;
 
-	port = met_port(d);
+	port = hs_metrics_port(d);
 
 	/* Before any client: every series is there, at zero. */
 	set = met_scrape(port);
@@ -1017,61 +920,61 @@ Test(metrics, http, .timeout = 60)
 		{ "NONSENSE\r\n\r\n", 400 },
 	};
 	struct hs_daemon	*d = hs_spawn(met_conf);
-	struct met_http		 h;
+	struct hs_http		 h;
 	struct met_set		*set;
 	const char		*v;
 	char			 big[16384];
 	size_t			 i;
-	int			 port = met_port(d);
+	int			 port = hs_metrics_port(d);
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		met_http(port, cases[i].req, &h);
+		hs_http(port, cases[i].req, &h);
 		cr_assert(h.status == cases[i].status, "%s: status %d, "
 		    "expected %d", hs_show(cases[i].req,
 		    strcspn(cases[i].req, "\r")), h.status, cases[i].status);
 		if (h.status == 405) {
-			v = met_header(&h, "Allow");
+			v = hs_http_header(&h, "Allow");
 			cr_assert(v != NULL && strcmp(v, "GET, HEAD") == 0,
 			    "405 with Allow: %s", v ? v : "(none)");
 		}
-		met_http_free(&h);
+		hs_http_free(&h);
 	}
 
 	/* HEAD: the headers of a GET, no body. */
-	met_http(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
+	hs_http(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
 	    "Connection: close\r\n\r\n", &h);
 	cr_assert(h.status == 200, "HEAD /metrics: status %d", h.status);
-	v = met_header(&h, "Content-Type");
+	v = hs_http_header(&h, "Content-Type");
 	cr_assert(v != NULL && strcmp(v, MET_CTYPE) == 0, "HEAD /metrics: "
 	    "Content-Type %s", v ? v : "(none)");
 	cr_assert(h.bodylen == 0, "HEAD /metrics sent a body: %s",
 	    hs_show(h.body, h.bodylen));
-	v = met_header(&h, "Content-Length");
+	v = hs_http_header(&h, "Content-Length");
 	cr_assert(v != NULL && strtoull(v, NULL, 10) > 100,
 	    "HEAD /metrics: Content-Length %s", v ? v : "(none)");
-	met_http_free(&h);
+	hs_http_free(&h);
 
 	/* Headers over the limit: refused, and the endpoint lives on. */
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "GET /metrics HTTP/1.1\r\nX-Big: ", 30);
 	memcpy(big + sizeof(big) - 5, "\r\n\r\n", 5);
-	if (met_try(port, big, &h) == 0)
+	if (hs_http_try(port, big, &h) == 0)
 		cr_assert(h.status == 400 || h.status == 413, "16 KiB of "
 		    "headers: status %d", h.status);
 	else	/* closed with our bytes unread: a reset may come first */
 		cr_assert(errno == ECONNRESET || errno == EPIPE, "16 KiB of "
 		    "headers: %s", strerror(errno));
-	met_http_free(&h);
+	hs_http_free(&h);
 
 	/* Two requests on one keep-alive connection, then close. */
-	met_http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+	hs_http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 	    &h);
 	cr_assert(h.status == 200, "keep-alive: status %d", h.status);
 	cr_assert(strstr(h.body, "\r\n\r\n") != NULL &&
 	    strstr(h.body, "HTTP/1.1 200 ") != NULL, "keep-alive: no second "
 	    "response");
-	met_http_free(&h);
+	hs_http_free(&h);
 
 	set = met_scrape(port);
 	met_expect(set, "netsvcd_connections_open", "", 0);
@@ -1102,7 +1005,7 @@ Test(metrics, reloads, .timeout = 90)
 	char			 buf[8];
 	int			 port, held;
 
-	port = met_port(d);
+	port = hs_metrics_port(d);
 	bytes = met_echo_tcp(d, -1, "before\n");
 	held = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	cr_assert(hs_send_all(held, "h\n", 2, hs_ms(MET_TMO)) == 0 &&
@@ -1180,7 +1083,7 @@ Test(metrics, bind_failure, .timeout = 60)
 	struct hs_result	 r;
 	const char		*path;
 	char			 conf[512];
-	int			 port = met_port(d);
+	int			 port = hs_metrics_port(d);
 
 	snprintf(conf, sizeof(conf),
 	    "[daemon]\n"

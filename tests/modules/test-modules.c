@@ -251,12 +251,9 @@ Test(modules, listed, .timeout = 60)
 {
 	struct hs_daemon	*d = hs_new();
 	struct hs_result	 r;
-	const char		*so, *url, *req = "GET /metrics HTTP/1.0\r\n\r\n";
-	char			 want[600], buf[16384], *log;
-	struct sockaddr_in	 sin;
-	ssize_t			 n;
-	size_t			 got = 0;
-	int			 fd, port;
+	const char		*so;
+	char			 want[600], buf[16384];
+	int			 n;
 
 	so = mod_copy(d, "linereply", "linereply.so");
 	hs_start(d, CONF_LINES("modules = linereply.so\n"
@@ -283,23 +280,8 @@ Test(modules, listed, .timeout = 60)
 		usleep(50000);
 	cr_assert(n < 200, "the SIGUSR1 dump does not name the modules");
 
-	log = hs_log(d);
-	url = strstr(log, "metrics listening on http://127.0.0.1:");
-	cr_assert(url != NULL, "no metrics line");
-	port = atoi(url + strlen("metrics listening on http://127.0.0.1:"));
-	free(log);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	cr_assert(hs_send_all(fd, req, strlen(req), hs_ms(MOD_TMO)) == 0);
-	while (got < sizeof(buf) - 1 && (n = hs_recv_n(fd, buf + got, 1,
-	    hs_ms(MOD_TMO))) == 1)
-		got++;
-	buf[got] = '\0';
-	close(fd);
+	cr_assert(hs_http_get(hs_metrics_port(d), "/metrics", buf,
+	    sizeof(buf)) == 200, "GET /metrics: %s", buf);
 	cr_assert(strstr(buf, "netsvcd_instance_info{instance=\"lines\","
 	    "module=\"linereply\",module_version=\"1.0\",service=\"linereply\"}"
 	    " 1\n") != NULL && strstr(buf, "netsvcd_instance_info{instance="
