@@ -339,3 +339,28 @@ hs_result_free(struct hs_result *res)
 	free(res->err);
 	res->out = res->err = NULL;
 }
+
+/*
+ * Whether the binary knows service = name: -t on a config that names it
+ * must not say "unknown service".  For suites that run before or without
+ * a service.
+ */
+int
+hs_has_service(const char *name)
+{
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	char			 text[256], unknown[128];
+	const char		*path;
+	int			 has;
+
+	snprintf(text, sizeof(text), "[x]\nservice = %s\n"
+	    "listen = tcp://127.0.0.1:0\n", name);
+	snprintf(unknown, sizeof(unknown), "unknown service '%s'", name);
+	path = hs_file(d, "probe.ini", text, strlen(text));
+	cr_assert(hs_run(&r, hs_ms(10000), "-t", "-c", path, NULL) == 0,
+	    "netsvcd -t did not finish");
+	has = strstr(r.err, unknown) == NULL;
+	hs_result_free(&r);
+	return has;
+}

@@ -168,6 +168,7 @@ long		 hs_cpu_ms(struct hs_daemon *);
 /* harness-proc.c: running the binary as a command (CLI tests). */
 int		 hs_run(struct hs_result *, int timeout_ms, ...);
 void		 hs_result_free(struct hs_result *);
+int		 hs_has_service(const char *);
 
 /*
  * harness-rfc.c: the services fixture: every service on TCP and UDP,

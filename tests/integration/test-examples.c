@@ -22,7 +22,6 @@
 
 static char	*ex_replace(const char *, const char *, const char *);
 static char	*ex_config(void);
-static int	 ex_has_exec(void);
 static int	 ex_log_has(struct hs_daemon *, const char *, int);
 
 TestSuite(examples, .fini = hs_teardown);
@@ -78,24 +77,6 @@ ex_config(void)
 	return c;
 }
 
-/* Does this build know service = exec? */
-static int
-ex_has_exec(void)
-{
-	struct hs_daemon	*d = hs_new();
-	struct hs_result	 r;
-	const char		*path, *text = "[x]\nservice = exec\n"
-				    "listen = tcp://127.0.0.1:0\n"
-				    "command = /bin/cat\n";
-	int			 has;
-
-	path = hs_file(d, "probe.ini", text, strlen(text));
-	cr_assert(hs_run(&r, hs_ms(EX_TMO), "-t", "-c", path, NULL) == 0);
-	has = strstr(r.err, "unknown service 'exec'") == NULL;
-	hs_result_free(&r);
-	return has;
-}
-
 /* Poll the daemon's log for text for up to timeout_ms. */
 static int
 ex_log_has(struct hs_daemon *d, const char *text, int timeout_ms)
@@ -122,7 +103,7 @@ Test(examples, exec_ini_checks, .timeout = 60)
 	const char		*path;
 	char			*conf;
 
-	if (!ex_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	conf = ex_config();
 	d = hs_new();
@@ -147,7 +128,7 @@ Test(examples, reply, .timeout = 120)
 	size_t			 i;
 	int			 fd;
 
-	if (!ex_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	conf = ex_config();
 	d = hs_spawn(conf);
@@ -185,7 +166,7 @@ Test(examples, udp_receiver, .timeout = 120)
 	size_t			 i;
 	int			 fd;
 
-	if (!ex_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	conf = ex_config();
 	d = hs_spawn(conf);
