@@ -310,6 +310,23 @@ hs_udp_silent(int fd, int timeout_ms)
 	return 0;
 }
 
+/* One echo round trip on an open connection, or fail the test. */
+void
+hs_echo(int fd, const char *msg, int timeout_ms)
+{
+	char	buf[256];
+	size_t	len = strlen(msg);
+	ssize_t	n;
+
+	cr_assert(len <= sizeof(buf), "message too long");
+	cr_assert(hs_send_all(fd, msg, len, timeout_ms) == 0, "send: %s",
+	    strerror(errno));
+	n = hs_recv_n(fd, buf, len, timeout_ms);
+	cr_assert(n == (ssize_t)len && memcmp(buf, msg, len) == 0,
+	    "echo of %s: %s", hs_show(msg, len), n < 0 ? strerror(errno) :
+	    hs_show(buf, (size_t)n));
+}
+
 /* close(2) that keeps errno out of the way. */
 void
 hs_close(int fd)
