@@ -59,6 +59,13 @@ struct met_set {
 	long			 cur;		/* family of the last line */
 };
 
+/* One series and the value it must have (-1: absent). */
+struct met_want {
+	const char		*name;
+	const char		*labels;
+	long long		 want;
+};
+
 /* One label while a sample line is parsed. */
 struct met_label {
 	char			 name[64];
@@ -81,6 +88,8 @@ static void	 met_wait(int, const char *, const char *, long long);
 static size_t	 met_echo_tcp(struct hs_daemon *, int, const char *);
 static void	 met_expect(const struct met_set *, const char *,
 		    const char *, long long);
+static void	 met_counters_final(const struct met_set *, size_t, size_t,
+		    size_t);
 
 TestSuite(metrics, .fini = hs_teardown);
 
@@ -703,11 +712,12 @@ static const char met_conf[] =
 	"instance=\"" i "\",proto=\"" p "\",service=\"" s "\""
 
 /*
- * Three echo connections, two held open and one refused by
- * max_connections = 2, then a fourth once they are gone; UDP echo,
- * discard and an instance that denies 127.0.0.0/8: every counter says so.
+ * The end of metrics/counters: every series of the three instances at the
+ * count the exchanges left, and the series count.
  */
-Test(metrics, counters, .timeout = 90)
+static void
+met_counters_final(const struct met_set *set, size_t tcp_bytes,
+    size_t udp_bytes, size_t sink_bytes)
 {
 	static const char *const limits[NLIMITS] = { "emfile",
 	    "source_table", "udp_nomem", "nomem", "max_bytes", "io_error",
@@ -716,11 +726,119 @@ Test(metrics, counters, .timeout = 90)
 	    "access", "proxy_from", "proxy_header" };
 	static const char *const drop[] = { "access", "rate", "reflection",
 	    "amplification", "noreply", "error" };
+	/* Each instance: the one refusal and the one drop reason it sees. */
+	static const struct {
+		const char	*name;
+		const char	*service;
+		const char	*refused;	/* 1 connection */
+		const char	*dropped;
+		long long	 ndropped;
+	} inst[] = {
+		{ "echo", "echo", "limit", NULL, 0 },
+		{ "sink", "discard", NULL, "noreply", 3 },
+		{ "walled", "echo", "access", "access", 2 },
+	};
+	const struct met_want	 want[] = {
+		/* The daemon. */
+		{ "netsvcd_connections_open", "", 0 },
+		{ "netsvcd_reloads_total", "result=\"ok\"", 0 },
+		{ "netsvcd_reloads_total", "result=\"failed\"", 0 },
+		/* echo: bytes by protocol. */
+		{ "netsvcd_connections_accepted_total", L_ECHO, 3 },
+		{ "netsvcd_connections_active", L_ECHO, 0 },
+		{ "netsvcd_connections_timed_out_total", L_ECHO, 0 },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes },
+		{ "netsvcd_datagrams_received_total", L_ECHO, 4 },
+		{ "netsvcd_datagrams_sent_total", L_ECHO, 4 },
+		/* sink: datagrams only, none answered. */
+		{ "netsvcd_connections_accepted_total", L_SINK, 0 },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("sink", "udp", "discard"), (long long)sink_bytes },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("sink", "tcp", "discard"), 0 },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("sink", "udp", "discard"), 0 },
+		{ "netsvcd_datagrams_received_total", L_SINK, 3 },
+		{ "netsvcd_datagrams_sent_total", L_SINK, 0 },
+		/* walled: nothing served. */
+		{ "netsvcd_connections_accepted_total", L_WALLED, 0 },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("walled", "tcp", "echo"), 0 },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("walled", "udp", "echo"), 0 },
+		{ "netsvcd_datagrams_received_total", L_WALLED, 2 },
+		{ "netsvcd_datagrams_sent_total", L_WALLED, 0 },
+		/* Where each service comes from (modules). */
+		{ "netsvcd_instance_info", "instance=\"echo\","
+		    "module=\"built-in\",module_version=\"0.1.0\","
+		    "service=\"echo\"", 1 },
+		{ "netsvcd_instance_info", "instance=\"sink\","
+		    "module=\"built-in\",module_version=\"0.1.0\","
+		    "service=\"discard\"", 1 },
+	};
+	char			 lab[256];
+	size_t			 i, k;
+
+	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") >= 0,
+	    "no netsvcd_uptime_seconds");
+	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") < 3600,
+	    "netsvcd_uptime_seconds is %lld after a few seconds",
+	    met_get(set, "netsvcd_uptime_seconds", ""));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		met_expect(set, want[i].name, want[i].labels, want[i].want);
+	/* Every reason of every instance, at the count expected. */
+	for (i = 0; i < sizeof(inst) / sizeof(inst[0]); i++) {
+		for (k = 0; k < sizeof(refuse) / sizeof(refuse[0]); k++) {
+			snprintf(lab, sizeof(lab), "instance=\"%s\","
+			    "reason=\"%s\",service=\"%s\"", inst[i].name,
+			    refuse[k], inst[i].service);
+			met_expect(set, "netsvcd_connections_refused_total",
+			    lab, inst[i].refused != NULL &&
+			    strcmp(refuse[k], inst[i].refused) == 0);
+		}
+		for (k = 0; k < sizeof(drop) / sizeof(drop[0]); k++) {
+			snprintf(lab, sizeof(lab), "instance=\"%s\","
+			    "reason=\"%s\",service=\"%s\"", inst[i].name,
+			    drop[k], inst[i].service);
+			met_expect(set, "netsvcd_datagrams_dropped_total",
+			    lab, inst[i].dropped != NULL &&
+			    strcmp(drop[k], inst[i].dropped) == 0 ?
+			    inst[i].ndropped : 0);
+		}
+	}
+	/* Every limit has its counter; none was hit here. */
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		snprintf(lab, sizeof(lab), "limit=\"%s\"", limits[i]);
+		met_expect(set, "netsvcd_limit_hits_total", lab, 0);
+	}
+	/*
+	 * 5 daemon series + the limits + 3 instances x (5 + 1 info + 2 x 2
+	 * bytes by protocol + 6 refused + 6 dropped); no PROXY header series
+	 * without proxy_protocol.
+	 */
+	cr_assert(set->ns == 5 + NLIMITS + 3 * 22, "%zu series, expected %d",
+	    set->ns, 5 + NLIMITS + 3 * 22);
+}
+
+/*
+ * Three echo connections, two held open and one refused by
+ * max_connections = 2, then a fourth once they are gone; UDP echo,
+ * discard and an instance that denies 127.0.0.0/8: every counter says so.
+ */
+Test(metrics, counters, .timeout = 90)
+{
 	static const size_t	 usizes[] = { 1, 100, 1000, 4000 };
 	struct hs_daemon	*d = hs_spawn(met_conf);
 	struct met_set		*set;
 	unsigned char		 out[4000], in[4001];
-	char			 lab[256], buf[64], ver[128];
+	char			 buf[64], ver[128];
 	size_t			 tcp_bytes = 0, udp_bytes = 0, sink_bytes = 0;
 	size_t			 i;
 	ssize_t			 n;
@@ -800,92 +918,7 @@ Test(metrics, counters, .timeout = 90)
 	    L_REASON("walled", "access", "echo"), 2);
 
 	set = met_scrape(port);
-	/* The daemon. */
-	met_expect(set, "netsvcd_connections_open", "", 0);
-	met_expect(set, "netsvcd_reloads_total", "result=\"ok\"", 0);
-	met_expect(set, "netsvcd_reloads_total", "result=\"failed\"", 0);
-	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") >= 0,
-	    "no netsvcd_uptime_seconds");
-	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") < 3600,
-	    "netsvcd_uptime_seconds is %lld after a few seconds",
-	    met_get(set, "netsvcd_uptime_seconds", ""));
-	/* echo: bytes by protocol. */
-	met_expect(set, "netsvcd_connections_accepted_total", L_ECHO, 3);
-	met_expect(set, "netsvcd_connections_active", L_ECHO, 0);
-	met_expect(set, "netsvcd_connections_timed_out_total", L_ECHO, 0);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes);
-	met_expect(set, "netsvcd_datagrams_received_total", L_ECHO, 4);
-	met_expect(set, "netsvcd_datagrams_sent_total", L_ECHO, 4);
-	/* sink: datagrams only, none answered. */
-	met_expect(set, "netsvcd_connections_accepted_total", L_SINK, 0);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("sink", "udp", "discard"), (long long)sink_bytes);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("sink", "tcp", "discard"), 0);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("sink", "udp", "discard"), 0);
-	met_expect(set, "netsvcd_datagrams_received_total", L_SINK, 3);
-	met_expect(set, "netsvcd_datagrams_sent_total", L_SINK, 0);
-	/* walled: nothing served. */
-	met_expect(set, "netsvcd_connections_accepted_total", L_WALLED, 0);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("walled", "tcp", "echo"), 0);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("walled", "udp", "echo"), 0);
-	met_expect(set, "netsvcd_datagrams_received_total", L_WALLED, 2);
-	met_expect(set, "netsvcd_datagrams_sent_total", L_WALLED, 0);
-	/* Every reason of every instance, at the count expected. */
-	for (i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
-		snprintf(lab, sizeof(lab), "instance=\"echo\",reason=\"%s\","
-		    "service=\"echo\"", refuse[i]);
-		met_expect(set, "netsvcd_connections_refused_total", lab,
-		    strcmp(refuse[i], "limit") == 0);
-		snprintf(lab, sizeof(lab), "instance=\"sink\",reason=\"%s\","
-		    "service=\"discard\"", refuse[i]);
-		met_expect(set, "netsvcd_connections_refused_total", lab, 0);
-		snprintf(lab, sizeof(lab), "instance=\"walled\",reason=\"%s\","
-		    "service=\"echo\"", refuse[i]);
-		met_expect(set, "netsvcd_connections_refused_total", lab,
-		    strcmp(refuse[i], "access") == 0);
-	}
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
-		snprintf(lab, sizeof(lab), "instance=\"echo\",reason=\"%s\","
-		    "service=\"echo\"", drop[i]);
-		met_expect(set, "netsvcd_datagrams_dropped_total", lab, 0);
-		snprintf(lab, sizeof(lab), "instance=\"sink\",reason=\"%s\","
-		    "service=\"discard\"", drop[i]);
-		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
-		    strcmp(drop[i], "noreply") == 0 ? 3 : 0);
-		snprintf(lab, sizeof(lab), "instance=\"walled\",reason=\"%s\","
-		    "service=\"echo\"", drop[i]);
-		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
-		    strcmp(drop[i], "access") == 0 ? 2 : 0);
-	}
-	/* Where each service comes from (issue 13: modules). */
-	met_expect(set, "netsvcd_instance_info", "instance=\"echo\","
-	    "module=\"built-in\",module_version=\"0.1.0\",service=\"echo\"", 1);
-	met_expect(set, "netsvcd_instance_info", "instance=\"sink\","
-	    "module=\"built-in\",module_version=\"0.1.0\",service=\"discard\"",
-	    1);
-	/* Every limit has its counter; none was hit here. */
-	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		snprintf(lab, sizeof(lab), "limit=\"%s\"", limits[i]);
-		met_expect(set, "netsvcd_limit_hits_total", lab, 0);
-	}
-	/*
-	 * 5 daemon series + the limits + 3 instances x (5 + 1 info + 2 x 2
-	 * bytes by protocol + 6 refused + 6 dropped); no PROXY header series
-	 * without proxy_protocol.
-	 */
-	cr_assert(set->ns == 5 + NLIMITS + 3 * 22, "%zu series, expected %d",
-	    set->ns, 5 + NLIMITS + 3 * 22);
+	met_counters_final(set, tcp_bytes, udp_bytes, sink_bytes);
 	free(set);
 	hs_stop_ok(d);
 }
