@@ -327,6 +327,30 @@ hs_echo(int fd, const char *msg, int timeout_ms)
 	    hs_show(buf, (size_t)n));
 }
 
+/*
+ * Warm an echo instance up before a memory baseline: 1 MiB of the pattern
+ * of seed through fd, half-closed, all of it back before EOF, so the
+ * baseline holds the allocator's working set.  Closes fd.
+ */
+void
+hs_warm_echo(int fd, uint64_t seed, int timeout_ms)
+{
+	static unsigned char	 warm[1024 * 1024], back[1024 * 1024];
+	struct hs_xfer		 x;
+
+	hs_pattern(warm, sizeof(warm), seed, 0);
+	memset(&x, 0, sizeof(x));
+	x.out = warm;
+	x.outlen = sizeof(warm);
+	x.shut_wr = 1;
+	x.in = back;
+	x.incap = sizeof(back);
+	x.until_eof = 1;
+	cr_assert(hs_xfer(fd, &x, timeout_ms) == 0 &&
+	    x.inlen == sizeof(warm), "warm-up echo: %s", strerror(errno));
+	hs_close(fd);
+}
+
 /* close(2) that keeps errno out of the way. */
 void
 hs_close(int fd)

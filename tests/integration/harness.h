@@ -146,6 +146,7 @@ ssize_t		 hs_udp_ask(int fd, const void *, size_t, void *, size_t,
 ssize_t		 hs_udp_recv(int fd, void *, size_t, int timeout_ms);
 int		 hs_udp_silent(int fd, int timeout_ms);
 void		 hs_echo(int fd, const char *, int timeout_ms);
+void		 hs_warm_echo(int fd, uint64_t seed, int timeout_ms);
 void		 hs_close(int fd);
 
 /* harness-http.c: the metrics endpoint over HTTP. */
