@@ -273,6 +273,19 @@ ab_echo_fate(int fd, const char *msg, int timeout_ms)
 	return AB_ERROR;
 }
 
+enum ab_fate
+ab_fate_once(const struct hs_endpoint *ep, const char *src, const char *msg,
+    int timeout_ms)
+{
+	enum ab_fate	 f;
+	int		 fd;
+
+	fd = ab_tcp(ep, src);
+	f = ab_echo_fate(fd, msg, timeout_ms);
+	hs_close(fd);
+	return f;
+}
+
 int
 ab_peer_closed(int fd)
 {

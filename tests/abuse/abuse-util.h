@@ -67,6 +67,9 @@ int		 ab_udp(struct hs_daemon *, const struct hs_endpoint *,
  * or for EOF or a reset (CLOSED), or neither within timeout_ms (HUNG).
  */
 enum ab_fate	 ab_echo_fate(int fd, const char *msg, int timeout_ms);
+/* ab_echo_fate() on a new connection from src (ab_tcp), then closed. */
+enum ab_fate	 ab_fate_once(const struct hs_endpoint *, const char *src,
+		    const char *msg, int timeout_ms);
 const char	*ab_fate_name(enum ab_fate);
 
 /* Whether the peer has closed or reset (poll POLLRDHUP), without reading. */

@@ -111,7 +111,7 @@ Test(backoff, source_table_grows, .timeout = 180)
 	struct hs_daemon		*d;
 	const struct hs_endpoint	*ep;
 	char				 conf[512], src[32];
-	int				 fds[NSOURCES], port, i, fd;
+	int				 fds[NSOURCES], port, i;
 	enum ab_fate			 f;
 
 	ab_nofile(1024);
@@ -138,9 +138,7 @@ Test(backoff, source_table_grows, .timeout = 180)
 	}
 	for (i = NSOURCES - 1; i >= NSOURCES - 20; i--) {
 		snprintf(src, sizeof(src), "127.0.1.%d", i + 1);
-		fd = ab_tcp(ep, src);
-		f = ab_echo_fate(fd, "y", ab_ms(5000));
-		hs_close(fd);
+		f = ab_fate_once(ep, src, "y", ab_ms(5000));
 		cr_assert(f == AB_CLOSED, "a 2nd connection from %s with "
 		    "max_per_source = 1 was %s: the source table failed open",
 		    src, ab_fate_name(f));
