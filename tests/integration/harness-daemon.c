@@ -533,6 +533,34 @@ hs_log(struct hs_daemon *d)
 	return text;
 }
 
+/* Whether the daemon's stderr so far (hs_log) holds text. */
+int
+hs_log_has(struct hs_daemon *d, const char *text)
+{
+	char	*log = hs_log(d);
+	int	 found = strstr(log, text) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* Poll the daemon's log for text for up to timeout_ms; whether it came. */
+int
+hs_log_wait(struct hs_daemon *d, const char *text, int timeout_ms)
+{
+	int64_t		deadline = hs_now_ms() + timeout_ms;
+	unsigned int	rounds;
+
+	for (rounds = 0; rounds < 100000; rounds++) {
+		if (hs_log_has(d, text))
+			return 1;
+		if (hs_now_ms() > deadline)
+			break;
+		poll(NULL, 0, 20);
+	}
+	return 0;
+}
+
 /* Test .fini: stop what is still running and release everything. */
 void
 hs_teardown(void)

@@ -22,7 +22,6 @@
 
 static char	*ex_replace(const char *, const char *, const char *);
 static char	*ex_config(void);
-static int	 ex_log_has(struct hs_daemon *, const char *, int);
 
 TestSuite(examples, .fini = hs_teardown);
 
@@ -75,24 +74,6 @@ ex_config(void)
 	free(a);
 	free(b);
 	return c;
-}
-
-/* Poll the daemon's log for text for up to timeout_ms. */
-static int
-ex_log_has(struct hs_daemon *d, const char *text, int timeout_ms)
-{
-	int64_t	 deadline = hs_now_ms() + timeout_ms;
-	char	*log;
-	int	 found;
-
-	for (;;) {
-		log = hs_log(d);
-		found = strstr(log, text) != NULL;
-		free(log);
-		if (found || hs_now_ms() > deadline)
-			return found;
-		usleep(20000);
-	}
 }
 
 /* The shipped config passes -T once its programs are where it says. */
@@ -150,7 +131,7 @@ Test(examples, reply, .timeout = 120)
 		    hs_show(in, x.inlen), want);
 		hs_close(fd);
 	}
-	cr_expect(ex_log_has(d, "reply.sh: 5 bytes from 127.0.0.1 port ",
+	cr_expect(hs_log_wait(d, "reply.sh: 5 bytes from 127.0.0.1 port ",
 	    hs_ms(EX_TMO)), "the program's stderr is not in the log");
 	hs_stop_ok(d);
 	free(conf);
@@ -182,7 +163,7 @@ Test(examples, udp_receiver, .timeout = 120)
 		    "want '%s'", hs_show(in, (size_t)n), want);
 	}
 	hs_close(fd);
-	cr_expect(ex_log_has(d, "udp-receiver.py: 5 bytes from 127.0.0.1 "
+	cr_expect(hs_log_wait(d, "udp-receiver.py: 5 bytes from 127.0.0.1 "
 	    "port ", hs_ms(EX_TMO)), "the program's stderr is not in the log");
 	hs_stop_ok(d);
 	free(conf);
