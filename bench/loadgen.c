@@ -5,6 +5,7 @@
  *
  *   echo-tput     N connections x B bytes, written and read concurrently
  *   connrate      connect, optionally send K bytes, read to EOF, close
+ *                 (-P: a PROXY v2 header first, as a load balancer sends)
  *   hold          N idle echo connections held S seconds
  *   udp-echo      N UDP sockets x a window of datagrams in flight
  *   sink          read chargen as fast as possible
@@ -65,6 +66,7 @@
 #define UDP_LOSS_NS	(200 * 1000000ULL)
 #define UDP_SCAN_NS	(10 * 1000000ULL)
 #define SOCK_TIMEO_S	2
+#define PP2_LEN		28		/* PROXY v2 header, TCP over IPv4 */
 #define NS		1000000000ULL
 
 struct opts {
@@ -82,6 +84,7 @@ struct opts {
 	int		 threads;	/* -t */
 	int		 lines;		/* -x: sink checks line form only */
 	int		 sources;	/* -S: source addresses (IPv4) */
+	int		 proxy;		/* -P: connrate sends a PROXY v2 header */
 };
 
 struct worker {
@@ -123,6 +126,9 @@ struct rslot {
 	size_t		 roff;
 	uint64_t	 t_start;
 	unsigned char	 tail[2];
+	size_t		 hlen;		/* PROXY header: length, 0 without -P */
+	size_t		 hsent;
+	unsigned char	 hdr[PP2_LEN];
 };
 
 /* hold: one idle connection. */
@@ -198,6 +204,7 @@ static void	 tput_write(struct worker *, struct tconn *);
 static int	 tput_event(struct worker *, struct tconn *, uint32_t);
 static void	*tput_run(void *);
 static int	 load_echo_tput(void);
+static size_t	 pp2_header(int, unsigned char *);
 static int	 rate_launch(struct worker *, struct rslot *);
 static int	 rate_finish(struct worker *, struct rslot *);
 static int	 rate_take(struct worker *, struct rslot *, size_t);
@@ -241,7 +248,7 @@ usage(void)
 	    "  echo-tput     -c CONNS -b BYTES [-w WRITE_SIZE]"
 	    " [-d max_seconds]\n"
 	    "  connrate      -c INFLIGHT -n TOTAL [-k SEND_BYTES]"
-	    " [-d seconds] [-S SOURCES]\n"
+	    " [-d seconds] [-S SOURCES] [-P]\n"
 	    "  hold          -c CONNS -s SECONDS [-d connect_seconds]\n"
 	    "  udp-echo      -c SOCKETS -w WINDOW -s SIZE -d SECONDS\n"
 	    "  sink          -d SECONDS [-x]\n"
@@ -249,6 +256,9 @@ usage(void)
 	    "-S: connrate spreads its connections over source addresses"
 	    " 127.0.0.1..N\n"
 	    "    (default 16; 1 for 127.0.0.1 only)\n"
+	    "-P: connrate sends a PROXY v2 header (PROXY, TCP over IPv4,"
+	    " its own address\n"
+	    "    and port as the client's) in front of its bytes\n"
 	    "-x: only check that chargen sends lines of 72 printable"
 	    " characters and CRLF\n"
 	    "Prints: RESULT load=L value=X unit=U ok=0|1 extra=k=v,...\n"
@@ -802,9 +812,12 @@ rate_launch(struct worker *w, struct rslot *s)
 	s->t_start = clock_ns();
 	if ((s->fd = net_open(SOCK_STREAM, id)) == -1)
 		return -1;
+	s->hsent = 0;
+	if (o.proxy && (s->hlen = pp2_header(s->fd, s->hdr)) == 0)
+		return -1;
 	/* Nothing to send: only the reply matters, errors show as EPOLLERR. */
 	return ep_set(w->ep, EPOLL_CTL_ADD, s->fd,
-	    o.sendlen > 0 ? EPOLLOUT : EPOLLIN, s);
+	    o.sendlen > 0 || o.proxy ? EPOLLOUT : EPOLLIN, s);
 }
 
 /* connrate: EOF; check the reply, record the latency, close. */
@@ -892,25 +905,79 @@ rate_read(struct worker *w, struct rslot *s)
 	}
 }
 
-/* connrate: connected; send the K bytes, then half-close. */
+/*
+ * The PROXY v2 header (HAProxy's proxy-protocol.txt, section 2.2) a
+ * balancer would send for connected socket fd: the signature, version 2
+ * and PROXY (0x21), TCP over IPv4 (0x11), 12 address bytes; the client is
+ * the socket's own address and port, the destination the target.  Returns
+ * its length, or 0 after failing the run.
+ */
+static size_t
+pp2_header(int fd, unsigned char *h)
+{
+	static const unsigned char	 sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a,
+	    0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	const struct sockaddr_in	*dst = (struct sockaddr_in *)&target;
+	struct sockaddr_in		 src;
+	socklen_t			 len = sizeof(src);
+
+	if (getsockname(fd, (struct sockaddr *)&src, &len) == -1) {
+		lg_fail("getsockname", "getsockname: %s", strerror(errno));
+		return 0;
+	}
+	memcpy(h, sig, sizeof(sig));
+	h[12] = 0x21;
+	h[13] = 0x11;
+	h[14] = 0;
+	h[15] = 12;
+	memcpy(h + 16, &src.sin_addr, 4);
+	memcpy(h + 20, &dst->sin_addr, 4);
+	memcpy(h + 24, &src.sin_port, 2);
+	memcpy(h + 26, &dst->sin_port, 2);
+	return PP2_LEN;
+}
+
+/*
+ * connrate: connected; send the PROXY header (-P) and the K bytes in one
+ * call, then half-close (with K bytes) and wait for the reply.
+ */
 static int
 rate_send(struct worker *w, struct rslot *s)
 {
-	ssize_t	n;
+	struct iovec	iov[2];
+	struct msghdr	msg;
+	size_t		h = s->hlen - s->hsent;
+	ssize_t		n;
 
-	n = send(s->fd, pat + s->woff, (size_t)o.sendlen - s->sent,
-	    MSG_NOSIGNAL);
+	if (h == 0)
+		n = send(s->fd, pat + s->woff, (size_t)o.sendlen - s->sent,
+		    MSG_NOSIGNAL);
+	else {
+		iov[0].iov_base = s->hdr + s->hsent;
+		iov[0].iov_len = h;
+		iov[1].iov_base = pat + s->woff;
+		iov[1].iov_len = (size_t)o.sendlen - s->sent;
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 2;
+		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n == -1) {
 		lg_fail("connect", "connect or send: %s", strerror(errno));
 		return -1;
 	}
-	s->sent += (size_t)n;
-	s->woff += (size_t)n;
+	if ((size_t)n < h) {
+		s->hsent += (size_t)n;
+		return 0;
+	}
+	s->hsent = s->hlen;
+	s->sent += (size_t)n - h;
+	s->woff += (size_t)n - h;
 	if (s->sent < (size_t)o.sendlen)
 		return 0;
-	if (shutdown(s->fd, SHUT_WR) == -1) {
+	if (o.sendlen > 0 && shutdown(s->fd, SHUT_WR) == -1) {
 		lg_fail("shutdown", "shutdown: %s", strerror(errno));
 		return -1;
 	}
@@ -948,7 +1015,8 @@ rate_run(void *arg)
 		for (k = 0; k < n && !lg_failed(); k++) {
 			struct rslot	*rs = ev[k].data.ptr;
 
-			if (rs->sent < (size_t)o.sendlen)
+			if (rs->sent < (size_t)o.sendlen ||
+			    rs->hsent < rs->hlen)
 				rate_send(w, rs);
 			else
 				rate_read(w, rs);
@@ -984,7 +1052,7 @@ load_connrate(void)
 	int		 i, n;
 
 	if (o.conns <= 0 || o.total <= 0 || o.sendlen < 0 ||
-	    o.sendlen > PAT_LEN)
+	    o.sendlen > PAT_LEN || (o.proxy && target.ss_family != AF_INET))
 		usage();
 	lg_alarm_arm("conn/s", 40);
 	nofile_raise(o.conns + 64);
@@ -1012,10 +1080,11 @@ load_connrate(void)
 	secs = (double)(t_end - t0) / NS;
 	rate = secs > 0 ? (double)nall / secs : 0;
 	snprintf(extra, sizeof(extra), "conns=%zu,inflight=%ld,sendlen=%ld,"
-	    "p50_us=%llu,p99_us=%llu,secs=%.3f,threads=%d,sources=%d", nall,
-	    o.conns, o.sendlen, (unsigned long long)p50,
+	    "p50_us=%llu,p99_us=%llu,secs=%.3f,threads=%d,sources=%d,"
+	    "proxy=%s", nall, o.conns, o.sendlen, (unsigned long long)p50,
 	    (unsigned long long)p99, secs, n,
-	    target.ss_family == AF_INET ? o.sources : 1);
+	    target.ss_family == AF_INET ? o.sources : 1,
+	    o.proxy ? "v2" : "none");
 	lg_result(rate, "conn/s", nall > 0, extra);
 	free(all);
 	workers_free(w, n);
@@ -1682,7 +1751,7 @@ opts_parse(int argc, char **argv)
 	o.threads = 1;
 	o.sources = 16;
 	optind = 2;
-	while ((ch = getopt(argc, argv, "H:p:c:n:k:b:w:s:d:t:T:S:xh")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:k:b:w:s:d:t:T:S:xPh")) != -1) {
 		switch (ch) {
 		case 'H':
 			o.host = optarg;
@@ -1723,13 +1792,16 @@ opts_parse(int argc, char **argv)
 		case 'S':
 			o.sources = atoi(optarg);
 			break;
+		case 'P':
+			o.proxy = 1;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || o.port <= 0 || o.port > 65535 ||
 	    o.threads < 1 || o.threads > MAX_THREADS || o.sources < 1 ||
-	    o.sources > 65536)
+	    o.sources > 65536 || (o.proxy && strcmp(o.load, "connrate") != 0))
 		usage();
 	return 0;
 }

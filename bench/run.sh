@@ -10,10 +10,13 @@
 # when the spread crosses the target), server and client CPU per GB, the
 # server's memory, the CPU count and the load average.  Bulk loads are
 # sized to last at least 2 seconds; --quick runs are shorter and say so.
+# A second table compares the other netsvcd rows (--also, --proxy) with
+# netsvcd in the same repetitions.
 # docs/PERFORMANCE.md explains the loads and the columns.
 #
-# Exit status: 0 when every run of the reference and of netsvcd passed its
-# checks, 1 otherwise (peers do not count), 2 on a usage error.  Everything
+# Exit status: 0 when every run of the reference and of netsvcd (and of
+# netsvcd-pv2) passed its checks, 1 otherwise (peers and --also binaries
+# do not count), 2 on a usage error.  Everything
 # is bounded in time, and every server is stopped on exit.
 set -u
 
@@ -32,6 +35,9 @@ usage: bench/run.sh [options]
                     and after a change in the same run); repeatable
   --variant NAME=ARGS  one more refecho, started with ARGS (e.g. -E or
                     "-b 64k"), shown as ref-NAME; repeatable
+  --proxy           also netsvcd-pv2: the same netsvcd with proxy_protocol
+                    = v2 on echo and daytime, loadgen sending a PROXY v2
+                    header on every connection (connection-rate loads)
   --peers           also openbsd-inetd and xinetd (installs them if missing)
   --xinetd PATH     also xinetd, this binary (no apt; bench/multicore.sh)
   --tools DIR       take loadgen and refecho from DIR, do not build them
@@ -52,6 +58,9 @@ ALL_LOADS="$ALL_LOADS echo-14x1G"
 BULK_LOADS=" echo-1x8G echo-64x96M echo-1x4G-16K echo-14x1G chargen-sink"
 BULK_LOADS="$BULK_LOADS discard-64K "
 TARGET=1.0			# every ratio row: >= 1.0x the reference
+PROXY_TARGET=0.90		# netsvcd-pv2 / netsvcd (issue 14)
+ALSO_TARGET=0.98		# netsvcd / netsvcd-NAME: a change costs <= 2 %
+RATE_LOADS=" daytime-64 echo-64B-64 "	# what netsvcd-pv2 runs
 MIN_SECS=2			# shortest throughput run that counts
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -65,6 +74,7 @@ XINETD=""
 use_netsvcd=1
 netsvcd=""
 peers=0
+proxy=0
 iperf=0
 threads=1
 workers=1
@@ -89,6 +99,7 @@ while [ $# -gt 0 ]; do
 		VARIANT_ARGS[ref-${x%%=*}]=${x#*=}
 		extras+=("ref-${x%%=*}") ;;
 	--peers) peers=1 ;;
+	--proxy) proxy=1 ;;
 	--xinetd) XINETD=${2:?}; shift ;;
 	--tools) tools=${2:?}; shift ;;
 	--iperf) iperf=1 ;;
@@ -123,7 +134,7 @@ SERVERS=()
 PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
-declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG
+declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG CONNS
 status=0
 
 # note TEXT: a line printed under the table.
@@ -374,10 +385,14 @@ xinetd_conf()
 	} >"$1"
 }
 
-# netsvcd_conf FILE PORTBASE: the generated configuration of netsvcd.
+# netsvcd_conf FILE PORTBASE [PROXY]: the generated configuration of
+# netsvcd; with PROXY, echo and daytime take a PROXY v2 header from the
+# addresses connrate connects from (127.0.0.1-16, -S).
 netsvcd_conf()
 {
-	local p=$2
+	local p=$2 px=""
+	[ -n "${3:-}" ] && px="proxy_protocol = v2
+proxy_from = 127.0.0.0/27"
 	cat >"$1" <<EOF
 [daemon]
 log_level = warning
@@ -390,6 +405,7 @@ buffer_limit = 1M
 [echo]
 service = echo
 listen = tcp://127.0.0.1:$p udp://127.0.0.1:$p
+$px
 
 [discard]
 service = discard
@@ -402,6 +418,7 @@ listen = tcp://127.0.0.1:$((p + 2))
 [daytime]
 service = daytime
 listen = tcp://127.0.0.1:$((p + 3))
+$px
 EOF
 }
 
@@ -421,7 +438,8 @@ start_server()
 		    >"$d/log" 2>&1 &
 		;;
 	netsvcd|netsvcd-*)
-		netsvcd_conf "$d/netsvcd.ini" "$p"
+		netsvcd_conf "$d/netsvcd.ini" "$p" \
+		    "$([ "$name" = netsvcd-pv2 ] && echo proxy)"
 		setsid "${EXTRA_BIN[$name]:-$netsvcd}" -f -c "$d/netsvcd.ini" \
 		    >"$d/log" 2>&1 &
 		;;
@@ -480,6 +498,7 @@ load_args()
 		[ $n -gt $peer_hold ] && n=$peer_hold
 		lim=100
 		t="$t -S 1" ;;
+	netsvcd-pv2) t="$t -P" ;;
 	esac
 	case $1 in
 	echo-1x8G) echo "echo-tput -p $p -c 1 -b $big -d $lim $t" ;;
@@ -582,15 +601,16 @@ run_one()
 	CCPU[$k]=$(xfield cpu_s "$line") || CCPU[$k]=""
 	BYTES[$k]=$(xfield bytes "$line") || BYTES[$k]=""
 	SECS[$k]=$(xfield secs "$line") || SECS[$k]=""
+	CONNS[$k]=$(xfield conns "$line") || CONNS[$k]=""
 	CPU[$k]=$(awk -v a="${s0%% *}" -v b="${s1%% *}" -v hz="$HZ" \
 	    'BEGIN { printf "%.2f", (b - a) / hz }')
 	RSS[$k]=$rss
 	s1=$(hwm "$pid")
 	[ "${HWM[$load/$srv]:-0}" -lt "${s1:-0}" ] && HWM[$load/$srv]=$s1
-	if [ "$ok" != 1 ] && { [ "$srv" = refecho ] || [ "$srv" = netsvcd ]; }
-	then
-		status=1
-	fi
+	case $ok/$srv in
+	1/*) ;;
+	*/refecho|*/netsvcd|*/netsvcd-pv2) status=1 ;;
+	esac
 }
 
 # skip LOAD SERVER: why SERVER does not run LOAD, or nothing.
@@ -599,6 +619,10 @@ skip()
 	if [ "$1" = udp-64B ] && [ "$2" = openbsd-inetd ]; then
 		echo "openbsd-inetd drops UDP from 127.0.0.0/8 (dg_badinput)"
 	fi
+	case $2/$RATE_LOADS in
+	netsvcd-pv2/*" $1 "*) ;;
+	netsvcd-pv2/*) echo "the PROXY load is the connection-rate loads" ;;
+	esac
 }
 
 # start_all LOAD: start every server that runs LOAD; fills SPIDS.
@@ -609,7 +633,7 @@ start_all()
 		[ -n "$(skip "$load" "$srv")" ] && continue
 		if start_server "$srv"; then
 			SPIDS[$srv]=$SPID
-		elif [ "$srv" = refecho ] || [ "$srv" = netsvcd ]; then
+		elif [ "$srv" = refecho ] || [ "${srv%-pv2}" = netsvcd ]; then
 			note "$srv: did not start for $load"
 			status=1
 		fi
@@ -649,12 +673,15 @@ run_load()
 	stop_all
 }
 
-# rotated REP: the servers, starting with the (REP-1)-th.
+# rotated REP: the servers, rotated by (REP-1)/2 and, in even
+# repetitions, in reverse: over 2N repetitions of N servers each one comes
+# first twice and each pair runs in either order equally often.
 rotated()
 {
-	local n=${#SERVERS[@]} i
+	local n=${#SERVERS[@]} i k=$((($1 - 1) / 2))
 	for i in $(seq 0 $((n - 1))); do
-		echo "${SERVERS[$(((i + $1 - 1) % n))]}"
+		[ $(($1 % 2)) = 0 ] && i=$((n - 1 - i))
+		echo "${SERVERS[$(((i + k) % n))]}"
 	done
 }
 
@@ -710,12 +737,14 @@ run_iperf()
 	done
 }
 
-# stats: "median min max" of the numbers on stdin, or "- - -".
+# stats [DIGITS]: "median min max" of the numbers on stdin (2 decimals
+# unless told), or "- - -".
 stats()
 {
-	sort -g | awk 'NF { a[++n] = $1 } END { if (n == 0) { print "- - -";
-	    exit } m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	    printf "%.2f %.2f %.2f\n", m, a[1], a[n] }'
+	sort -g | awk -v d="${1:-2}" 'NF { a[++n] = $1 } END { if (n == 0) {
+	    print "- - -"; exit } f = "%." d "f"
+	    m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	    printf f " " f " " f "\n", m, a[1], a[n] }'
 }
 
 # per_gb CPU BYTES: seconds of CPU per GB (10^9 bytes), or nothing.
@@ -725,10 +754,38 @@ per_gb()
 	    printf "%.3f", c / (b / 1e9) }'
 }
 
+# ratios LOAD A B [cpu]: A's value / B's value in each repetition where
+# both passed, one a line; with cpu, A's server CPU time per connection
+# over B's.
+ratios()
+{
+	local rep a b
+	for rep in $(seq 1 "$reps"); do
+		a=$1/$2/$rep b=$1/$3/$rep
+		[ "${OK[$a]:-0}" = 1 ] && [ "${OK[$b]:-0}" = 1 ] || continue
+		if [ -n "${4:-}" ]; then
+			awk -v a="${CPU[$a]}" -v na="${CONNS[$a]:-0}" \
+			    -v b="${CPU[$b]}" -v nb="${CONNS[$b]:-0}" 'BEGIN {
+			    if (na > 0 && b > 0) printf "%.4f\n", a * nb / na / b }'
+			continue
+		fi
+		awk -v a="${VAL[$a]}" -v b="${VAL[$b]}" 'BEGIN { if (b != 0)
+		    printf "%.4f\n", a / b }'
+	done
+}
+
+# flagged MIN MAX TARGET: BELOW when the whole spread is under TARGET, CROSS
+# when it crosses it, else nothing.
+flagged()
+{
+	awk -v lo="$1" -v hi="$2" -v t="$3" 'BEGIN {
+	    if (hi < t) print "BELOW"; else if (lo < t) print "CROSS" }'
+}
+
 # row LOAD SERVER: one line of the table.
 row()
 {
-	local load=$1 srv=$2 rep k r vals="" ratios="" cpus="" rsss="" n=0 good=0
+	local load=$1 srv=$2 rep k vals="" ratios="" cpus="" rsss="" n=0 good=0
 	local unit="MB/s" sgb="" cgb="" flag="" short=0 st med lo hi
 	case $load in
 	daytime-64|echo-64B-64) unit="conn/s" ;;
@@ -753,20 +810,14 @@ row()
 				short=1
 			fi ;;
 		esac
-		r="$load/refecho/$rep"
-		# hold-10k has an absolute target: no ratio.
-		if [ "${OK[$r]:-0}" = 1 ] && [ "$load" != hold-10k ]; then
-			ratios="$ratios $(awk -v a="${VAL[$k]}" \
-			    -v b="${VAL[$r]}" 'BEGIN { if (b != 0)
-			    printf "%.4f", a / b }')"
-		fi
 	done
 	[ $n = 0 ] && return
-	st=$(echo $ratios | tr ' ' '\n' | stats)
+	# hold-10k has an absolute target: no ratio.
+	[ "$load" != hold-10k ] && ratios=$(ratios "$load" "$srv" refecho)
+	st=$(echo "$ratios" | stats)
 	read -r med lo hi <<<"$st"
 	if [ "$srv" != refecho ] && [ "$med" != - ]; then
-		flag=$(awk -v lo="$lo" -v hi="$hi" -v t=$TARGET 'BEGIN {
-		    if (hi < t) print "BELOW"; else if (lo < t) print "CROSS" }')
+		flag=$(flagged "$lo" "$hi" $TARGET)
 	fi
 	if [ $short = 1 ] && [ $quick = 0 ]; then
 		flag="${flag:+$flag,}SHORT"
@@ -780,6 +831,48 @@ row()
 	    "$(echo $cpus | tr ' ' '\n' | median %.2f)" \
 	    "$(echo $rsss | tr ' ' '\n' | median %d)" \
 	    "$good/$n" "$NCPU" "${LOADAVG[$load]:--}"
+}
+
+# versus: the other netsvcd rows against netsvcd, per repetition:
+# netsvcd-pv2 / netsvcd (the PROXY header's cost) and netsvcd /
+# netsvcd-NAME (what the change since NAME costs), each with its target.
+versus()
+{
+	local load srv a b t st med lo hi n cpu head=0
+	for load in $loads; do
+		for srv in "${SERVERS[@]}"; do
+			case $srv in
+			netsvcd-pv2) a=$srv b=netsvcd t=$PROXY_TARGET ;;
+			netsvcd-*) a=netsvcd b=$srv t=$ALSO_TARGET ;;
+			*) continue ;;
+			esac
+			n=$(ratios "$load" "$a" "$b" | grep -c .)
+			st=$(ratios "$load" "$a" "$b" | stats 3)
+			read -r med lo hi <<<"$st"
+			[ "$med" = - ] && continue
+			cpu=$(ratios "$load" "$a" "$b" cpu | stats 3)
+			if [ $head = 0 ]; then
+				echo
+				printf '%-13s %-29s %6s %13s %6s %-5s %4s %13s\n' \
+				    load "netsvcd against itself" ratio \
+				    spread target flag reps cpu/conn
+				head=1
+			fi
+			printf '%-13s %-29s %6s %13s %6s %-5s %4s %6s %s\n' \
+			    "$load" "$a / $b" "$med" "$lo-$hi" "$t" \
+			    "$(flagged "$lo" "$hi" "$t" | grep . || echo -)" "$n" \
+			    "${cpu%% *}" "$(echo "$cpu" | awk '{ print $2 "-" $3 }')"
+		done
+	done
+	[ $head = 0 ] && return
+	echo
+	echo "ratio: median over repetitions of the first server's rate over"
+	echo "the second's in the same repetition; spread: the smallest and"
+	echo "largest; flag against the target as above.  cpu/conn: the same"
+	echo "for the servers' CPU time per connection (median, spread; above"
+	echo "1: the first costs more).  netsvcd-pv2: loadgen sends a PROXY v2"
+	echo "header on every connection (proxy_protocol = v2); netsvcd-NAME:"
+	echo "the binary given by --also."
 }
 
 # table: everything measured, and the notes.
@@ -820,6 +913,7 @@ table()
 	echo "average as the load started (other work on the machine)."
 	echo "hold-10k: value = RSS growth per idle connection, in bytes;"
 	echo "ok = all established and still echoing."
+	versus
 	for n in "${NOTES[@]}"; do
 		echo "note: $n"
 	done
@@ -847,6 +941,7 @@ main()
 			status=1
 		else
 			SERVERS+=(netsvcd)
+			[ $proxy = 1 ] && SERVERS+=(netsvcd-pv2)
 		fi
 	fi
 	if [ $peers = 1 ]; then

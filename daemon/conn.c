@@ -110,6 +110,7 @@ static void	conn_on_read(evutil_socket_t, short, void *);
 static void	conn_on_write(evutil_socket_t, short, void *);
 static void	conn_on_timer(evutil_socket_t, short, void *);
 static void	conn_abort(struct conn *, enum conn_end);
+static void	conn_release(struct conn *);
 static void	conn_finish(struct conn *, enum conn_end);
 static void	conn_schedule(struct conn *);
 static void	conn_arm(struct conn *);
@@ -305,8 +306,6 @@ conn_drop_unread(struct conn *c)
 static void
 conn_abort(struct conn *c, enum conn_end why)
 {
-	struct worker	*w = c->w;
-
 	if (c->state == CONN_CLOSED)
 		return;
 	if (c->end == END_NONE)
@@ -325,12 +324,22 @@ conn_abort(struct conn *c, enum conn_end why)
 		conn_reset(c->fd);
 	else if (c->end == END_DONE)
 		conn_drop_unread(c);
-	/*
-	 * The client may connect again as soon as it sees the close, even
-	 * to another worker: give back its source slot and its place in the
-	 * counts first, not when the reaper runs (after an accept batch).
-	 */
-	if (!c->handed)		/* else the child holds it (spawn.c) */
+	conn_release(c);
+}
+
+/*
+ * The last steps of a close: give back the source slot and the place in
+ * the counts (unless a child holds them, spawn.c), close the socket, let
+ * the service free its state and queue c for the reaper.  The client may
+ * connect again as soon as it sees the close, even to another worker:
+ * this is done now, not when the reaper runs (after an accept batch).
+ */
+static void
+conn_release(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (!c->handed)
 		instance_release(c->inst, c->src);
 	c->src = SOURCE_NONE;
 	close(c->fd);
@@ -1001,8 +1010,6 @@ conn_handover_save(struct conn *c, struct ho_conn *hc)
 void
 conn_handover_done(struct conn *c, int taken)
 {
-	struct worker	*w = c->w;
-
 	if (c->state != CONN_OPEN)
 		return;
 	if (!taken) {
@@ -1014,18 +1021,7 @@ conn_handover_done(struct conn *c, int taken)
 		return;
 	}
 	conn_set_state(c, CONN_CLOSED);
-	instance_release(c->inst, c->src);
-	c->src = SOURCE_NONE;
-	close(c->fd);
-	c->fd = -1;
-	free(c->out.data);
-	memset(&c->out, 0, sizeof(c->out));
-	if (c->svc->tcp_close != NULL)
-		c->svc->tcp_close(c);
-	LIST_REMOVE(c, entry);
-	if (LIST_EMPTY(&w->dead))
-		event_active(w->reaper, EV_TIMEOUT, 0);
-	LIST_INSERT_HEAD(&w->dead, c, entry);
+	conn_release(c);
 }
 
 /*

@@ -55,27 +55,39 @@ control_path(char *buf, size_t len, const char *name)
 static int
 control_read(const char *path, struct control_state *st)
 {
-	FILE	*f;
-	char	 line[320], word[16];
-	int	 off = 0;
+	FILE		*f;
+	char		 line[320], *p, *end;
+	size_t		 n;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return -1;
-	if (fgets(line, sizeof(line), f) == NULL) {
-		fclose(f);
-		errno = EINVAL;
-		return -1;
-	}
-	fclose(f);
+	p = fgets(line, sizeof(line), f);
+	(void)fclose(f);
+	if (p == NULL)
+		goto bad;
 	line[strcspn(line, "\n")] = '\0';
-	if (sscanf(line, "%ld %lu %15s %n", &st->pid, &st->gen, word,
-	    &off) != 3 || off == 0 || st->pid <= 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	st->ok = strcmp(word, "ok") == 0;
-	snprintf(st->text, sizeof(st->text), "%s", line + off);
+	/* "PID GENERATION ok|failed TEXT" */
+	errno = 0;
+	st->pid = strtol(line, &end, 10);
+	if (errno != 0 || end == line || *end != ' ' || st->pid <= 0)
+		goto bad;
+	p = end + 1;
+	st->gen = strtoul(p, &end, 10);
+	if (errno != 0 || end == p || *end != ' ')
+		goto bad;
+	p = end + 1;
+	n = strcspn(p, " ");
+	if ((n != 2 || strncmp(p, "ok", 2) != 0) &&
+	    (n != 6 || strncmp(p, "failed", 6) != 0))
+		goto bad;
+	st->ok = n == 2;
+	p += n;
+	p += strspn(p, " ");
+	snprintf(st->text, sizeof(st->text), "%s", p);
 	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
 }
 
 /*
@@ -101,7 +113,7 @@ control_publish(unsigned long gen, int ok, const char *text)
 	    ok ? "ok" : "failed", text);
 	if (fclose(f) == EOF || rename(tmp, path) == -1) {
 		log_warn("cannot write %s", path);
-		unlink(tmp);
+		(void)unlink(tmp);
 	}
 }
 

@@ -74,6 +74,19 @@ static const char *const import_builtins[] = {
 	"echo", "discard", "chargen", "daytime", "time",
 };
 
+/* The address families of a listen key: bit in fams, "*", localhost. */
+struct import_fam {
+	int		 af;
+	int		 bit;
+	const char	*all;
+	const char	*local;
+};
+
+static const struct import_fam import_fams[] = {
+	{ AF_INET, 1, "0.0.0.0", "127.0.0.1" },
+	{ AF_INET6, 2, "::", "::1" },
+};
+
 /* One converted line, ready to print. */
 struct import_entry {
 	char		 name[IMPORT_NAME_MAX + 16];
@@ -110,6 +123,8 @@ static void	 import_note(struct import_entry *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 import_proto(struct import *, const char *, const char *,
 		    int *, int *, struct import_entry *);
+static int	 import_add_ep(struct import_entry *, size_t *, const char *,
+		    int, const char *, int);
 static int	 import_listen(struct import *, const char *, int, int, int,
 		    struct import_entry *);
 static int	 import_wait(struct import *, const char *, int, int,
@@ -317,6 +332,27 @@ import_proto(struct import *im, const char *type, const char *field,
 }
 
 /*
+ * Append scheme://addr:port (an IPv6 address in brackets) to e->listen,
+ * after a space unless it is the first; -1 when it does not fit.
+ */
+static int
+import_add_ep(struct import_entry *e, size_t *len, const char *scheme,
+    int v6, const char *addr, int port)
+{
+	char	ep[80];
+	int	n;
+
+	n = snprintf(ep, sizeof(ep), "%s%s://%s%s%s:%d", *len ? " " : "",
+	    scheme, v6 ? "[" : "", addr, v6 ? "]" : "", port);
+	if (n < 0 || (size_t)n >= sizeof(ep) ||
+	    *len + (size_t)n >= sizeof(e->listen))
+		return -1;
+	memcpy(e->listen + *len, ep, (size_t)n + 1);
+	*len += (size_t)n;
+	return 0;
+}
+
+/*
  * The listen key: one endpoint per address of the host specifier and per
  * address family the protocol allows.
  */
@@ -324,12 +360,12 @@ static int
 import_listen(struct import *im, const char *hosts, int proto, int fams,
     int port, struct import_entry *e)
 {
-	char		 copy[256], ep[80], *h, *next, *close;
+	char		 copy[256], *h, *next, *close;
 	const char	*scheme = proto == SERVICE_TCP ? "tcp" : "udp";
+	const struct import_fam *f;
 	struct in6_addr	 a6;
-	struct in_addr	 a4;
-	size_t		 len = 0;
-	int		 n, nhosts = 0, any;
+	size_t		 len = 0, i;
+	int		 nhosts = 0, any;
 
 	if (strlen(hosts) >= sizeof(copy))
 		return import_reason(im, "host specifier too long");
@@ -347,28 +383,21 @@ import_listen(struct import *im, const char *hosts, int proto, int fams,
 			*close = '\0';
 		}
 		any = strcmp(h, "*") == 0 || strcmp(h, "localhost") == 0;
-		if (!any && inet_pton(AF_INET, h, &a4) != 1 &&
+		if (!any && inet_pton(AF_INET, h, &a6) != 1 &&
 		    inet_pton(AF_INET6, h, &a6) != 1)
 			return import_reason(im, "host '%s' is a name (only "
 			    "'*', localhost and numeric addresses are "
 			    "converted)", h);
-		if ((fams & 1) && (any || inet_pton(AF_INET, h, &a4) == 1)) {
-			n = snprintf(ep, sizeof(ep), "%s%s://%s:%d",
-			    len ? " " : "", scheme, strcmp(h, "*") == 0 ?
-			    "0.0.0.0" : any ? "127.0.0.1" : h, port);
-			if (len + (size_t)n >= sizeof(e->listen))
+		for (i = 0; i < sizeof(import_fams) / sizeof(import_fams[0]);
+		    i++) {
+			f = &import_fams[i];
+			if (!(fams & f->bit) ||
+			    (!any && inet_pton(f->af, h, &a6) != 1))
+				continue;
+			if (import_add_ep(e, &len, scheme, f->af == AF_INET6,
+			    strcmp(h, "*") == 0 ? f->all : any ? f->local : h,
+			    port) == -1)
 				return import_reason(im, "too many addresses");
-			memcpy(e->listen + len, ep, (size_t)n + 1);
-			len += (size_t)n;
-		}
-		if ((fams & 2) && (any || inet_pton(AF_INET6, h, &a6) == 1)) {
-			n = snprintf(ep, sizeof(ep), "%s%s://[%s]:%d",
-			    len ? " " : "", scheme, strcmp(h, "*") == 0 ?
-			    "::" : any ? "::1" : h, port);
-			if (len + (size_t)n >= sizeof(e->listen))
-				return import_reason(im, "too many addresses");
-			memcpy(e->listen + len, ep, (size_t)n + 1);
-			len += (size_t)n;
 		}
 	}
 	if (len == 0)

@@ -37,12 +37,16 @@ struct proxy_wait {
 	struct event		 timer;		/* proxy_timeout */
 };
 
+static enum proxy_status proxy_peek(struct worker *, struct instance *,
+		    int, short, struct proxy_header *, enum proxy_error *);
+static void	proxy_refuse(struct instance *, int, enum proxy_error);
+static void	proxy_admit(struct worker *, struct instance *, int,
+		    const struct sockaddr *, socklen_t,
+		    const struct proxy_header *);
 static void	proxy_wait_on_read(evutil_socket_t, short, void *);
 static void	proxy_wait_on_timer(evutil_socket_t, short, void *);
 static void	proxy_wait_end(struct proxy_wait *);
 static void	proxy_wait_refuse(struct proxy_wait *, enum proxy_error);
-static void	proxy_wait_done(struct proxy_wait *,
-		    const struct proxy_header *);
 
 /*
  * Wait for the PROXY header of an accepted socket that holds a place
@@ -54,9 +58,25 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct proxy_wait	*pw;
+	struct proxy_header	 h;
+	enum proxy_error	 err;
 	uint64_t		 ms = inst->ic->proxy_timeout_ms;
 	struct timeval		 tv;
 
+	/*
+	 * Balancers send the header with the connection: most often it is
+	 * here already, and the connection starts without a wait.
+	 */
+	switch (proxy_peek(w, inst, fd, 0, &h, &err)) {
+	case PROXY_DONE:
+		proxy_admit(w, inst, fd, sa, salen, &h);
+		return;
+	case PROXY_BAD:
+		proxy_refuse(inst, fd, err);
+		return;
+	case PROXY_MORE:
+		break;
+	}
 	if ((pw = calloc(1, sizeof(*pw))) == NULL) {
 		log_warn("%s: PROXY header", inst->ic->name);
 		close(fd);
@@ -76,12 +96,14 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 	evtimer_assign(&pw->timer, w->base, proxy_wait_on_timer, pw);
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if (event_add(&pw->ev, NULL) == -1 || event_add(&pw->timer, &tv) == -1) {
+	if (event_add(&pw->ev, NULL) == -1 || event_add(&pw->timer, &tv) == -1)
 		proxy_wait_refuse(pw, PROXY_E_CLOSED);
-		return;
-	}
-	/* Balancers send the header with the connection: try it now. */
-	proxy_wait_on_read(fd, EV_READ, pw);
+	/*
+	 * Edge-triggered: bytes that came between the peek and event_add
+	 * raise no edge of their own.  Look once more.
+	 */
+	else
+		proxy_wait_on_read(fd, EV_READ, pw);
 }
 
 /* Close every connection still waiting (the worker stops). */
@@ -110,50 +132,77 @@ proxy_wait_end(struct proxy_wait *pw)
 
 /* A bad or missing header: count its reason, refuse, close. */
 static void
+proxy_refuse(struct instance *inst, int fd, enum proxy_error why)
+{
+	atomic_fetch_add_explicit(&inst->stats->proxy_refused[why], 1,
+	    memory_order_relaxed);
+	close(fd);
+	instance_release(inst, SOURCE_NONE);
+	instance_refuse(inst, REFUSE_PROXY_HEADER);
+}
+
+/* The same for a connection that was waiting. */
+static void
 proxy_wait_refuse(struct proxy_wait *pw, enum proxy_error why)
 {
-	atomic_fetch_add_explicit(&pw->inst->stats->proxy_refused[why], 1,
-	    memory_order_relaxed);
-	close(pw->fd);
-	instance_release(pw->inst, SOURCE_NONE);
-	instance_refuse(pw->inst, REFUSE_PROXY_HEADER);
+	proxy_refuse(pw->inst, pw->fd, why);
 	proxy_wait_end(pw);
 }
 
-/* Peek at what came; take the header out when it is whole. */
+/*
+ * Peek at what came on fd; PROXY_DONE once the header is whole, and then
+ * exactly its bytes are taken out of the socket, PROXY_MORE, or PROXY_BAD
+ * with the reason in *err.  what: the event's flags (EV_CLOSED: the
+ * balancer hung up, so a partial header stays partial).
+ */
+static enum proxy_status
+proxy_peek(struct worker *w, struct instance *inst, int fd, short what,
+    struct proxy_header *h, enum proxy_error *err)
+{
+	enum proxy_status	 r;
+	ssize_t			 n;
+
+	n = recv(fd, w->rbuf, PROXY_MAX, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return PROXY_MORE;	/* the next edge, or the timer */
+	if (n <= 0) {
+		*err = PROXY_E_CLOSED;
+		return PROXY_BAD;
+	}
+	r = proxy_parse(w->rbuf, (size_t)n, inst->ic->proxy_accept, h, err);
+	if (r == PROXY_MORE && (what & EV_CLOSED)) {
+		*err = PROXY_E_CLOSED;
+		return PROXY_BAD;
+	}
+	if (r == PROXY_DONE && recv(fd, w->rbuf, h->len, 0) != (ssize_t)h->len) {
+		*err = PROXY_E_CLOSED;
+		return PROXY_BAD;
+	}
+	return r;
+}
+
+/* The socket became readable: the header, or more of it. */
 static void
 proxy_wait_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_wait	*pw = arg;
 	struct proxy_header	 h;
 	enum proxy_error	 err;
-	ssize_t			 n;
 
-	n = recv(fd, pw->w->rbuf, PROXY_MAX, MSG_PEEK);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return;		/* the next edge, or the timer */
-	if (n <= 0) {
-		proxy_wait_refuse(pw, PROXY_E_CLOSED);
-		return;
-	}
-	switch (proxy_parse(pw->w->rbuf, (size_t)n, pw->inst->ic->proxy_accept,
-	    &h, &err)) {
+	switch (proxy_peek(pw->w, pw->inst, fd, what, &h, &err)) {
 	case PROXY_MORE:
-		/* A balancer that hung up mid-header sends no more. */
-		if (what & EV_CLOSED)
-			proxy_wait_refuse(pw, PROXY_E_CLOSED);
-		return;		/* else the next edge, or the timer */
+		return;
 	case PROXY_BAD:
 		proxy_wait_refuse(pw, err);
 		return;
 	case PROXY_DONE:
-		/* The bytes were peeked: this takes exactly them. */
-		if (recv(fd, pw->w->rbuf, h.len, 0) != (ssize_t)h.len) {
-			proxy_wait_refuse(pw, PROXY_E_CLOSED);
-			return;
-		}
-		proxy_wait_done(pw, &h);
+		/* The events are this wait's; the connection sets up its own. */
+		event_del(&pw->ev);
+		event_del(&pw->timer);
+		proxy_admit(pw->w, pw->inst, pw->fd,
+		    (const struct sockaddr *)&pw->peer, pw->peerlen, &h);
+		proxy_wait_end(pw);
 		return;
 	}
 }
@@ -168,30 +217,25 @@ proxy_wait_on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * The header is in: the client it names (or the balancer, for LOCAL and
- * UNKNOWN) goes through the client checks and the connection starts.
+ * The header is in: the client it names (or the balancer peer, for LOCAL
+ * and UNKNOWN) goes through the client checks and the connection starts.
  */
 static void
-proxy_wait_done(struct proxy_wait *pw, const struct proxy_header *h)
+proxy_admit(struct worker *w, struct instance *inst, int fd,
+    const struct sockaddr *peer, socklen_t peerlen,
+    const struct proxy_header *h)
 {
-	const struct sockaddr	*client;
-	socklen_t		 len;
+	const struct sockaddr	*client = peer;
+	socklen_t		 len = peerlen;
 	uint32_t		 src;
 
-	/* The events are this wait's; the connection sets up its own. */
-	event_del(&pw->ev);
-	event_del(&pw->timer);
-	if (h->local) {
-		client = (const struct sockaddr *)&pw->peer;
-		len = pw->peerlen;
-	} else {
+	if (!h->local) {
 		client = (const struct sockaddr *)&h->src;
 		len = h->src.ss_family == AF_INET ?
 		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	}
-	if (instance_admit_client(pw->inst, client, &src) == -1)
-		close(pw->fd);
+	if (instance_admit_client(inst, client, &src) == -1)
+		close(fd);
 	else
-		conn_start(pw->w, pw->inst, pw->fd, client, len, src);
-	proxy_wait_end(pw);
+		conn_start(w, inst, fd, client, len, src);
 }

@@ -19,7 +19,6 @@
 
 #include "abuse-util.h"
 
-#define AB_HTTP_CAP	(1024 * 1024)	/* most of a /metrics answer read */
 
 static int	ab_sockaddr(int family, const char *addr, int port,
 		    struct sockaddr_storage *, socklen_t *);
@@ -274,6 +273,19 @@ ab_echo_fate(int fd, const char *msg, int timeout_ms)
 	return AB_ERROR;
 }
 
+enum ab_fate
+ab_fate_once(const struct hs_endpoint *ep, const char *src, const char *msg,
+    int timeout_ms)
+{
+	enum ab_fate	 f;
+	int		 fd;
+
+	fd = ab_tcp(ep, src);
+	f = ab_echo_fate(fd, msg, timeout_ms);
+	hs_close(fd);
+	return f;
+}
+
 int
 ab_peer_closed(int fd)
 {
@@ -411,99 +423,18 @@ ab_log_has(struct hs_daemon *d, const char *text)
 	return found;
 }
 
-/* The body of one GET /metrics (the whole reply), to free. */
-static char *
-ab_metrics_get(struct hs_daemon *d)
-{
-	static const char	 req[] = "GET /metrics HTTP/1.1\r\n"
-				    "Host: 127.0.0.1\r\n"
-				    "Connection: close\r\n\r\n";
-	static const char	 key[] = "metrics listening on "
-				    "http://127.0.0.1:";
-	struct hs_endpoint	 ep;
-	struct hs_xfer		 x;
-	char			*log, *at, *next, *body;
-	long			 port;
-	int			 fd;
-
-	/* The last start's line: a reload does not move the endpoint. */
-	log = hs_log(d);
-	for (at = strstr(log, key), next = at; next != NULL;
-	    next = strstr(at + 1, key))
-		at = next;
-	port = at != NULL ? strtol(at + sizeof(key) - 1, NULL, 10) : 0;
-	free(log);
-	cr_assert(port > 0 && port < 65536, "no \"%s\" line in the log",
-	    key);
-
-	memset(&ep, 0, sizeof(ep));
-	ep.type = SOCK_STREAM;
-	ep.family = AF_INET;
-	ab_sockaddr(AF_INET, "127.0.0.1", (int)port, &ep.addr, &ep.addrlen);
-	snprintf(ep.url, sizeof(ep.url), "tcp://127.0.0.1:%ld", port);
-	fd = ab_tcp(&ep, NULL);
-	body = malloc(AB_HTTP_CAP + 1);
-	cr_assert(body != NULL, "out of memory");
-	memset(&x, 0, sizeof(x));
-	x.out = req;
-	x.outlen = sizeof(req) - 1;
-	x.in = body;
-	x.incap = AB_HTTP_CAP;
-	x.until_eof = 1;
-	cr_assert(hs_xfer(fd, &x, ab_ms(5000)) == 0, "GET /metrics: %s",
-	    strerror(errno));
-	hs_close(fd);
-	body[x.inlen] = '\0';
-	cr_assert(strncmp(body, "HTTP/1.1 200", 12) == 0, "GET /metrics: %s",
-	    hs_show(body, x.inlen));
-	return body;
-}
-
-long
-ab_series(struct hs_daemon *d, const char *series)
-{
-	char	*body = ab_metrics_get(d), *at;
-	size_t	 n = strlen(series);
-	long	 value = -1;
-
-	for (at = strstr(body, series); at != NULL;
-	    at = strstr(at + 1, series)) {
-		if ((at == body || at[-1] == '\n') && at[n] == ' ') {
-			value = strtol(at + n + 1, NULL, 10);
-			break;
-		}
-	}
-	free(body);
-	return value;
-}
-
 long
 ab_metric(struct hs_daemon *d, const char *name, const char *instance,
     const char *reason)
 {
-	char	 want_inst[128], want_reason[64];
-	char	*body, *line, *save, *brace;
-	long	 value = -1;
+	char	series[256];
 
-	body = ab_metrics_get(d);
-
-	/* name{instance="I",service="S",reason="R"} VALUE, labels in any order. */
-	snprintf(want_inst, sizeof(want_inst), "instance=\"%s\"", instance);
-	snprintf(want_reason, sizeof(want_reason), "reason=\"%s\"",
-	    reason != NULL ? reason : "");
-	for (line = strtok_r(body, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, name, strlen(name)) != 0 ||
-		    line[strlen(name)] != '{' ||
-		    (brace = strchr(line, '}')) == NULL)
-			continue;
-		*brace = '\0';
-		if (strstr(line, want_inst) == NULL ||
-		    (reason != NULL && strstr(line, want_reason) == NULL))
-			continue;
-		value = strtol(brace + 1, NULL, 10);
-		break;
-	}
-	free(body);
-	return value;
+	if (reason != NULL)
+		snprintf(series, sizeof(series),
+		    "%s{instance=\"%s\",reason=\"%s\"}", name, instance,
+		    reason);
+	else
+		snprintf(series, sizeof(series), "%s{instance=\"%s\"}", name,
+		    instance);
+	return (long)hs_scrape(hs_metrics_port(d), series);
 }

@@ -67,6 +67,9 @@ int		 ab_udp(struct hs_daemon *, const struct hs_endpoint *,
  * or for EOF or a reset (CLOSED), or neither within timeout_ms (HUNG).
  */
 enum ab_fate	 ab_echo_fate(int fd, const char *msg, int timeout_ms);
+/* ab_echo_fate() on a new connection from src (ab_tcp), then closed. */
+enum ab_fate	 ab_fate_once(const struct hs_endpoint *, const char *src,
+		    const char *msg, int timeout_ms);
 const char	*ab_fate_name(enum ab_fate);
 
 /* Whether the peer has closed or reset (poll POLLRDHUP), without reading. */
@@ -99,12 +102,10 @@ int		 ab_log_has(struct hs_daemon *, const char *text);
 
 /*
  * One sample of GET /metrics ("metrics listening on ..." in the log):
- * name{instance="...",reason="..."} (reason NULL: none).  -1 when the
- * sample is missing; fails the test when the endpoint does not answer.
+ * name{instance="...",reason="..."} (reason NULL: any), hs_scrape().  -1
+ * when the sample is missing; fails the test when the endpoint does not
+ * answer.  A whole series: hs_scrape(hs_metrics_port(d), series).
  */
 long		 ab_metric(struct hs_daemon *, const char *name,
 		    const char *instance, const char *reason);
-/* One whole series, "name{label=\"v\"}" as written: its value or -1. */
-long		 ab_series(struct hs_daemon *, const char *series);
-
 #endif

@@ -111,7 +111,7 @@ Test(backoff, source_table_grows, .timeout = 180)
 	struct hs_daemon		*d;
 	const struct hs_endpoint	*ep;
 	char				 conf[512], src[32];
-	int				 fds[NSOURCES], port, i, fd;
+	int				 fds[NSOURCES], port, i;
 	enum ab_fate			 f;
 
 	ab_nofile(1024);
@@ -138,14 +138,12 @@ Test(backoff, source_table_grows, .timeout = 180)
 	}
 	for (i = NSOURCES - 1; i >= NSOURCES - 20; i--) {
 		snprintf(src, sizeof(src), "127.0.1.%d", i + 1);
-		fd = ab_tcp(ep, src);
-		f = ab_echo_fate(fd, "y", ab_ms(5000));
-		hs_close(fd);
+		f = ab_fate_once(ep, src, "y", ab_ms(5000));
 		cr_assert(f == AB_CLOSED, "a 2nd connection from %s with "
 		    "max_per_source = 1 was %s: the source table failed open",
 		    src, ab_fate_name(f));
 	}
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"source_table\"}") == 0);
 	for (i = 0; i < NSOURCES; i++)
 		hs_close(fds[i]);
@@ -200,7 +198,7 @@ Test(backoff, udp_alloc_failure, .timeout = 120)
 	cr_assert(n == 4 && memcmp(buf, "back", 4) == 0, "no echo once "
 	    "memory is back");
 	hs_close(fd);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"udp_nomem\"}") >= 1);
 	log = hs_log(d);
 	lines = bk_count(log, "no memory for UDP buffers");
@@ -232,7 +230,7 @@ Test(backoff, limits_counted, .timeout = 120)
 	hs_send_all(fd, big, sizeof(big), ab_ms(2000));
 	cr_assert(hs_wait_closed(fd, ab_ms(5000)) == 0);
 	hs_close(fd);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"max_bytes\"}") == 1);
 
 	/* A few descriptors to spare, then more clients than that. */
@@ -247,7 +245,7 @@ Test(backoff, limits_counted, .timeout = 120)
 	rl.rlim_cur = rl.rlim_max = 4096;
 	prlimit(d->pid, RLIMIT_NOFILE, &rl, NULL);
 	ab_pause_ms(300);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"emfile\"}") >= 1);
 	hs_signal(d, SIGUSR1);
 	ab_pause_ms(300);

@@ -212,15 +212,12 @@ Test(flood, rate_limits_one_source_only, .timeout = 60)
 	int64_t			 t0, elapsed;
 	long			 metric;
 	size_t			 i, served = 0, refused = 0, allowed;
-	int			 fd;
 
 	d = hs_spawn(conf);
 	ep = hs_endpoint(d, "rated", SOCK_STREAM, AF_INET);
 	t0 = hs_now_ms();
 	for (i = 0; i < 50; i++) {
-		fd = ab_tcp(ep, "127.0.0.1");
-		fates[i] = ab_echo_fate(fd, "x\r\n", ab_ms(2000));
-		hs_close(fd);
+		fates[i] = ab_fate_once(ep, "127.0.0.1", "x\r\n", ab_ms(2000));
 		cr_assert(fates[i] == AB_SERVED || fates[i] == AB_CLOSED,
 		    "connection %zu from 127.0.0.1: %s", i,
 		    ab_fate_name(fates[i]));
@@ -230,9 +227,8 @@ Test(flood, rate_limits_one_source_only, .timeout = 60)
 			refused++;
 		/* Four probes of another source during the flood. */
 		if (i % 12 == 11) {
-			fd = ab_tcp(ep, "127.0.0.2");
-			f = ab_echo_fate(fd, "other\r\n", ab_ms(2000));
-			hs_close(fd);
+			f = ab_fate_once(ep, "127.0.0.2", "other\r\n",
+			    ab_ms(2000));
 			cr_assert(f == AB_SERVED, "127.0.0.2 was %s while "
 			    "127.0.0.1 exceeded its rate", ab_fate_name(f));
 		}
@@ -259,13 +255,32 @@ Test(flood, rate_limits_one_source_only, .timeout = 60)
 	/* Tokens refill: a second later 127.0.0.1 is served by itself. */
 	ab_pause_ms(1000);
 	for (i = 0; i < 3; i++) {
-		fd = ab_tcp(ep, "127.0.0.1");
-		f = ab_echo_fate(fd, "back\r\n", ab_ms(2000));
-		hs_close(fd);
+		f = ab_fate_once(ep, "127.0.0.1", "back\r\n", ab_ms(2000));
 		cr_assert(f == AB_SERVED, "127.0.0.1 was still %s a second "
 		    "after its flood (connection %zu)", ab_fate_name(f), i);
 	}
 	hs_stop_ok(d);
+}
+
+/*
+ * Three echo connections to ep from src, each served, held in held; then
+ * a 4th from src must be closed (max_per_source = 3).
+ */
+static void
+fl_fill_source(const struct hs_endpoint *ep, const char *src, int held[3])
+{
+	enum ab_fate	f;
+	size_t		i;
+
+	for (i = 0; i < 3; i++) {
+		held[i] = ab_tcp(ep, src);
+		f = ab_echo_fate(held[i], "mine\r\n", ab_ms(2000));
+		cr_assert(f == AB_SERVED, "%s connection %zu of 3: %s", src,
+		    i, ab_fate_name(f));
+	}
+	f = ab_fate_once(ep, src, "fourth\r\n", ab_ms(2000));
+	cr_assert(f == AB_CLOSED, "a 4th connection from %s with "
+	    "max_per_source = 3 was %s", src, ab_fate_name(f));
 }
 
 /*
@@ -284,43 +299,21 @@ Test(flood, max_per_source, .timeout = 60)
 	struct hs_daemon	*d;
 	enum ab_fate		 f;
 	unsigned int		 attempt;
-	int			 v4[3], v6[3], fd, base;
+	int			 v4[3], v6[3], base;
 	size_t			 i;
 
 	d = hs_spawn(conf);
 	ep4 = hs_endpoint(d, "persrc", SOCK_STREAM, AF_INET);
 	ep6 = hs_endpoint(d, "persrc", SOCK_STREAM, AF_INET6);
 	base = hs_nfds(d);
-	for (i = 0; i < 3; i++) {
-		v4[i] = ab_tcp(ep4, "127.0.0.1");
-		f = ab_echo_fate(v4[i], "mine\r\n", ab_ms(2000));
-		cr_assert(f == AB_SERVED, "127.0.0.1 connection %zu of 3: %s",
-		    i, ab_fate_name(f));
-	}
-	fd = ab_tcp(ep4, "127.0.0.1");
-	f = ab_echo_fate(fd, "fourth\r\n", ab_ms(2000));
-	hs_close(fd);
-	cr_assert(f == AB_CLOSED, "a 4th connection from 127.0.0.1 with "
-	    "max_per_source = 3 was %s", ab_fate_name(f));
+	fl_fill_source(ep4, "127.0.0.1", v4);
 
-	fd = ab_tcp(ep4, "127.0.0.2");
-	f = ab_echo_fate(fd, "other\r\n", ab_ms(2000));
-	hs_close(fd);
+	f = ab_fate_once(ep4, "127.0.0.2", "other\r\n", ab_ms(2000));
 	cr_assert(f == AB_SERVED, "127.0.0.2 was %s while 127.0.0.1 was at "
 	    "its limit", ab_fate_name(f));
 
 	/* ::1 (its /64) is a source of its own, with its own limit. */
-	for (i = 0; i < 3; i++) {
-		v6[i] = ab_tcp(ep6, "::1");
-		f = ab_echo_fate(v6[i], "six\r\n", ab_ms(2000));
-		cr_assert(f == AB_SERVED, "::1 connection %zu of 3: %s", i,
-		    ab_fate_name(f));
-	}
-	fd = ab_tcp(ep6, "::1");
-	f = ab_echo_fate(fd, "fourth\r\n", ab_ms(2000));
-	hs_close(fd);
-	cr_assert(f == AB_CLOSED, "a 4th connection from ::1 with "
-	    "max_per_source = 3 was %s", ab_fate_name(f));
+	fl_fill_source(ep6, "::1", v6);
 	cr_assert(ab_log_has(d, "(latest: source)"), "refusal reason is not "
 	    "\"source\" in the log");
 
@@ -331,9 +324,7 @@ Test(flood, max_per_source, .timeout = 60)
 	    "close after the client's FIN");
 	hs_close(v4[0]);
 	for (attempt = 0; attempt < 20; attempt++) {
-		fd = ab_tcp(ep4, "127.0.0.1");
-		f = ab_echo_fate(fd, "again\r\n", ab_ms(2000));
-		hs_close(fd);
+		f = ab_fate_once(ep4, "127.0.0.1", "again\r\n", ab_ms(2000));
 		if (f == AB_SERVED)
 			break;
 		ab_pause_ms(50);	/* the reaper runs after the close */
@@ -368,7 +359,7 @@ Test(flood, source_prefix4_groups, .timeout = 60)
 	const struct hs_endpoint *ep;
 	struct hs_daemon	*d;
 	enum ab_fate		 f;
-	int			 held[3], fd;
+	int			 held[3];
 	size_t			 i;
 
 	d = hs_spawn(conf);
@@ -378,14 +369,10 @@ Test(flood, source_prefix4_groups, .timeout = 60)
 		f = ab_echo_fate(held[i], "x\r\n", ab_ms(2000));
 		cr_assert(f == AB_SERVED, "%s: %s", same[i], ab_fate_name(f));
 	}
-	fd = ab_tcp(ep, "127.0.0.77");
-	f = ab_echo_fate(fd, "x\r\n", ab_ms(2000));
-	hs_close(fd);
+	f = ab_fate_once(ep, "127.0.0.77", "x\r\n", ab_ms(2000));
 	cr_assert(f == AB_CLOSED, "127.0.0.77, in the same /24 as three open "
 	    "connections, was %s with max_per_source = 3", ab_fate_name(f));
-	fd = ab_tcp(ep, "127.0.1.1");
-	f = ab_echo_fate(fd, "x\r\n", ab_ms(2000));
-	hs_close(fd);
+	f = ab_fate_once(ep, "127.0.1.1", "x\r\n", ab_ms(2000));
 	cr_assert(f == AB_SERVED, "127.0.1.1, another /24, was %s",
 	    ab_fate_name(f));
 	for (i = 0; i < 3; i++)
@@ -458,9 +445,7 @@ Test(flood, allow_deny, .timeout = 60)
 		c = &cases[i];
 		ep = hs_endpoint(d, c->instance, c->type, c->family);
 		if (c->type == SOCK_STREAM) {
-			fd = ab_tcp(ep, c->src);
-			f = ab_echo_fate(fd, "acl\r\n", ab_ms(2000));
-			hs_close(fd);
+			f = ab_fate_once(ep, c->src, "acl\r\n", ab_ms(2000));
 			cr_assert(f == (c->served ? AB_SERVED : AB_CLOSED),
 			    "%s over TCP from %s: %s, expected %s",
 			    c->instance, c->src, ab_fate_name(f),

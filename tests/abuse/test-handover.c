@@ -745,18 +745,6 @@ ho_rewrite(struct hs_daemon *d, const char *conf)
 	cr_assert_eq(fclose(f), 0);
 }
 
-/* One echo round trip; fails the test unless it comes back whole. */
-static void
-ho_echo_ok(int fd, const char *msg)
-{
-	char	buf[256];
-	size_t	len = strlen(msg);
-
-	cr_assert_eq(hs_send_all(fd, msg, len, ab_ms(5000)), 0);
-	cr_assert_eq(hs_recv_n(fd, buf, len, ab_ms(5000)), (ssize_t)len);
-	cr_assert_eq(memcmp(buf, msg, len), 0);
-}
-
 /*
  * An instance gone from the new config: its connection stays with the
  * old process, which serves it until it ends, then exits; the other
@@ -782,8 +770,8 @@ Test(handover, removed_instance_drains_in_old_process, .timeout = 120)
 	b = hs_endpoint(d, "gone", SOCK_STREAM, AF_INET);
 	fa = hs_connect_ep(a, ab_ms(5000));
 	fb = hs_connect_ep(b, ab_ms(5000));
-	ho_echo_ok(fa, "before\n");
-	ho_echo_ok(fb, "before\n");
+	hs_echo(fa, "before\n", ab_ms(5000));
+	hs_echo(fb, "before\n", ab_ms(5000));
 	ho_rewrite(d, conf2);
 	cr_assert_eq(hs_signal(d, SIGUSR2), 0);
 	/* The new process is there; the old one drains the other. */
@@ -800,10 +788,10 @@ Test(handover, removed_instance_drains_in_old_process, .timeout = 120)
 	    "listener; closing it"), workers > 0 ? workers : 1);
 	cr_assert_eq(hs_wait_exit(d, 300), -1, "the old process left its "
 	    "connection");
-	ho_echo_ok(fa, "after, new process\n");
-	ho_echo_ok(fb, "after, old process\n");
+	hs_echo(fa, "after, new process\n", ab_ms(5000));
+	hs_echo(fb, "after, old process\n", ab_ms(5000));
 	fa2 = hs_connect_ep(a, ab_ms(5000));
-	ho_echo_ok(fa2, "a new client\n");
+	hs_echo(fa2, "a new client\n", ab_ms(5000));
 	close(fb);
 	cr_assert_eq(hs_wait_exit(d, ab_ms(10000)), 0, "the old process "
 	    "did not exit once its connection ended");
@@ -816,7 +804,7 @@ Test(handover, removed_instance_drains_in_old_process, .timeout = 120)
 		close(fb);
 	cr_assert(r == -1 && err == ECONNREFUSED, "the removed endpoint "
 	    "still accepts");
-	ho_echo_ok(fa, "still\n");
+	hs_echo(fa, "still\n", ab_ms(5000));
 	close(fa);
 	close(fa2);
 	hs_stop_ok(d);
@@ -837,7 +825,7 @@ Test(handover, failed_new_process_old_resumes, .timeout = 120)
 	old = d->pid;
 	e = hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
 	fd = hs_connect_ep(e, ab_ms(5000));
-	ho_echo_ok(fd, "before\n");
+	hs_echo(fd, "before\n", ab_ms(5000));
 	ho_rewrite(d, "[echo]\nservice = echo\nlisten = nonsense\n");
 	cr_assert_eq(hs_signal(d, SIGUSR2), 0);
 	for (i = 0; i < 1000 && !ab_log_has(d, "handover failed"); i++)
@@ -847,9 +835,9 @@ Test(handover, failed_new_process_old_resumes, .timeout = 120)
 	cr_assert(ab_log_has(d, "still serving, nothing lost"));
 	cr_assert_eq(d->pid, old);
 	cr_assert_eq(hs_wait_exit(d, 0), -1, "the old process exited");
-	ho_echo_ok(fd, "after\n");
+	hs_echo(fd, "after\n", ab_ms(5000));
 	fd2 = hs_connect_ep(e, ab_ms(5000));
-	ho_echo_ok(fd2, "a new client\n");
+	hs_echo(fd2, "a new client\n", ab_ms(5000));
 	close(fd);
 	close(fd2);
 	hs_stop_ok(d);
@@ -959,7 +947,7 @@ ho_serves(int port)
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ep.addrlen = sizeof(*sin);
 	fd = hs_connect_ep(&ep, ab_ms(5000));
-	ho_echo_ok(fd, "fresh\n");
+	hs_echo(fd, "fresh\n", ab_ms(5000));
 	close(fd);
 }
 

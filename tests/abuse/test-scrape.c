@@ -40,24 +40,7 @@ TestSuite(scrape, .fini = hs_teardown);
 static const struct hs_endpoint *
 sc_metrics_ep(struct hs_daemon *d)
 {
-	static const char	 key[] = "metrics listening on http://127.0.0.1:";
-	char			*log = hs_log(d), *at;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&sc_ep.addr;
-	long			 port;
-
-	at = strstr(log, key);
-	cr_assert(at != NULL, "no metrics line in the log");
-	port = strtol(at + sizeof(key) - 1, NULL, 10);
-	free(log);
-	memset(&sc_ep, 0, sizeof(sc_ep));
-	sc_ep.type = SOCK_STREAM;
-	sc_ep.family = AF_INET;
-	sc_ep.port = (int)port;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sc_ep.addrlen = sizeof(*sin);
-	snprintf(sc_ep.url, sizeof(sc_ep.url), "tcp://127.0.0.1:%ld", port);
+	hs_loopback_ep(hs_metrics_port(d), &sc_ep);
 	return &sc_ep;
 }
 
@@ -182,7 +165,7 @@ Test(scrape, partial_requests_capped, .timeout = 120)
 	for (i = 0; i < NPARTIAL; i++)
 		hs_close(fds[i]);
 	ab_pause_ms(300);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"metrics_connections\"}") >= 1);
 	hs_stop_ok(d);
 }
@@ -222,7 +205,7 @@ Test(scrape, trickle_deadline, .timeout = 60)
 	cr_assert(hs_now_ms() - start >= 9000, "closed too early: %lld ms",
 	    (long long)(hs_now_ms() - start));
 	hs_close(fd);
-	cr_assert(ab_series(d, "netsvcd_limit_hits_total"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
 	    "{limit=\"metrics_deadline\"}") == 1);
 	hs_stop_ok(d);
 }
@@ -254,12 +237,13 @@ Test(scrape, labels_and_head, .timeout = 60)
 	    "metrics_listen = tcp://127.0.0.1:0\n\n"
 	    "[svc]\nservice = discard\nlisten = tcp://127.0.0.1:%d\n", port);
 	hs_reload(d, conf);
-	cr_assert(ab_series(d, "netsvcd_connections_active"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_connections_active"
 	    "{instance=\"svc\",service=\"echo\"}") == 1,
 	    "the echo connection is not labelled echo after the reload");
-	cr_assert(ab_series(d, "netsvcd_connections_active"
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_connections_active"
 	    "{instance=\"svc\",service=\"discard\"}") == 0);
-	cr_assert(ab_series(d, "netsvcd_connections_accepted_total"
+	cr_assert(hs_scrape(hs_metrics_port(d),
+	    "netsvcd_connections_accepted_total"
 	    "{instance=\"svc\",service=\"echo\"}") == 1,
 	    "echo's history moved to discard");
 	hs_close(fd);

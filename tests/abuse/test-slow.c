@@ -146,8 +146,7 @@ Test(slow, nonreading_echo_clients, .timeout = 180)
 	    "backlog = 4096\n"
 	    "write_timeout = 2s\n"
 	    "buffer_limit = 64KiB\n";
-	static unsigned char	 chunk[NR_CHUNK], warm[1024 * 1024];
-	static unsigned char	 back[1024 * 1024];
+	static unsigned char	 chunk[NR_CHUNK];
 	static int		 fds[NR_N];
 	static int64_t		 first_send[NR_N], closed_at[NR_N];
 	static int64_t		 last_push[NR_N];
@@ -156,13 +155,12 @@ Test(slow, nonreading_echo_clients, .timeout = 180)
 	static size_t		 idx[NR_N];
 	const struct hs_endpoint *ep;
 	struct hs_daemon	*d;
-	struct hs_xfer		 x;
 	int64_t			 t0, push_ms, deadline, early = INT64_MAX;
 	int64_t			 late = 0, gap, now;
 	long			 rss0, hwm0, rss1, hwm1, lat, timed_out;
 	size_t			 i, n, pushed = 0, before, nlive, nclosed = 0;
 	unsigned int		 rounds;
-	int			 base, fd, r, rcv = NR_CLIENT_RCVBUF;
+	int			 base, r, rcv = NR_CLIENT_RCVBUF;
 	int			 snd = NR_CLIENT_SNDBUF, mss = NR_CLIENT_MSS;
 
 	ab_nofile(NR_N + 512);
@@ -170,18 +168,7 @@ Test(slow, nonreading_echo_clients, .timeout = 180)
 	ep = hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
 
 	/* Warm up, so the baseline holds the allocator's working set. */
-	hs_pattern(warm, sizeof(warm), 4, 0);
-	fd = ab_tcp(ep, NULL);
-	memset(&x, 0, sizeof(x));
-	x.out = warm;
-	x.outlen = sizeof(warm);
-	x.shut_wr = 1;
-	x.in = back;
-	x.incap = sizeof(back);
-	x.until_eof = 1;
-	cr_assert(hs_xfer(fd, &x, ab_ms(20000)) == 0 && x.inlen ==
-	    sizeof(warm), "warm-up echo: %s", strerror(errno));
-	hs_close(fd);
+	hs_warm_echo(ab_tcp(ep, NULL), 4, ab_ms(20000));
 	base = hs_nfds(d);
 	/* The metrics endpoint's first answer is part of the baseline. */
 	(void)ab_metric(d, "netsvcd_connections_active", "echo", NULL);

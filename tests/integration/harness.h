@@ -1,9 +1,9 @@
 /*
- * harness.h: a small service manager for the integration tests.  It starts
- * the built netsvcd on a temporary config with NOTIFY_SOCKET set, waits for
- * READY=1, learns the ports from the "instance NAME listening on URL" lines
- * of the daemon's stderr, and offers bounded client helpers that talk only
- * to 127.0.0.1 and ::1.
+ * harness.h: a small service manager for the integration tests (harness*.c;
+ * harness.c lists its files).  It starts the built netsvcd on a temporary
+ * config with NOTIFY_SOCKET set, waits for READY=1, learns the ports from
+ * the "instance NAME listening on URL" lines of the daemon's stderr, and
+ * offers bounded client helpers that talk only to 127.0.0.1 and ::1.
  *
  * Each daemon gets a directory under one run directory created by the test
  * runner; its stderr goes to daemon.log there.  When a test fails, the
@@ -74,6 +74,17 @@ struct hs_result {
 	size_t			 errlen;
 };
 
+/* One HTTP response, read until the server closed the connection. */
+struct hs_http {
+	char			*raw;		/* NUL-terminated */
+	size_t			 rawlen;
+	int			 major;
+	int			 minor;
+	int			 status;
+	const char		*body;
+	size_t			 bodylen;
+};
+
 /*
  * One bounded transfer on a non-blocking stream socket: send out (then
  * shutdown(SHUT_WR) if shut_wr) while reading into in.  It ends when out is
@@ -91,14 +102,14 @@ struct hs_xfer {
 	int			 eof;		/* result */
 };
 
-/* Paths and knobs. */
+/* harness.c: paths and knobs. */
 const char	*hs_bin(void);
 const char	*hs_srcdir(void);
 int		 hs_ms(int ms);		/* ms scaled for slow wrappers */
 int		 hs_wrapped(void);	/* NETSVCD_WRAPPER is set */
 int64_t		 hs_now_ms(void);	/* monotonic */
 
-/* Daemon life cycle; failures end the test with a message. */
+/* harness-daemon.c: life cycle; failures end the test with a message. */
 struct hs_daemon *hs_new(void);
 const char	*hs_file(struct hs_daemon *, const char *name, const void *,
 		    size_t);
@@ -112,16 +123,18 @@ int		 hs_wait_exit(struct hs_daemon *, int timeout_ms);
 int		 hs_stop(struct hs_daemon *, int timeout_ms);
 void		 hs_stop_ok(struct hs_daemon *);
 char		*hs_log(struct hs_daemon *);
+int		 hs_log_has(struct hs_daemon *, const char *);
+int		 hs_log_wait(struct hs_daemon *, const char *, int timeout_ms);
 void		 hs_teardown(void);
 
-/* Socket activation and reload. */
+/* harness-daemon.c: socket activation, reload and endpoints. */
 const char	*hs_bind(struct hs_daemon *, const char *url);
 void		 hs_reload(struct hs_daemon *, const char *conf);
 void		 hs_free_ports(int type, int family, int *, size_t);
-
-/* Endpoints and clients. */
 const struct hs_endpoint *hs_endpoint(struct hs_daemon *, const char *,
 		    int type, int family);
+
+/* harness-client.c: bounded clients. */
 int		 hs_connect_ep(const struct hs_endpoint *, int timeout_ms);
 int		 hs_connect(struct hs_daemon *, const char *, int type,
 		    int family);
@@ -134,22 +147,38 @@ ssize_t		 hs_udp_ask(int fd, const void *, size_t, void *, size_t,
 		    int timeout_ms);
 ssize_t		 hs_udp_recv(int fd, void *, size_t, int timeout_ms);
 int		 hs_udp_silent(int fd, int timeout_ms);
+void		 hs_echo(int fd, const char *, int timeout_ms);
+void		 hs_warm_echo(int fd, uint64_t seed, int timeout_ms);
 void		 hs_close(int fd);
 
-/* The daemon as seen from /proc. */
+/* harness-http.c: the metrics endpoint over HTTP. */
+int		 hs_metrics_port(struct hs_daemon *);
+void		 hs_loopback_ep(int port, struct hs_endpoint *);
+int		 hs_http_try(int port, const char *req, struct hs_http *);
+void		 hs_http(int port, const char *req, struct hs_http *);
+int		 hs_http_get(int port, const char *path, char *body,
+		    size_t);
+const char	*hs_http_header(const struct hs_http *, const char *);
+void		 hs_http_free(struct hs_http *);
+long long	 hs_metric(const char *body, const char *series);
+long long	 hs_scrape(int port, const char *series);
+
+/* harness-proc.c: the daemon as seen from /proc. */
 long		 hs_rss_kib(struct hs_daemon *);
 long		 hs_hwm_kib(struct hs_daemon *);
 int		 hs_nfds(struct hs_daemon *);
 long		 hs_cpu_ms(struct hs_daemon *);
 
-/* Running the binary as a command (CLI tests). */
+/* harness-proc.c: running the binary as a command (CLI tests). */
 int		 hs_run(struct hs_result *, int timeout_ms, ...);
 void		 hs_result_free(struct hs_result *);
+int		 hs_has_service(const char *);
 
 /*
- * The services fixture: every service on TCP and UDP, 127.0.0.1 and ::1,
- * one instance per service named after it, plus banner_file (message_file),
- * banner_esc (escapes) and daytime_fmt (format = %Y-%m-%dT%H:%M:%SZ, utc).
+ * harness-rfc.c: the services fixture: every service on TCP and UDP,
+ * 127.0.0.1 and ::1, one instance per service named after it, plus
+ * banner_file (message_file), banner_esc (escapes) and daytime_fmt
+ * (format = %Y-%m-%dT%H:%M:%SZ, utc).
  */
 #define HS_NQUOTES	3
 extern const char *const hs_quotes[HS_NQUOTES];
@@ -159,7 +188,7 @@ extern const char	 hs_banner_esc[];	/* instance "banner_esc" */
 struct hs_daemon *hs_spawn_services(void);
 int		 hs_quote_index(const char *, size_t);
 
-/* Data and checks. */
+/* harness-rfc.c: data and checks. */
 void		 hs_pattern(void *, size_t, uint64_t seed, uint64_t offset);
 const char	*hs_show(const void *, size_t);
 const char	*hs_family_name(int);

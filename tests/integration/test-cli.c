@@ -142,6 +142,14 @@ Test(cli, usage_errors, .timeout = 60)
 	}
 }
 
+/* The harness's probe (hs_has_service) tells known from unknown. */
+Test(cli, harness_service_probe, .timeout = 60)
+{
+	cr_assert(hs_has_service("echo"), "echo is not known to -t");
+	cr_assert(!hs_has_service("no_such_service"),
+	    "-t took an unknown service");
+}
+
 /* -T on a good config, in every spelling: exit 0, instances on stdout. */
 Test(cli, check_good, .timeout = 60)
 {

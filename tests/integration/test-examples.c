@@ -22,8 +22,6 @@
 
 static char	*ex_replace(const char *, const char *, const char *);
 static char	*ex_config(void);
-static int	 ex_has_exec(void);
-static int	 ex_log_has(struct hs_daemon *, const char *, int);
 
 TestSuite(examples, .fini = hs_teardown);
 
@@ -78,42 +76,6 @@ ex_config(void)
 	return c;
 }
 
-/* Does this build know service = exec? */
-static int
-ex_has_exec(void)
-{
-	struct hs_daemon	*d = hs_new();
-	struct hs_result	 r;
-	const char		*path, *text = "[x]\nservice = exec\n"
-				    "listen = tcp://127.0.0.1:0\n"
-				    "command = /bin/cat\n";
-	int			 has;
-
-	path = hs_file(d, "probe.ini", text, strlen(text));
-	cr_assert(hs_run(&r, hs_ms(EX_TMO), "-t", "-c", path, NULL) == 0);
-	has = strstr(r.err, "unknown service 'exec'") == NULL;
-	hs_result_free(&r);
-	return has;
-}
-
-/* Poll the daemon's log for text for up to timeout_ms. */
-static int
-ex_log_has(struct hs_daemon *d, const char *text, int timeout_ms)
-{
-	int64_t	 deadline = hs_now_ms() + timeout_ms;
-	char	*log;
-	int	 found;
-
-	for (;;) {
-		log = hs_log(d);
-		found = strstr(log, text) != NULL;
-		free(log);
-		if (found || hs_now_ms() > deadline)
-			return found;
-		usleep(20000);
-	}
-}
-
 /* The shipped config passes -T once its programs are where it says. */
 Test(examples, exec_ini_checks, .timeout = 60)
 {
@@ -122,7 +84,7 @@ Test(examples, exec_ini_checks, .timeout = 60)
 	const char		*path;
 	char			*conf;
 
-	if (!ex_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	conf = ex_config();
 	d = hs_new();
@@ -147,7 +109,7 @@ Test(examples, reply, .timeout = 120)
 	size_t			 i;
 	int			 fd;
 
-	if (!ex_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	conf = ex_config();
 	d = hs_spawn(conf);
@@ -169,7 +131,7 @@ Test(examples, reply, .timeout = 120)
 		    hs_show(in, x.inlen), want);
 		hs_close(fd);
 	}
-	cr_expect(ex_log_has(d, "reply.sh: 5 bytes from 127.0.0.1 port ",
+	cr_expect(hs_log_wait(d, "reply.sh: 5 bytes from 127.0.0.1 port ",
 	    hs_ms(EX_TMO)), "the program's stderr is not in the log");
 	hs_stop_ok(d);
 	free(conf);
@@ -185,7 +147,7 @@ Test(examples, udp_receiver, .timeout = 120)
 	size_t			 i;
 	int			 fd;
 
-	if (!ex_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	conf = ex_config();
 	d = hs_spawn(conf);
@@ -201,7 +163,7 @@ Test(examples, udp_receiver, .timeout = 120)
 		    "want '%s'", hs_show(in, (size_t)n), want);
 	}
 	hs_close(fd);
-	cr_expect(ex_log_has(d, "udp-receiver.py: 5 bytes from 127.0.0.1 "
+	cr_expect(hs_log_wait(d, "udp-receiver.py: 5 bytes from 127.0.0.1 "
 	    "port ", hs_ms(EX_TMO)), "the program's stderr is not in the log");
 	hs_stop_ok(d);
 	free(conf);

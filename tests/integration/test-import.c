@@ -16,7 +16,6 @@
 #define IMP_TMO		10000	/* ms for one command */
 
 static void	 imp_check_t(const char *, size_t);
-static int	 imp_has_exec(void);
 
 TestSuite(import, .fini = hs_teardown);
 
@@ -53,24 +52,6 @@ imp_check_t(const char *out, size_t n)
 	cr_expect(got == n, "netsvcd -T listed %zu instances, want %zu:\n%s",
 	    got, n, r.out);
 	hs_result_free(&r);
-}
-
-/* Does this build know service = exec?  (It lands in a parallel branch.) */
-static int
-imp_has_exec(void)
-{
-	struct hs_daemon	*d = hs_new();
-	struct hs_result	 r;
-	const char		*path, *text = "[x]\nservice = exec\n"
-				    "listen = tcp://127.0.0.1:0\n"
-				    "command = /bin/cat\n";
-	int			 has;
-
-	path = hs_file(d, "probe.ini", text, strlen(text));
-	cr_assert(hs_run(&r, hs_ms(IMP_TMO), "-t", "-c", path, NULL) == 0);
-	has = strstr(r.err, "unknown service 'exec'") == NULL;
-	hs_result_free(&r);
-	return has;
 }
 
 /* The stock openbsd-inetd lines: sections on stdout, skips on stderr. */
@@ -169,7 +150,7 @@ Test(import, exec_pass_check, .timeout = 60)
 	    "8083\tstream\ttcp4\tnowait\troot\t/usr/sbin/tcpd\t/bin/cat\n";
 	struct hs_result	 r;
 
-	if (!imp_has_exec())
+	if (!hs_has_service("exec"))
 		cr_skip("this build has no exec service yet");
 	imp_run(&r, text);
 	cr_assert(r.exit_code == 0, "exit %d; stderr: %s", r.exit_code,

@@ -39,7 +39,6 @@ static const char lc_conf[] =
 static struct hs_daemon *lc_spawn(const char *);
 static void	 lc_tcp_read(struct hs_daemon *, const char *, int, char *,
 		    size_t, size_t *);
-static void	 lc_echo(int, const char *);
 static void	 lc_serve_tcp(struct hs_daemon *, int);
 static void	 lc_serve_udp(struct hs_daemon *, int);
 
@@ -71,23 +70,6 @@ lc_tcp_read(struct hs_daemon *d, const char *instance, int family, char *buf,
 	hs_close(fd);
 }
 
-/* One echo round trip on an open connection. */
-static void
-lc_echo(int fd, const char *msg)
-{
-	char	buf[128];
-	size_t	len = strlen(msg);
-	ssize_t	n;
-
-	cr_assert(len <= sizeof(buf), "message too long");
-	cr_assert(hs_send_all(fd, msg, len, hs_ms(LC_TMO)) == 0, "send: %s",
-	    strerror(errno));
-	n = hs_recv_n(fd, buf, len, hs_ms(LC_TMO));
-	cr_assert(n == (ssize_t)len && memcmp(buf, msg, len) == 0,
-	    "echo of %s: %s", hs_show(msg, len), n < 0 ? strerror(errno) :
-	    hs_show(buf, (size_t)n));
-}
-
 /* Each TCP service once. */
 static void
 lc_serve_tcp(struct hs_daemon *d, int family)
@@ -99,7 +81,7 @@ lc_serve_tcp(struct hs_daemon *d, int family)
 	int		 fd;
 
 	fd = hs_connect(d, "echo", SOCK_STREAM, family);
-	lc_echo(fd, "hello\r\n");
+	hs_echo(fd, "hello\r\n", hs_ms(LC_TMO));
 	hs_close(fd);
 
 	fd = hs_connect(d, "discard", SOCK_STREAM, family);
@@ -249,7 +231,7 @@ Test(lifecycle, sigterm_shutdown_timeout, .timeout = 120)
 	int			 fd;
 
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	lc_echo(fd, "before SIGTERM\n");
+	hs_echo(fd, "before SIGTERM\n", hs_ms(LC_TMO));
 	t0 = hs_now_ms();
 	cr_assert(hs_signal(d, SIGTERM) == 0, "kill: %s", strerror(errno));
 	cr_assert(hs_wait_exit(d, hs_ms(5000)) == 0, "netsvcd still running "
@@ -279,7 +261,7 @@ Test(lifecycle, sigterm_lets_connection_finish, .timeout = 120)
 
 	ep = hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	lc_echo(fd, "before SIGTERM\n");
+	hs_echo(fd, "before SIGTERM\n", hs_ms(LC_TMO));
 	cr_assert(hs_signal(d, SIGTERM) == 0, "kill: %s", strerror(errno));
 	cr_assert(hs_wait_notify(d, "STOPPING=1", hs_ms(LC_TMO)) == 0,
 	    "no STOPPING=1 after SIGTERM");
@@ -296,7 +278,7 @@ Test(lifecycle, sigterm_lets_connection_finish, .timeout = 120)
 		cr_assert(errno == ECONNREFUSED || errno == ECONNRESET,
 		    "connect after STOPPING=1: %s", strerror(errno));
 
-	lc_echo(fd, "during shutdown\n");
+	hs_echo(fd, "during shutdown\n", hs_ms(LC_TMO));
 	cr_assert(d->running && hs_wait_exit(d, 0) == -1, "netsvcd exited "
 	    "with a connection still open and shutdown_timeout = 10s");
 	t0 = hs_now_ms();
@@ -377,7 +359,7 @@ Test(lifecycle, reload_reads_dropins, .timeout = 120)
 	cr_assert(hs_check_daytime(buf, len) == NULL, "daytime of the "
 	    "drop-in: %s", hs_show(buf, len));
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	lc_echo(fd, "still here\r\n");
+	hs_echo(fd, "still here\r\n", hs_ms(LC_TMO));
 	hs_close(fd);
 
 	snprintf(buf, sizeof(buf), "[x]\nservice = echo\n"

@@ -95,8 +95,6 @@ Test(limits, echo_nonreader_rss_bounded, .timeout = 120)
 {
 	struct hs_daemon	*d = hs_spawn(lim_conf);
 	static unsigned char	 chunk[PUSH_CHUNK], want[PUSH_CHUNK];
-	static unsigned char	 warm[1024 * 1024], back[1024 * 1024];
-	struct hs_xfer		 x;
 	struct pollfd		 pfd;
 	long			 rss0, hwm0, rss1, hwm1;
 	int64_t			 deadline;
@@ -106,18 +104,8 @@ Test(limits, echo_nonreader_rss_bounded, .timeout = 120)
 	int			 fd, stalled = 0;
 
 	/* Warm up, so the baseline holds the allocator's working set. */
-	hs_pattern(warm, sizeof(warm), 1, 0);
-	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	memset(&x, 0, sizeof(x));
-	x.out = warm;
-	x.outlen = sizeof(warm);
-	x.shut_wr = 1;
-	x.in = back;
-	x.incap = sizeof(back);
-	x.until_eof = 1;
-	cr_assert(hs_xfer(fd, &x, hs_ms(20000)) == 0 &&
-	    x.inlen == sizeof(warm), "warm-up echo: %s", strerror(errno));
-	hs_close(fd);
+	hs_warm_echo(hs_connect(d, "echo", SOCK_STREAM, AF_INET), 1,
+	    hs_ms(20000));
 	rss0 = hs_rss_kib(d);
 	hwm0 = hs_hwm_kib(d);
 	cr_assert(rss0 > 0 && hwm0 > 0, "cannot read the daemon's RSS");

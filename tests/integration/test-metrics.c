@@ -27,7 +27,6 @@
 #include "harness.h"
 
 #define MET_TMO		5000		/* ms for one exchange */
-#define MET_RESP_MAX	(1024 * 1024)	/* bytes of one HTTP response */
 #define MET_LINE_MAX	2048
 #define MET_MAX_SERIES	512
 #define MET_MAX_FAMILIES 64
@@ -60,15 +59,11 @@ struct met_set {
 	long			 cur;		/* family of the last line */
 };
 
-/* One HTTP response, read until the server closed the connection. */
-struct met_http {
-	char			*raw;		/* NUL-terminated */
-	size_t			 rawlen;
-	int			 major;
-	int			 minor;
-	int			 status;
-	const char		*body;
-	size_t			 bodylen;
+/* One series and the value it must have (-1: absent). */
+struct met_want {
+	const char		*name;
+	const char		*labels;
+	long long		 want;
 };
 
 /* One label while a sample line is parsed. */
@@ -87,17 +82,14 @@ static const char *met_comment(struct met_set *, char *);
 static const char *met_sample(struct met_set *, char *);
 static const char *met_parse(const char *, size_t, struct met_set *);
 static long long met_get(const struct met_set *, const char *, const char *);
-static int	 met_port(struct hs_daemon *);
-static int	 met_try(int, const char *, struct met_http *);
-static void	 met_http(int, const char *, struct met_http *);
 static const char *met_version(void);
-static const char *met_header(const struct met_http *, const char *);
-static void	 met_http_free(struct met_http *);
 static struct met_set *met_scrape(int);
 static void	 met_wait(int, const char *, const char *, long long);
 static size_t	 met_echo_tcp(struct hs_daemon *, int, const char *);
 static void	 met_expect(const struct met_set *, const char *,
 		    const char *, long long);
+static void	 met_counters_final(const struct met_set *, size_t, size_t,
+		    size_t);
 
 TestSuite(metrics, .fini = hs_teardown);
 
@@ -472,7 +464,7 @@ met_expect(const struct met_set *set, const char *name, const char *labels,
 		    labels, got == -1 ? "absent " : "", got, want);
 }
 
-/* ---- HTTP over a raw socket ---- */
+/* ---- Scrapes (HTTP itself: harness-http.c) ---- */
 
 /* The version the binary reports with -V ("netsvcd 0.1.0"). */
 static const char *
@@ -490,114 +482,6 @@ met_version(void)
 	return version;
 }
 
-/* The port of "metrics listening on http://127.0.0.1:PORT/metrics". */
-static int
-met_port(struct hs_daemon *d)
-{
-	static const char	 key[] =
-	    "metrics listening on http://127.0.0.1:";
-	char			*log = hs_log(d), *at, *end;
-	long			 port;
-
-	at = strstr(log, key);
-	cr_assert(at != NULL, "no \"%s...\" line in the log (%s)", key,
-	    d->log_path);
-	port = strtol(at + strlen(key), &end, 10);
-	cr_assert(port > 0 && port < 65536 &&
-	    strncmp(end, "/metrics", 8) == 0 && (end[8] == '\n' ||
-	    end[8] == '\0'), "bad metrics line: %.80s", at);
-	free(log);
-	return (int)port;
-}
-
-/*
- * Send a request to 127.0.0.1:port and read the response until EOF.
- * Returns 0, or -1 with errno when the exchange broke off (the response,
- * if any, is then not parsed).
- */
-static int
-met_try(int port, const char *req, struct met_http *h)
-{
-	struct hs_endpoint	 ep;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ep.addr;
-	char			*sep;
-	ssize_t			 n;
-	int			 fd, saved;
-
-	memset(h, 0, sizeof(*h));
-	memset(&ep, 0, sizeof(ep));
-	ep.type = SOCK_STREAM;
-	ep.family = AF_INET;
-	ep.port = port;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ep.addrlen = sizeof(*sin);
-	fd = hs_connect_ep(&ep, hs_ms(MET_TMO));
-	cr_assert(fd != -1, "connect to the metrics port %d: %s", port,
-	    strerror(errno));
-	h->raw = malloc(MET_RESP_MAX + 1);
-	cr_assert(h->raw != NULL, "out of memory");
-	if (hs_send_all(fd, req, strlen(req), hs_ms(MET_TMO)) == -1 ||
-	    (n = hs_read_eof(fd, h->raw, MET_RESP_MAX, hs_ms(MET_TMO))) < 0) {
-		saved = errno;
-		hs_close(fd);
-		errno = saved;
-		return -1;
-	}
-	hs_close(fd);
-	h->raw[n] = '\0';
-	h->rawlen = (size_t)n;
-	cr_assert(sscanf(h->raw, "HTTP/%1d.%1d %3d ", &h->major, &h->minor,
-	    &h->status) == 3, "not an HTTP status line: %s",
-	    hs_show(h->raw, h->rawlen));
-	sep = strstr(h->raw, "\r\n\r\n");
-	cr_assert(sep != NULL, "no end of the headers: %s",
-	    hs_show(h->raw, h->rawlen));
-	h->body = sep + 4;
-	h->bodylen = h->rawlen - (size_t)(h->body - h->raw);
-	return 0;
-}
-
-/* met_try(), failing the test unless a whole response came back. */
-static void
-met_http(int port, const char *req, struct met_http *h)
-{
-	cr_assert(met_try(port, req, h) == 0, "%s: no complete HTTP response "
-	    "(the server must close after Connection: close): %s",
-	    hs_show(req, strcspn(req, "\r")), strerror(errno));
-}
-
-/* A response header's value (first of that name), or NULL. */
-static const char *
-met_header(const struct met_http *h, const char *name)
-{
-	static char	 value[256];
-	const char	*p = strstr(h->raw, "\r\n"), *end, *v;
-	size_t		 n = strlen(name);
-
-	while (p != NULL && p < h->body - 2) {
-		p += 2;
-		end = strstr(p, "\r\n");
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			for (v = p + n + 1; *v == ' '; v++)
-				continue;
-			snprintf(value, sizeof(value), "%.*s",
-			    (int)(end - v), v);
-			return value;
-		}
-		p = end;
-	}
-	return NULL;
-}
-
-static void
-met_http_free(struct met_http *h)
-{
-	free(h->raw);
-	h->raw = NULL;
-}
-
 /*
  * GET /metrics: 200, the content type of the format, a Content-Length
  * that matches, and a body that passes met_parse().  Free the result.
@@ -605,19 +489,19 @@ met_http_free(struct met_http *h)
 static struct met_set *
 met_scrape(int port)
 {
-	struct met_http	 h;
+	struct hs_http	 h;
 	struct met_set	*set;
 	const char	*v, *why;
 
-	met_http(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	hs_http(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Connection: close\r\n\r\n", &h);
 	cr_assert(h.major == 1 && h.minor == 1 && h.status == 200,
 	    "GET /metrics: HTTP/%d.%d %d", h.major, h.minor, h.status);
-	v = met_header(&h, "Content-Type");
+	v = hs_http_header(&h, "Content-Type");
 	cr_assert(v != NULL && strcmp(v, MET_CTYPE) == 0,
 	    "GET /metrics: Content-Type %s, expected %s", v ? v : "(none)",
 	    MET_CTYPE);
-	v = met_header(&h, "Content-Length");
+	v = hs_http_header(&h, "Content-Length");
 	cr_assert(v != NULL && strtoull(v, NULL, 10) == h.bodylen,
 	    "GET /metrics: Content-Length %s for %zu bytes of body",
 	    v ? v : "(none)", h.bodylen);
@@ -625,7 +509,7 @@ met_scrape(int port)
 	cr_assert(set != NULL, "out of memory");
 	why = met_parse(h.body, h.bodylen, set);
 	cr_assert(why == NULL, "GET /metrics: not the text format: %s", why);
-	met_http_free(&h);
+	hs_http_free(&h);
 	return set;
 }
 
@@ -682,6 +566,34 @@ met_echo_tcp(struct hs_daemon *d, int fd, const char *msg)
 }
 
 /* ---- The checker itself ---- */
+
+/*
+ * The harness's scraper (hs_metric): a series by name alone is a sample
+ * without labels, a name is never a prefix, and labels given are a subset
+ * of the sample's, in any order.
+ */
+Test(metrics, harness_series_lookup, .timeout = 10)
+{
+	static const char	 text[] =
+	    "# HELP a_total A.\n"
+	    "# TYPE a_total counter\n"
+	    "a_total 3\n"
+	    "a_total_more 4\n"
+	    "b{instance=\"e\",service=\"echo\",reason=\"rate\"} 5\n"
+	    "b{instance=\"e2\",service=\"echo\",reason=\"source\"} 6\n";
+
+	cr_assert_eq(hs_metric(text, "a_total"), 3);
+	cr_assert_eq(hs_metric(text, "a_total_more"), 4);
+	cr_assert_eq(hs_metric(text, "a"), -1);
+	cr_assert_eq(hs_metric(text, "b"), -1);
+	cr_assert_eq(hs_metric(text, "b{reason=\"source\"}"), 6);
+	cr_assert_eq(hs_metric(text, "b{reason=\"rate\",instance=\"e\"}"), 5);
+	cr_assert_eq(hs_metric(text, "b{instance=\"e\"}"), 5);
+	cr_assert_eq(hs_metric(text, "b{instance=\"e2\",reason=\"rate\"}"),
+	    -1);
+	cr_assert_eq(hs_metric(text, "b{instance=\"\"}"), -1);
+	cr_assert_eq(hs_metric(text, "b{service=\"ech\"}"), -1);
+}
 
 /* met_parse() accepts good text and rejects each kind of bad text. */
 Test(metrics, checker_is_strict, .timeout = 10)
@@ -800,11 +712,12 @@ static const char met_conf[] =
 	"instance=\"" i "\",proto=\"" p "\",service=\"" s "\""
 
 /*
- * Three echo connections, two held open and one refused by
- * max_connections = 2, then a fourth once they are gone; UDP echo,
- * discard and an instance that denies 127.0.0.0/8: every counter says so.
+ * The end of metrics/counters: every series of the three instances at the
+ * count the exchanges left, and the series count.
  */
-Test(metrics, counters, .timeout = 90)
+static void
+met_counters_final(const struct met_set *set, size_t tcp_bytes,
+    size_t udp_bytes, size_t sink_bytes)
 {
 	static const char *const limits[NLIMITS] = { "emfile",
 	    "source_table", "udp_nomem", "nomem", "max_bytes", "io_error",
@@ -813,17 +726,125 @@ Test(metrics, counters, .timeout = 90)
 	    "access", "proxy_from", "proxy_header" };
 	static const char *const drop[] = { "access", "rate", "reflection",
 	    "amplification", "noreply", "error" };
+	/* Each instance: the one refusal and the one drop reason it sees. */
+	static const struct {
+		const char	*name;
+		const char	*service;
+		const char	*refused;	/* 1 connection */
+		const char	*dropped;
+		long long	 ndropped;
+	} inst[] = {
+		{ "echo", "echo", "limit", NULL, 0 },
+		{ "sink", "discard", NULL, "noreply", 3 },
+		{ "walled", "echo", "access", "access", 2 },
+	};
+	const struct met_want	 want[] = {
+		/* The daemon. */
+		{ "netsvcd_connections_open", "", 0 },
+		{ "netsvcd_reloads_total", "result=\"ok\"", 0 },
+		{ "netsvcd_reloads_total", "result=\"failed\"", 0 },
+		/* echo: bytes by protocol. */
+		{ "netsvcd_connections_accepted_total", L_ECHO, 3 },
+		{ "netsvcd_connections_active", L_ECHO, 0 },
+		{ "netsvcd_connections_timed_out_total", L_ECHO, 0 },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes },
+		{ "netsvcd_datagrams_received_total", L_ECHO, 4 },
+		{ "netsvcd_datagrams_sent_total", L_ECHO, 4 },
+		/* sink: datagrams only, none answered. */
+		{ "netsvcd_connections_accepted_total", L_SINK, 0 },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("sink", "udp", "discard"), (long long)sink_bytes },
+		{ "netsvcd_bytes_received_total",
+		    L_PROTO("sink", "tcp", "discard"), 0 },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("sink", "udp", "discard"), 0 },
+		{ "netsvcd_datagrams_received_total", L_SINK, 3 },
+		{ "netsvcd_datagrams_sent_total", L_SINK, 0 },
+		/* walled: nothing served. */
+		{ "netsvcd_connections_accepted_total", L_WALLED, 0 },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("walled", "tcp", "echo"), 0 },
+		{ "netsvcd_bytes_sent_total",
+		    L_PROTO("walled", "udp", "echo"), 0 },
+		{ "netsvcd_datagrams_received_total", L_WALLED, 2 },
+		{ "netsvcd_datagrams_sent_total", L_WALLED, 0 },
+		/* Where each service comes from (modules). */
+		{ "netsvcd_instance_info", "instance=\"echo\","
+		    "module=\"built-in\",module_version=\"0.1.0\","
+		    "service=\"echo\"", 1 },
+		{ "netsvcd_instance_info", "instance=\"sink\","
+		    "module=\"built-in\",module_version=\"0.1.0\","
+		    "service=\"discard\"", 1 },
+	};
+	char			 lab[256];
+	size_t			 i, k;
+
+	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") >= 0,
+	    "no netsvcd_uptime_seconds");
+	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") < 3600,
+	    "netsvcd_uptime_seconds is %lld after a few seconds",
+	    met_get(set, "netsvcd_uptime_seconds", ""));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		met_expect(set, want[i].name, want[i].labels, want[i].want);
+	/* Every reason of every instance, at the count expected. */
+	for (i = 0; i < sizeof(inst) / sizeof(inst[0]); i++) {
+		for (k = 0; k < sizeof(refuse) / sizeof(refuse[0]); k++) {
+			snprintf(lab, sizeof(lab), "instance=\"%s\","
+			    "reason=\"%s\",service=\"%s\"", inst[i].name,
+			    refuse[k], inst[i].service);
+			met_expect(set, "netsvcd_connections_refused_total",
+			    lab, inst[i].refused != NULL &&
+			    strcmp(refuse[k], inst[i].refused) == 0);
+		}
+		for (k = 0; k < sizeof(drop) / sizeof(drop[0]); k++) {
+			snprintf(lab, sizeof(lab), "instance=\"%s\","
+			    "reason=\"%s\",service=\"%s\"", inst[i].name,
+			    drop[k], inst[i].service);
+			met_expect(set, "netsvcd_datagrams_dropped_total",
+			    lab, inst[i].dropped != NULL &&
+			    strcmp(drop[k], inst[i].dropped) == 0 ?
+			    inst[i].ndropped : 0);
+		}
+	}
+	/* Every limit has its counter; none was hit here. */
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		snprintf(lab, sizeof(lab), "limit=\"%s\"", limits[i]);
+		met_expect(set, "netsvcd_limit_hits_total", lab, 0);
+	}
+	/*
+	 * 5 daemon series + the limits + 3 instances x (5 + 1 info + 2 x 2
+	 * bytes by protocol + 6 refused + 6 dropped); no PROXY header series
+	 * without proxy_protocol.
+	 */
+	cr_assert(set->ns == 5 + NLIMITS + 3 * 22, "%zu series, expected %d",
+	    set->ns, 5 + NLIMITS + 3 * 22);
+}
+
+/*
+ * Three echo connections, two held open and one refused by
+ * max_connections = 2, then a fourth once they are gone; UDP echo,
+ * discard and an instance that denies 127.0.0.0/8: every counter says so.
+ */
+Test(metrics, counters, .timeout = 90)
+{
 	static const size_t	 usizes[] = { 1, 100, 1000, 4000 };
 	struct hs_daemon	*d = hs_spawn(met_conf);
 	struct met_set		*set;
 	unsigned char		 out[4000], in[4001];
-	char			 lab[256], buf[64], ver[128];
+	char			 buf[64], ver[128];
 	size_t			 tcp_bytes = 0, udp_bytes = 0, sink_bytes = 0;
 	size_t			 i;
 	ssize_t			 n;
 	int			 port, a, b, c, fd;
 
-	port = met_port(d);
+	port = hs_metrics_port(d);
 
 	/* Before any client: every series is there, at zero. */
 	set = met_scrape(port);
@@ -897,92 +918,7 @@ Test(metrics, counters, .timeout = 90)
 	    L_REASON("walled", "access", "echo"), 2);
 
 	set = met_scrape(port);
-	/* The daemon. */
-	met_expect(set, "netsvcd_connections_open", "", 0);
-	met_expect(set, "netsvcd_reloads_total", "result=\"ok\"", 0);
-	met_expect(set, "netsvcd_reloads_total", "result=\"failed\"", 0);
-	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") >= 0,
-	    "no netsvcd_uptime_seconds");
-	cr_assert(met_get(set, "netsvcd_uptime_seconds", "") < 3600,
-	    "netsvcd_uptime_seconds is %lld after a few seconds",
-	    met_get(set, "netsvcd_uptime_seconds", ""));
-	/* echo: bytes by protocol. */
-	met_expect(set, "netsvcd_connections_accepted_total", L_ECHO, 3);
-	met_expect(set, "netsvcd_connections_active", L_ECHO, 0);
-	met_expect(set, "netsvcd_connections_timed_out_total", L_ECHO, 0);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("echo", "tcp", "echo"), (long long)tcp_bytes);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("echo", "udp", "echo"), (long long)udp_bytes);
-	met_expect(set, "netsvcd_datagrams_received_total", L_ECHO, 4);
-	met_expect(set, "netsvcd_datagrams_sent_total", L_ECHO, 4);
-	/* sink: datagrams only, none answered. */
-	met_expect(set, "netsvcd_connections_accepted_total", L_SINK, 0);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("sink", "udp", "discard"), (long long)sink_bytes);
-	met_expect(set, "netsvcd_bytes_received_total",
-	    L_PROTO("sink", "tcp", "discard"), 0);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("sink", "udp", "discard"), 0);
-	met_expect(set, "netsvcd_datagrams_received_total", L_SINK, 3);
-	met_expect(set, "netsvcd_datagrams_sent_total", L_SINK, 0);
-	/* walled: nothing served. */
-	met_expect(set, "netsvcd_connections_accepted_total", L_WALLED, 0);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("walled", "tcp", "echo"), 0);
-	met_expect(set, "netsvcd_bytes_sent_total",
-	    L_PROTO("walled", "udp", "echo"), 0);
-	met_expect(set, "netsvcd_datagrams_received_total", L_WALLED, 2);
-	met_expect(set, "netsvcd_datagrams_sent_total", L_WALLED, 0);
-	/* Every reason of every instance, at the count expected. */
-	for (i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
-		snprintf(lab, sizeof(lab), "instance=\"echo\",reason=\"%s\","
-		    "service=\"echo\"", refuse[i]);
-		met_expect(set, "netsvcd_connections_refused_total", lab,
-		    strcmp(refuse[i], "limit") == 0);
-		snprintf(lab, sizeof(lab), "instance=\"sink\",reason=\"%s\","
-		    "service=\"discard\"", refuse[i]);
-		met_expect(set, "netsvcd_connections_refused_total", lab, 0);
-		snprintf(lab, sizeof(lab), "instance=\"walled\",reason=\"%s\","
-		    "service=\"echo\"", refuse[i]);
-		met_expect(set, "netsvcd_connections_refused_total", lab,
-		    strcmp(refuse[i], "access") == 0);
-	}
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
-		snprintf(lab, sizeof(lab), "instance=\"echo\",reason=\"%s\","
-		    "service=\"echo\"", drop[i]);
-		met_expect(set, "netsvcd_datagrams_dropped_total", lab, 0);
-		snprintf(lab, sizeof(lab), "instance=\"sink\",reason=\"%s\","
-		    "service=\"discard\"", drop[i]);
-		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
-		    strcmp(drop[i], "noreply") == 0 ? 3 : 0);
-		snprintf(lab, sizeof(lab), "instance=\"walled\",reason=\"%s\","
-		    "service=\"echo\"", drop[i]);
-		met_expect(set, "netsvcd_datagrams_dropped_total", lab,
-		    strcmp(drop[i], "access") == 0 ? 2 : 0);
-	}
-	/* Where each service comes from (issue 13: modules). */
-	met_expect(set, "netsvcd_instance_info", "instance=\"echo\","
-	    "module=\"built-in\",module_version=\"0.1.0\",service=\"echo\"", 1);
-	met_expect(set, "netsvcd_instance_info", "instance=\"sink\","
-	    "module=\"built-in\",module_version=\"0.1.0\",service=\"discard\"",
-	    1);
-	/* Every limit has its counter; none was hit here. */
-	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		snprintf(lab, sizeof(lab), "limit=\"%s\"", limits[i]);
-		met_expect(set, "netsvcd_limit_hits_total", lab, 0);
-	}
-	/*
-	 * 5 daemon series + the limits + 3 instances x (5 + 1 info + 2 x 2
-	 * bytes by protocol + 6 refused + 6 dropped); no PROXY header series
-	 * without proxy_protocol.
-	 */
-	cr_assert(set->ns == 5 + NLIMITS + 3 * 22, "%zu series, expected %d",
-	    set->ns, 5 + NLIMITS + 3 * 22);
+	met_counters_final(set, tcp_bytes, udp_bytes, sink_bytes);
 	free(set);
 	hs_stop_ok(d);
 }
@@ -1017,61 +953,61 @@ Test(metrics, http, .timeout = 60)
 		{ "NONSENSE\r\n\r\n", 400 },
 	};
 	struct hs_daemon	*d = hs_spawn(met_conf);
-	struct met_http		 h;
+	struct hs_http		 h;
 	struct met_set		*set;
 	const char		*v;
 	char			 big[16384];
 	size_t			 i;
-	int			 port = met_port(d);
+	int			 port = hs_metrics_port(d);
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		met_http(port, cases[i].req, &h);
+		hs_http(port, cases[i].req, &h);
 		cr_assert(h.status == cases[i].status, "%s: status %d, "
 		    "expected %d", hs_show(cases[i].req,
 		    strcspn(cases[i].req, "\r")), h.status, cases[i].status);
 		if (h.status == 405) {
-			v = met_header(&h, "Allow");
+			v = hs_http_header(&h, "Allow");
 			cr_assert(v != NULL && strcmp(v, "GET, HEAD") == 0,
 			    "405 with Allow: %s", v ? v : "(none)");
 		}
-		met_http_free(&h);
+		hs_http_free(&h);
 	}
 
 	/* HEAD: the headers of a GET, no body. */
-	met_http(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
+	hs_http(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
 	    "Connection: close\r\n\r\n", &h);
 	cr_assert(h.status == 200, "HEAD /metrics: status %d", h.status);
-	v = met_header(&h, "Content-Type");
+	v = hs_http_header(&h, "Content-Type");
 	cr_assert(v != NULL && strcmp(v, MET_CTYPE) == 0, "HEAD /metrics: "
 	    "Content-Type %s", v ? v : "(none)");
 	cr_assert(h.bodylen == 0, "HEAD /metrics sent a body: %s",
 	    hs_show(h.body, h.bodylen));
-	v = met_header(&h, "Content-Length");
+	v = hs_http_header(&h, "Content-Length");
 	cr_assert(v != NULL && strtoull(v, NULL, 10) > 100,
 	    "HEAD /metrics: Content-Length %s", v ? v : "(none)");
-	met_http_free(&h);
+	hs_http_free(&h);
 
 	/* Headers over the limit: refused, and the endpoint lives on. */
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "GET /metrics HTTP/1.1\r\nX-Big: ", 30);
 	memcpy(big + sizeof(big) - 5, "\r\n\r\n", 5);
-	if (met_try(port, big, &h) == 0)
+	if (hs_http_try(port, big, &h) == 0)
 		cr_assert(h.status == 400 || h.status == 413, "16 KiB of "
 		    "headers: status %d", h.status);
 	else	/* closed with our bytes unread: a reset may come first */
 		cr_assert(errno == ECONNRESET || errno == EPIPE, "16 KiB of "
 		    "headers: %s", strerror(errno));
-	met_http_free(&h);
+	hs_http_free(&h);
 
 	/* Two requests on one keep-alive connection, then close. */
-	met_http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+	hs_http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 	    &h);
 	cr_assert(h.status == 200, "keep-alive: status %d", h.status);
 	cr_assert(strstr(h.body, "\r\n\r\n") != NULL &&
 	    strstr(h.body, "HTTP/1.1 200 ") != NULL, "keep-alive: no second "
 	    "response");
-	met_http_free(&h);
+	hs_http_free(&h);
 
 	set = met_scrape(port);
 	met_expect(set, "netsvcd_connections_open", "", 0);
@@ -1102,7 +1038,7 @@ Test(metrics, reloads, .timeout = 90)
 	char			 buf[8];
 	int			 port, held;
 
-	port = met_port(d);
+	port = hs_metrics_port(d);
 	bytes = met_echo_tcp(d, -1, "before\n");
 	held = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	cr_assert(hs_send_all(held, "h\n", 2, hs_ms(MET_TMO)) == 0 &&
@@ -1180,7 +1116,7 @@ Test(metrics, bind_failure, .timeout = 60)
 	struct hs_result	 r;
 	const char		*path;
 	char			 conf[512];
-	int			 port = met_port(d);
+	int			 port = hs_metrics_port(d);
 
 	snprintf(conf, sizeof(conf),
 	    "[daemon]\n"

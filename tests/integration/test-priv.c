@@ -96,17 +96,11 @@ pv_ids(pid_t pid, uid_t *uid, gid_t *gid)
 static void
 pv_echo(struct hs_daemon *d, const char *msg)
 {
-	char	buf[64];
-	size_t	len = strlen(msg);
-	ssize_t	n;
 	int	fd;
 
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	cr_assert(fd != -1, "connect: %s", strerror(errno));
-	cr_assert(hs_send_all(fd, msg, len, hs_ms(PV_TMO)) == 0, "send");
-	n = hs_recv_n(fd, buf, len, hs_ms(PV_TMO));
-	cr_assert(n == (ssize_t)len && memcmp(buf, msg, len) == 0,
-	    "echo of %s", msg);
+	hs_echo(fd, msg, hs_ms(PV_TMO));
 	hs_close(fd);
 }
 

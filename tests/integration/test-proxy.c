@@ -31,9 +31,6 @@ static const uint8_t v2_sig[12] = {
 };
 
 static size_t	v2_header(uint8_t *, int cmd, const char *src, int sport);
-static int	px_metrics_port(struct hs_daemon *);
-static int	px_get(int port, const char *path, char *body, size_t len);
-static long long px_metric(int port, const char *series);
 static void	px_wait_metric(int port, const char *series, long long want);
 static int	px_echo(struct hs_daemon *, const char *inst, const void *hdr,
 		    size_t hdrlen, const char *msg);
@@ -72,74 +69,6 @@ v2_header(uint8_t *out, int cmd, const char *src, int sport)
 	return 28;
 }
 
-/* The port of "metrics listening on http://127.0.0.1:PORT/metrics". */
-static int
-px_metrics_port(struct hs_daemon *d)
-{
-	static const char	 key[] = "metrics listening on http://127.0.0.1:";
-	char			*log = hs_log(d), *at;
-	int			 port;
-
-	at = strstr(log, key);
-	cr_assert(at != NULL, "no metrics line in %s", d->log_path);
-	port = atoi(at + strlen(key));
-	free(log);
-	cr_assert(port > 0);
-	return port;
-}
-
-/* GET path from the metrics port: the status, the body in body. */
-static int
-px_get(int port, const char *path, char *body, size_t len)
-{
-	struct hs_endpoint	 ep;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ep.addr;
-	char			 req[256], *resp, *sep;
-	ssize_t			 n;
-	int			 fd, status = -1;
-
-	memset(&ep, 0, sizeof(ep));
-	ep.type = SOCK_STREAM;
-	ep.family = AF_INET;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ep.addrlen = sizeof(*sin);
-	fd = hs_connect_ep(&ep, hs_ms(PX_TMO));
-	cr_assert(fd != -1, "connect to metrics: %s", strerror(errno));
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
-	    "Connection: close\r\n\r\n", path);
-	resp = calloc(1, 1 << 20);
-	cr_assert(resp != NULL);
-	cr_assert(hs_send_all(fd, req, strlen(req), hs_ms(PX_TMO)) == 0);
-	n = hs_read_eof(fd, resp, (1 << 20) - 1, hs_ms(PX_TMO));
-	hs_close(fd);
-	cr_assert(n > 0, "GET %s: no response", path);
-	cr_assert(sscanf(resp, "HTTP/1.%*d %d", &status) == 1);
-	if (body != NULL) {
-		sep = strstr(resp, "\r\n\r\n");
-		snprintf(body, len, "%s", sep != NULL ? sep + 4 : "");
-	}
-	free(resp);
-	return status;
-}
-
-/* The value of one series ("name{labels}"), or -1 when absent. */
-static long long
-px_metric(int port, const char *series)
-{
-	char		*body = malloc(1 << 20), *at;
-	long long	 v = -1;
-
-	cr_assert(body != NULL);
-	cr_assert(px_get(port, "/metrics", body, 1 << 20) == 200);
-	if ((at = strstr(body, series)) != NULL &&
-	    at[strlen(series)] == ' ')
-		v = atoll(at + strlen(series) + 1);
-	free(body);
-	return v;
-}
-
 /* Scrape until series is want: counters move after the client sees EOF. */
 static void
 px_wait_metric(int port, const char *series, long long want)
@@ -147,7 +76,7 @@ px_wait_metric(int port, const char *series, long long want)
 	int64_t		deadline = hs_now_ms() + hs_ms(PX_TMO);
 	long long	got;
 
-	while ((got = px_metric(port, series)) != want &&
+	while ((got = hs_scrape(port, series)) != want &&
 	    hs_now_ms() < deadline)
 		usleep(20000);
 	cr_assert(got == want, "%s = %lld, want %lld", series, got, want);
@@ -249,7 +178,7 @@ Test(proxy, client_checks_use_the_named_client, .timeout = 60)
 	struct hs_daemon	*d = hs_spawn(PX_DAEMON
 	    PX_ECHO("e", "v2", "127.0.0.1/32",
 	    "max_per_source = 1\ndeny = 203.0.113.0/24\n"));
-	int			 port = px_metrics_port(d);
+	int			 port = hs_metrics_port(d);
 	uint8_t			 a[64], b[64], bad[64];
 	size_t			 alen = v2_header(a, 1, "192.0.2.1", 1000);
 	size_t			 blen = v2_header(b, 1, "192.0.2.2", 1000);
@@ -284,7 +213,7 @@ Test(proxy, refused_peers_and_headers_are_counted, .timeout = 60)
 	    PX_ECHO("other", "v2", "127.0.0.2/32", "")
 	    PX_ECHO("v2only", "v2", "127.0.0.1/32", "")
 	    PX_ECHO("slow", "any", "127.0.0.1/32", "proxy_timeout = 300ms\n"));
-	int			 port = px_metrics_port(d);
+	int			 port = hs_metrics_port(d);
 	const char		*v1 = "PROXY TCP4 192.0.2.55 127.0.0.1 1 7\r\n";
 	uint8_t			 v2[64];
 	size_t			 v2len = v2_header(v2, 1, "192.0.2.9", 9);
@@ -338,29 +267,29 @@ Test(proxy, ready_and_drain, .timeout = 60)
 	    "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
 	    "drain_delay = 1500ms\n"
 	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
-	int			 port = px_metrics_port(d);
+	int			 port = hs_metrics_port(d);
 	char			 body[64];
 	int64_t			 t0;
 
-	cr_assert(px_get(port, "/healthz", NULL, 0) == 200);
-	cr_assert(px_get(port, "/ready", body, sizeof(body)) == 200);
+	cr_assert(hs_http_get(port, "/healthz", NULL, 0) == 200);
+	cr_assert(hs_http_get(port, "/ready", body, sizeof(body)) == 200);
 	cr_assert(strcmp(body, "ready\n") == 0, "body: %s", body);
 	/* A reload that fails: not ready until one succeeds. */
 	hs_reload(d, "[daemon\n");
-	cr_assert(px_get(port, "/ready", body, sizeof(body)) == 503);
+	cr_assert(hs_http_get(port, "/ready", body, sizeof(body)) == 503);
 	cr_assert(strstr(body, "reload") != NULL, "body: %s", body);
-	cr_assert(px_get(port, "/healthz", NULL, 0) == 200);
+	cr_assert(hs_http_get(port, "/healthz", NULL, 0) == 200);
 	hs_reload(d, "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
 	    "drain_delay = 1500ms\n"
 	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
-	cr_assert(px_get(port, "/ready", NULL, 0) == 200);
+	cr_assert(hs_http_get(port, "/ready", NULL, 0) == 200);
 	/* SIGTERM: /ready is 503 at once, and echo still answers. */
 	t0 = hs_now_ms();
 	hs_signal(d, SIGTERM);
-	while (px_get(port, "/ready", NULL, 0) != 503 &&
+	while (hs_http_get(port, "/ready", NULL, 0) != 503 &&
 	    hs_now_ms() - t0 < 1000)
 		usleep(10000);
-	cr_assert(px_get(port, "/ready", NULL, 0) == 503);
+	cr_assert(hs_http_get(port, "/ready", NULL, 0) == 503);
 	cr_assert(px_echo(d, "echo", "", 0, "still here"));
 	cr_assert(hs_wait_exit(d, hs_ms(PX_TMO)) == 0);
 	cr_assert(hs_now_ms() - t0 >= 1400, "stopped after %lld ms, before "

@@ -37,7 +37,6 @@ struct sd_ports {
 static void	 sd_ports(struct sd_ports *);
 static const char *sd_conf1(const struct sd_ports *);
 static const char *sd_conf2(const struct sd_ports *);
-static void	 sd_echo(int, const char *);
 static void	 sd_echo_ep(const struct hs_endpoint *, const char *);
 static void	 sd_refused(const struct hs_endpoint *, const char *);
 static void	 sd_close(int);
@@ -95,23 +94,6 @@ sd_conf2(const struct sd_ports *p)
 	return conf;
 }
 
-/* One echo round trip on an open TCP connection. */
-static void
-sd_echo(int fd, const char *msg)
-{
-	char	buf[128];
-	size_t	len = strlen(msg);
-	ssize_t	n;
-
-	cr_assert(len <= sizeof(buf), "message too long");
-	cr_assert(hs_send_all(fd, msg, len, hs_ms(SD_TMO)) == 0, "send: %s",
-	    strerror(errno));
-	n = hs_recv_n(fd, buf, len, hs_ms(SD_TMO));
-	cr_assert(n == (ssize_t)len && memcmp(buf, msg, len) == 0,
-	    "echo of %s: %s", hs_show(msg, len), n < 0 ? strerror(errno) :
-	    hs_show(buf, (size_t)n));
-}
-
 /* An echo exchange with a fresh TCP or UDP socket to ep. */
 static void
 sd_echo_ep(const struct hs_endpoint *ep, const char *msg)
@@ -123,7 +105,7 @@ sd_echo_ep(const struct hs_endpoint *ep, const char *msg)
 	fd = hs_connect_ep(ep, hs_ms(SD_TMO));
 	cr_assert(fd != -1, "connect to %s: %s", ep->url, strerror(errno));
 	if (ep->type == SOCK_STREAM)
-		sd_echo(fd, msg);
+		hs_echo(fd, msg, hs_ms(SD_TMO));
 	else {
 		n = hs_udp_ask(fd, msg, strlen(msg), buf, sizeof(buf),
 		    hs_ms(SD_TMO));
@@ -166,7 +148,7 @@ sd_conf1_serves(struct hs_daemon *d, int fd)
 	ssize_t	n;
 	int	g;
 
-	sd_echo(fd, "old connection\n");
+	hs_echo(fd, "old connection\n", hs_ms(SD_TMO));
 	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET), "tcp\n");
 	sd_echo_ep(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET), "udp\n");
 	g = hs_connect(d, "gone", SOCK_STREAM, AF_INET);
@@ -243,12 +225,12 @@ Test(reload, moves_adds_removes, .timeout = 60)
 	old_udp = *hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET);
 	gone = *hs_endpoint(d, "gone", SOCK_STREAM, AF_INET);
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	sd_echo(fd, "before reload\n");
+	hs_echo(fd, "before reload\n", hs_ms(SD_TMO));
 
 	hs_reload(d, sd_conf2(&p));
 	cr_assert(strstr(d->last_status, "fail") == NULL, "reload: STATUS=%s",
 	    d->last_status);
-	sd_echo(fd, "after reload\n");
+	hs_echo(fd, "after reload\n", hs_ms(SD_TMO));
 	sd_echo_ep(hs_endpoint(d, "echo", SOCK_STREAM, AF_INET6), "moved\n");
 	cr_assert(hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET)->port ==
 	    old_udp.port, "the kept UDP endpoint moved from port %d to %d",
@@ -261,7 +243,7 @@ Test(reload, moves_adds_removes, .timeout = 60)
 	hs_close(b);
 	sd_refused(&old_tcp, "moved endpoint");
 	sd_refused(&gone, "removed instance");
-	sd_echo(fd, "still after reload\n");
+	hs_echo(fd, "still after reload\n", hs_ms(SD_TMO));
 	sd_close(fd);
 	hs_stop_ok(d);
 }
@@ -283,7 +265,7 @@ Test(reload, same_config_keeps_queued, .timeout = 60)
 	tcp = *hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
 	udp = *hs_endpoint(d, "echo", SOCK_DGRAM, AF_INET);
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	sd_echo(fd, "before reload\n");
+	hs_echo(fd, "before reload\n", hs_ms(SD_TMO));
 
 	/* Stopped, the daemon cannot accept: the kernel queues these. */
 	cr_assert(hs_signal(d, SIGSTOP) == 0, "kill: %s", strerror(errno));
@@ -294,7 +276,7 @@ Test(reload, same_config_keeps_queued, .timeout = 60)
 	}
 	hs_reload(d, sd_conf1(&p));		/* SIGHUP, then SIGCONT */
 	for (i = 0; i < 5; i++) {
-		sd_echo(queued[i], "queued before the reload\n");
+		hs_echo(queued[i], "queued before the reload\n", hs_ms(SD_TMO));
 		sd_close(queued[i]);
 	}
 	sd_echo_ep(&tcp, "same tcp port\n");
@@ -314,7 +296,7 @@ Test(reload, broken_config_changes_nothing, .timeout = 60)
 	sd_ports(&p);
 	d = hs_spawn(sd_conf1(&p));
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	sd_echo(fd, "before reload\n");
+	hs_echo(fd, "before reload\n", hs_ms(SD_TMO));
 	hs_reload(d, "[echo]\nservice = nosuchservice\n"
 	    "listen = tcp://127.0.0.1:0\nbogus = 1\n");
 	cr_assert(strstr(d->last_status, "fail") != NULL, "a failed reload "
@@ -346,7 +328,7 @@ Test(reload, bind_failure_rolls_back, .timeout = 60)
 	    "bind: %s", strerror(errno));
 
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
-	sd_echo(fd, "before reload\n");
+	hs_echo(fd, "before reload\n", hs_ms(SD_TMO));
 	/* New endpoints that bind, and one that cannot. */
 	snprintf(conf, sizeof(conf), "%s\n[extra]\nservice = echo\n"
 	    "listen = tcp://[::1]:0 tcp://127.0.0.1:%u\n", sd_conf1(&p),

@@ -33,7 +33,6 @@ static const char *mod_copy(struct hs_daemon *, const char *, const char *);
 static int	 mod_mapped(pid_t, const char *);
 static int	 mod_wait_mapped(pid_t, const char *, int, int);
 static void	 mod_line(int, const char *, const char *);
-static int	 mod_log_has(struct hs_daemon *, const char *);
 static void	 mod_check_fails(const char *, int, const char *,
 		    const char *);
 
@@ -91,17 +90,6 @@ mod_wait_mapped(pid_t pid, const char *path, int want, int timeout_ms)
 		usleep(20000);
 	} while (hs_now_ms() < end);
 	return -1;
-}
-
-/* Whether the daemon's log has text. */
-static int
-mod_log_has(struct hs_daemon *d, const char *text)
-{
-	char	*log = hs_log(d);
-	int	 found = strstr(log, text) != NULL;
-
-	free(log);
-	return found;
 }
 
 /* Send line on TCP socket fd and expect reply back, exactly. */
@@ -251,12 +239,9 @@ Test(modules, listed, .timeout = 60)
 {
 	struct hs_daemon	*d = hs_new();
 	struct hs_result	 r;
-	const char		*so, *url, *req = "GET /metrics HTTP/1.0\r\n\r\n";
-	char			 want[600], buf[16384], *log;
-	struct sockaddr_in	 sin;
-	ssize_t			 n;
-	size_t			 got = 0;
-	int			 fd, port;
+	const char		*so;
+	char			 want[600], buf[16384];
+	int			 n;
 
 	so = mod_copy(d, "linereply", "linereply.so");
 	hs_start(d, CONF_LINES("modules = linereply.so\n"
@@ -277,29 +262,14 @@ Test(modules, listed, .timeout = 60)
 	hs_result_free(&r);
 
 	hs_signal(d, SIGUSR1);
-	for (n = 0; n < 200 && !(mod_log_has(d, "status: lines (linereply, "
-	    "module linereply 1.0)") && mod_log_has(d, "status: echo (echo, "
+	for (n = 0; n < 200 && !(hs_log_has(d, "status: lines (linereply, "
+	    "module linereply 1.0)") && hs_log_has(d, "status: echo (echo, "
 	    "built-in)")); n++)
 		usleep(50000);
 	cr_assert(n < 200, "the SIGUSR1 dump does not name the modules");
 
-	log = hs_log(d);
-	url = strstr(log, "metrics listening on http://127.0.0.1:");
-	cr_assert(url != NULL, "no metrics line");
-	port = atoi(url + strlen("metrics listening on http://127.0.0.1:"));
-	free(log);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	cr_assert(hs_send_all(fd, req, strlen(req), hs_ms(MOD_TMO)) == 0);
-	while (got < sizeof(buf) - 1 && (n = hs_recv_n(fd, buf + got, 1,
-	    hs_ms(MOD_TMO))) == 1)
-		got++;
-	buf[got] = '\0';
-	close(fd);
+	cr_assert(hs_http_get(hs_metrics_port(d), "/metrics", buf,
+	    sizeof(buf)) == 200, "GET /metrics: %s", buf);
 	cr_assert(strstr(buf, "netsvcd_instance_info{instance=\"lines\","
 	    "module=\"linereply\",module_version=\"1.0\",service=\"linereply\"}"
 	    " 1\n") != NULL && strstr(buf, "netsvcd_instance_info{instance="
@@ -510,7 +480,7 @@ Test(modules, reload, .timeout = 120)
 	cr_assert(mod_mapped(d->pid, "linereply.so") == 0);
 
 	hs_reload(d, CONF_LINES("modules = linereply.so\n"));
-	cr_assert(!mod_log_has(d, "reload failed"), "reload failed");
+	cr_assert(!hs_log_has(d, "reload failed"), "reload failed");
 	fd = hs_connect(d, "lines", SOCK_STREAM, AF_INET);
 	mod_line(fd, "after reload\n", "you said:after reload\n");
 	hs_close(fd);
@@ -518,8 +488,8 @@ Test(modules, reload, .timeout = 120)
 	snprintf(conf, sizeof(conf), "%s", CONF_LINES("modules = "
 	    "linereply.so old.so\n"));
 	hs_reload(d, conf);
-	cr_assert(mod_log_has(d, "built for module ABI 0") &&
-	    mod_log_has(d, "reload failed"), "bad reload not reported");
+	cr_assert(hs_log_has(d, "built for module ABI 0") &&
+	    hs_log_has(d, "reload failed"), "bad reload not reported");
 	fd = hs_connect(d, "lines", SOCK_STREAM, AF_INET);
 	mod_line(fd, "kept\n", "you said:kept\n");
 	hs_close(fd);
@@ -528,7 +498,7 @@ Test(modules, reload, .timeout = 120)
 	cr_assert(unlink(d->files[0]) == 0);
 	mod_copy(d, "linereply", "linereply.so");
 	hs_reload(d, CONF_LINES("modules = linereply.so\n"));
-	cr_assert(mod_log_has(d, "the file was replaced while an older "
+	cr_assert(hs_log_has(d, "the file was replaced while an older "
 	    "generation still runs its code"), "replaced file not refused");
 	fd = hs_connect(d, "lines", SOCK_STREAM, AF_INET);
 	mod_line(fd, "still\n", "you said:still\n");
@@ -554,7 +524,7 @@ Test(modules, unload_after_last_connection, .timeout = 120)
 	mod_line(fd, "one\n", "you said:one\n");
 
 	hs_reload(d, "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
-	cr_assert(!mod_log_has(d, "reload failed"), "reload failed");
+	cr_assert(!hs_log_has(d, "reload failed"), "reload failed");
 	fd2 = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	mod_line(fd2, "new gen\n", "new gen\n");
 	hs_close(fd2);
