@@ -1403,7 +1403,7 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 1);
 
 	fd = fm_connect(port);
-	ho_echo_ok(fd, "before the restart\n");
+	hs_echo(fd, "before the restart\n", ab_ms(5000));
 	cr_assert_eq(kill(d->pid, SIGTERM), 0);
 	fm_pump(d, &s, 1, 15000);
 	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
@@ -1427,7 +1427,7 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 	    "log %s", d->log_path);
 	cr_assert_eq(hs_recv_n(fd, buf, 8, ab_ms(5000)), 8);
 	cr_assert_eq(memcmp(buf, "between\n", 8), 0);
-	ho_echo_ok(fd, "after the restart\n");
+	hs_echo(fd, "after the restart\n", ab_ms(5000));
 	cr_assert_gt(s.removes, 0, "the taken entries stay in the store");
 	close(fd);
 	fm_clear(&s);
@@ -1443,7 +1443,7 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 	fm_pump(d, &s, 0, 10000);
 	cr_assert(s.ready);
 	fd = fm_connect(port);
-	ho_echo_ok(fd, "plain\n");
+	hs_echo(fd, "plain\n", ab_ms(5000));
 	cr_assert_eq(kill(d->pid, SIGTERM), 0);
 	fm_pump(d, &s, 1, 15000);
 	cr_assert_eq(s.n, 0, "pushed %zu descriptors without FDSTORE", s.n);
@@ -1657,7 +1657,7 @@ Test(handover, fdstore_unconfirmed_push_drains, .timeout = 120)
 	fm_pump(d, &s, 0, 10000);
 	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
 	fd = fm_connect(port);
-	ho_echo_ok(fd, "before\n");
+	hs_echo(fd, "before\n", ab_ms(5000));
 	s.hold_barrier = 1;
 	cr_assert_eq(kill(d->pid, SIGTERM), 0);
 	for (i = 0; i < 200 && !ab_log_has(d, "fd store: connections not "
@@ -1673,7 +1673,7 @@ Test(handover, fdstore_unconfirmed_push_drains, .timeout = 120)
 	    "a connection stays in the store after a failed push");
 	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 0);
 	/* Still served by this process while it drains. */
-	ho_echo_ok(fd, "during the drain\n");
+	hs_echo(fd, "during the drain\n", ab_ms(5000));
 	close(fd);
 	fm_pump(d, &s, 1, 15000);
 	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
