@@ -248,18 +248,42 @@ connect_loop()
 	done
 	echo "$okc $failc" >"$1"
 }
-# stream_loop_during WHAT CMD...: an echo stream and a connect loop while
-# CMD runs; sets stream_ok, loop_ok, loop_fail.
+# chargen_read N: N MiB of chargen, one MiB every 0.15 s (so that most of
+# it is made after a restart a second or two in, not sitting in buffers).
+chargen_read()
+{
+	# shellcheck disable=SC2016
+	timeout 90 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19 || exit 1
+	    for i in $(seq 1 "$1"); do
+		dd bs=1048576 count=1 iflag=fullblock status=none <&3 || exit 1
+		sleep 0.15
+	    done' _ "$1"
+}
+# chargen_ok FILE: every line is the one before rotated by one (RFC 864):
+# nothing skipped, repeated or cut; only the last line may be partial.
+chargen_ok()
+{
+	awk 'BEGIN { RS = "\r\n" }
+	    length($0) != 72 { short++; next }
+	    { if (n++ > 0 && substr(prev, 2, 71) != substr($0, 1, 71)) bad++
+	      prev = $0 }
+	    END { exit !(bad == 0 && short <= 1 && n > 100000) }' "$1"
+}
+# stream_loop_during WHAT CMD...: an echo stream, a chargen reader and a
+# connect loop while CMD runs; sets stream_ok, chargen_ok, loop_ok,
+# loop_fail.
 stream_loop_during()
 {
-	local what=$1 lines=500 sp lp
+	local what=$1 lines=500 sp cp lp
 	shift
-	rm -f /e2e/loop.stop /e2e/stream.out
+	rm -f /e2e/loop.stop /e2e/stream.out /e2e/chargen.out
 	for i in $(seq 1 $lines); do
 		printf "%06d the quick brown fox\n" "$i"
 	done >/e2e/stream.want
 	echo_stream $lines >/e2e/stream.out &
 	sp=$!
+	chargen_read 40 >/e2e/chargen.out &
+	cp=$!
 	connect_loop /e2e/loop.result &
 	lp=$!
 	sleep 1.5
@@ -267,6 +291,10 @@ stream_loop_during()
 	"$@"
 	note "$what: took $(($(now_ms) - t0)) ms"
 	wait "$sp"
+	wait "$cp"
+	chargen_ok=0
+	chargen_ok /e2e/chargen.out && chargen_ok=1
+	note "$what: chargen reader got $(wc -c </e2e/chargen.out) bytes"
 	sleep 1
 	touch /e2e/loop.stop
 	wait "$lp"
@@ -286,6 +314,8 @@ check "fd store: restart gave a new process" eval \
     '[ "$(main_pid)" != "$pid" ] && active netsvcd.service'
 check "fd store: the echo stream survived systemctl restart byte-exact" \
     eval '[ "$stream_ok" = 1 ]'
+check "fd store: the chargen reader saw 40 MiB of continuous pattern across systemctl restart" \
+    eval '[ "$chargen_ok" = 1 ]'
 check "fd store: no connection refused during systemctl restart" \
     eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
 check "fd store: the new process says what it took" eval \
@@ -300,6 +330,8 @@ check "fd store: the package upgrade restarted netsvcd" eval \
     '[ "$(main_pid)" != "$pid" ] && active netsvcd.service'
 check "fd store: the echo stream survived the package upgrade byte-exact" \
     eval '[ "$stream_ok" = 1 ]'
+check "fd store: the chargen reader saw a continuous pattern across the upgrade" \
+    eval '[ "$chargen_ok" = 1 ]'
 check "fd store: no connection refused during the package upgrade" \
     eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
 pid=$(main_pid)
