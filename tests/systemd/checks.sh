@@ -319,7 +319,7 @@ check "fd store: the chargen reader saw 40 MiB of continuous pattern across syst
 check "fd store: no connection refused during systemctl restart" \
     eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
 check "fd store: the new process says what it took" eval \
-    'journalctl -u netsvcd.service --no-pager | grep -q "handover from pid $pid (systemd fd store): .* 1 handed over"'
+    'journalctl -u netsvcd.service --no-pager | grep -q "handover from pid $pid (systemd fd store): listeners: [1-9][0-9]* adopted, 0 closed; connections: 2 handed over, 0 drained, 0 closed"'
 journalctl -u netsvcd.service --no-pager | grep -E 'fd store|handover' | tail -n 4 |
     sed 's/^/# /'
 # A package upgrade: debhelper's postinst restarts the enabled service.
