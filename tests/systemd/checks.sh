@@ -259,10 +259,12 @@ chargen_read()
 		sleep 0.15
 	    done' _ "$1"
 }
-# chargen_ok FILE: every line is the one before rotated by one (RFC 864):
-# nothing skipped, repeated or cut; only the last line may be partial.
+# chargen_ok FILE BYTES: BYTES were read (the connection was not closed)
+# and every line is the one before rotated by one (RFC 864): nothing
+# skipped, repeated or cut; only the last line may be partial.
 chargen_ok()
 {
+	[ "$(wc -c <"$1")" = "$2" ] || return 1
 	awk 'BEGIN { RS = "\r\n" }
 	    length($0) != 72 { short++; next }
 	    { if (n++ > 0 && substr(prev, 2, 71) != substr($0, 1, 71)) bad++
@@ -293,7 +295,7 @@ stream_loop_during()
 	wait "$sp"
 	wait "$cp"
 	chargen_ok=0
-	chargen_ok /e2e/chargen.out && chargen_ok=1
+	chargen_ok /e2e/chargen.out $((40 * 1048576)) && chargen_ok=1
 	note "$what: chargen reader got $(wc -c </e2e/chargen.out) bytes"
 	sleep 1
 	touch /e2e/loop.stop
