@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 static void	listener_on_accept(evutil_socket_t, short, void *);
 static int	listener_socket(const struct endpoint *, const char *name,
 		    unsigned int backlog, int reuseport, char **cause);
+static void	listener_defer(struct listener *);
 static void	listener_proxied(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
 static void	listener_emfile(struct listener *);
@@ -225,6 +227,7 @@ listener_enable(struct listener *l)
 	event_callback_fn	cb;
 
 	cb = l->ep.proto == SERVICE_TCP ? listener_on_accept : dgram_on_read;
+	listener_defer(l);
 	l->ev = event_new(l->w->base, l->fd, EV_READ | EV_PERSIST, cb, l);
 	if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
 		log_warnx("%s: cannot add event", l->ep.text);
@@ -237,13 +240,34 @@ listener_enable(struct listener *l)
 	return 0;
 }
 
-/* A kept TCP listener takes the backlog of its new instance. */
+/*
+ * A kept TCP listener takes the backlog of its new instance, and its
+ * PROXY protocol setting.
+ */
 void
 listener_rebacklog(struct listener *l)
 {
 	if (l->ep.proto == SERVICE_TCP && !l->activated &&
 	    listen(l->fd, (int)l->inst->ic->backlog) == -1)
 		log_warn("%s: listen", l->ep.text);
+	listener_defer(l);
+}
+
+/*
+ * Behind a balancer, accept a connection only once its first bytes (the
+ * PROXY header) have come, or after about a second: most connections then
+ * start at once instead of waiting for their header (proxywait.c).  Off
+ * again when the instance stops taking a header.
+ */
+static void
+listener_defer(struct listener *l)
+{
+	int	secs = l->inst->ic->proxy_accept != 0 ? 1 : 0;
+
+	if (l->ep.proto == SERVICE_TCP && setsockopt(l->fd, IPPROTO_TCP,
+	    TCP_DEFER_ACCEPT, &secs, sizeof(secs)) == -1)
+		log_debug("%s: TCP_DEFER_ACCEPT: %s", l->ep.text,
+		    strerror(errno));
 }
 
 /*

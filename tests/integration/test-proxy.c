@@ -261,6 +261,32 @@ Test(proxy, refused_peers_and_headers_are_counted, .timeout = 60)
 #undef BADHDR
 }
 
+/*
+ * A balancer's connection that sends nothing stays in the kernel
+ * (TCP_DEFER_ACCEPT) instead of holding a wait: no header timeout at
+ * proxy_timeout, but one once the kernel hands it over (about a second).
+ */
+Test(proxy, silent_connection_is_deferred_by_the_kernel, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(PX_DAEMON
+	    PX_ECHO("slow", "v2", "127.0.0.1/32", "proxy_timeout = 300ms\n"));
+	int			 port = hs_metrics_port(d);
+	const char		*timeout = "netsvcd_proxy_headers_refused_total"
+	    "{instance=\"slow\",service=\"echo\",reason=\"timeout\"}";
+	long long		 got;
+	int			 fd;
+
+	fd = hs_connect(d, "slow", SOCK_STREAM, AF_INET);
+	usleep(700000);		/* over twice proxy_timeout */
+	got = hs_scrape(port, timeout);
+	cr_assert(got == 0, "a silent connection was accepted at once and "
+	    "timed out (%s = %lld)", timeout, got);
+	px_wait_metric(port, timeout, 1);
+	hs_close(fd);
+	px_wait_metric(port, "netsvcd_connections_open", 0);
+	hs_stop_ok(d);
+}
+
 Test(proxy, ready_and_drain, .timeout = 60)
 {
 	struct hs_daemon	*d = hs_spawn(
