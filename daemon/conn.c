@@ -943,6 +943,50 @@ conn_next(struct conn *c)
 }
 
 /*
+ * Describe every connection that can be handed over, up to room, with the
+ * workers parked (conn_handover_save stops its events); the others stay
+ * here and drain.  *conns gets them in the order of their records, and
+ * *fds (unless NULL) their sockets; the caller frees both, also on
+ * failure.  Returns how many, or -1 when out of memory.
+ */
+ssize_t
+conns_handover_save(struct daemon *d, struct handover_state *st,
+    size_t room, struct conn ***conns, int **fds)
+{
+	struct ho_conn	*hc;
+	struct conn	*c, *next;
+	size_t		 n = 0, total = atomic_load(&d->nconns);
+	unsigned int	 i;
+
+	*conns = calloc(total + 1, sizeof(**conns));
+	if (fds != NULL)
+		*fds = calloc(total + 1, sizeof(**fds));
+	if (*conns == NULL || (fds != NULL && *fds == NULL))
+		return -1;
+	if (room > total)
+		room = total;
+	for (i = 0; i < d->nworkers; i++) {
+		for (c = conn_first(&d->workers[i]); c != NULL; c = next) {
+			next = conn_next(c);	/* a failed flush aborts c */
+			if (n >= room || (hc = handover_add_conn(st)) == NULL) {
+				st->kept++;
+				continue;
+			}
+			if (conn_handover_save(c, hc) == -1) {
+				memset(hc, 0, sizeof(*hc));
+				st->nconns--;
+				st->kept++;
+				continue;
+			}
+			if (fds != NULL)
+				(*fds)[n] = hc->fd;
+			(*conns)[n++] = c;
+		}
+	}
+	return (ssize_t)n;
+}
+
+/*
  * Describe c for a new process, with the workers parked: flush what the
  * socket takes, then stop every event, so that nothing here reads, writes
  * or times out while the new process starts.  hc->pending points into c's

@@ -88,40 +88,16 @@ fdstore_save_listeners(struct daemon *d, struct handover_state *st,
 	return 0;
 }
 
-/*
- * Describe the connections that can be handed over, stopping their
- * events (workers parked), up to room descriptors; the others stay here
- * and drain.
- */
+/* The connections for the store, up to room descriptors.  0 or -1. */
 static int
 fdstore_save_conns(struct daemon *d, struct handover_state *st,
     struct fdstore_push *p, size_t room)
 {
-	struct ho_conn	*hc;
-	struct conn	*c, *next;
-	unsigned int	 i, total = atomic_load(&d->nconns);
+	ssize_t	n;
 
-	if ((p->conns = calloc(total + 1, sizeof(struct conn *))) == NULL ||
-	    (p->cfds = calloc(total + 1, sizeof(int))) == NULL)
+	if ((n = conns_handover_save(d, st, room, &p->conns, &p->cfds)) == -1)
 		return -1;
-	for (i = 0; i < d->nworkers; i++) {
-		for (c = conn_first(&d->workers[i]); c != NULL; c = next) {
-			next = conn_next(c);	/* a failed flush aborts c */
-			if (p->nconns >= total || p->nconns >= room ||
-			    (hc = handover_add_conn(st)) == NULL) {
-				st->kept++;
-				continue;
-			}
-			if (conn_handover_save(c, hc) == -1) {
-				memset(hc, 0, sizeof(*hc));
-				st->nconns--;
-				st->kept++;
-				continue;
-			}
-			p->cfds[p->nconns] = hc->fd;
-			p->conns[p->nconns++] = c;
-		}
-	}
+	p->nconns = (size_t)n;
 	return 0;
 }
 

@@ -724,6 +724,8 @@ void		 conn_free_spare(struct worker *);
 struct conn	*conn_first(struct worker *);
 struct conn	*conn_next(struct conn *);
 int		 conn_handover_save(struct conn *, struct ho_conn *);
+ssize_t		 conns_handover_save(struct daemon *, struct handover_state *,
+		    size_t room, struct conn ***, int **fds);
 void		 conn_handover_done(struct conn *, int taken);
 int		 conn_adopt(struct worker *, struct instance *,
 		    const struct ho_conn *, uint32_t src);

@@ -194,38 +194,17 @@ reexec_save_instances(struct daemon *d, struct handover_state *st)
 	return 0;
 }
 
-/*
- * Describe every connection that can be handed over, stopping its events;
- * the others go on.  rx->conns gets them in the order of the records.
- */
+/* Every connection that can go to the new process.  0 or -1. */
 static int
 reexec_save_conns(struct daemon *d, struct reexec *rx,
     struct handover_state *st)
 {
-	struct ho_conn	*hc;
-	struct conn	*c, *next;
-	unsigned int	 i;
-	unsigned int	 total = atomic_load(&d->nconns);
+	ssize_t	n;
 
-	if ((rx->conns = calloc(total + 1, sizeof(struct conn *))) == NULL)
+	if ((n = conns_handover_save(d, st, SIZE_MAX, &rx->conns,
+	    NULL)) == -1)
 		return -1;
-	for (i = 0; i < d->nworkers; i++) {
-		for (c = conn_first(&d->workers[i]); c != NULL; c = next) {
-			next = conn_next(c);
-			if (rx->nconns >= total ||
-			    (hc = handover_add_conn(st)) == NULL) {
-				st->kept++;
-				continue;
-			}
-			if (conn_handover_save(c, hc) == -1) {
-				memset(hc, 0, sizeof(*hc));
-				st->nconns--;
-				st->kept++;
-				continue;
-			}
-			rx->conns[rx->nconns++] = c;
-		}
-	}
+	rx->nconns = (size_t)n;
 	return 0;
 }
 

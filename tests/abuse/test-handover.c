@@ -728,6 +728,23 @@ Test(handover, pending_output_carried_over, .timeout = 120)
 	hs_stop_ok(d);
 }
 
+/* Play the service manager: bind d's notify socket, as systemd would. */
+static void
+ho_notify_bind(struct hs_daemon *d)
+{
+	struct sockaddr_un	sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(d->notify_path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, d->notify_path, strlen(d->notify_path) + 1);
+	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
+	cr_assert(d->notify_fd != -1);
+	cr_assert_eq(bind(d->notify_fd, (struct sockaddr *)&sun,
+	    sizeof(sun)), 0);
+}
+
 /*
  * Write conf (without a [daemon] section) over the daemon's config file,
  * with the harness's "workers = N" when NETSVCD_WORKERS is set.
@@ -868,22 +885,13 @@ static struct hs_daemon *
 ho_spawn_hostile(const char *conf, int memfd, const int *pass, size_t npass)
 {
 	struct hs_daemon	*d = hs_new();
-	struct sockaddr_un	 sun;
 	char			 env[64];
 	pid_t			 pid;
 	size_t			 i;
 	int			 fd;
 
 	ho_rewrite(d, conf);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	cr_assert_lt(strlen(d->notify_path), sizeof(sun.sun_path));
-	memcpy(sun.sun_path, d->notify_path, strlen(d->notify_path) + 1);
-	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
-	cr_assert(d->notify_fd != -1);
-	cr_assert_eq(bind(d->notify_fd, (struct sockaddr *)&sun,
-	    sizeof(sun)), 0);
+	ho_notify_bind(d);
 	snprintf(env, sizeof(env), "%d", memfd);
 	if ((pid = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -1267,7 +1275,6 @@ fm_spawn(const char *conf, const int *fds, char names[][64], size_t n,
     const char *fdstore)
 {
 	struct hs_daemon	*d = hs_new();
-	struct sockaddr_un	 sun;
 	char			 env[FM_MAX * 66], num[32];
 	int			 tmp[FM_MAX];
 	pid_t			 pid;
@@ -1275,15 +1282,7 @@ fm_spawn(const char *conf, const int *fds, char names[][64], size_t n,
 	int			 fd;
 
 	ho_rewrite(d, conf);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	cr_assert_lt(strlen(d->notify_path), sizeof(sun.sun_path));
-	memcpy(sun.sun_path, d->notify_path, strlen(d->notify_path) + 1);
-	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
-	cr_assert(d->notify_fd != -1);
-	cr_assert_eq(bind(d->notify_fd, (struct sockaddr *)&sun,
-	    sizeof(sun)), 0);
+	ho_notify_bind(d);
 	env[0] = '\0';
 	for (i = 0; i < n; i++) {
 		strcat(env, i == 0 ? "" : ":");
