@@ -958,9 +958,9 @@ conns_handover_save(struct daemon *d, struct handover_state *st,
 	size_t		 n = 0, total = atomic_load(&d->nconns);
 	unsigned int	 i;
 
-	*conns = calloc(total + 1, sizeof(**conns));
+	*conns = calloc(total + 1, sizeof(struct conn *));
 	if (fds != NULL)
-		*fds = calloc(total + 1, sizeof(**fds));
+		*fds = calloc(total + 1, sizeof(int));
 	if (*conns == NULL || (fds != NULL && *fds == NULL))
 		return -1;
 	if (room > total)
