@@ -43,6 +43,8 @@ EOF
 }
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 reps=5
 secs=3
@@ -94,26 +96,12 @@ note()
 	echo "exec.sh: $*" >&2
 }
 
-# alive PID: is PID running (not gone, not a zombie)?
-alive()
-{
-	local st
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "${st%% *}" != Z ]
-}
-
 # stop_pid PID: end the process group the server was started in.
 stop_pid()
 {
-	local pid=$1 i
+	local pid=$1
 
-	kill -TERM -- "-$pid" 2>/dev/null
-	for i in $(seq 1 100); do
-		alive "$pid" || break
-		sleep 0.05
-	done
-	kill -KILL -- "-$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	stop_group "$pid" 100
 }
 
 # cleanup: on exit, stop every server still running and remove TMP.

@@ -63,6 +63,8 @@ ALSO_TARGET=0.98		# netsvcd / netsvcd-NAME: a change costs <= 2 %
 RATE_LOADS=" daytime-64 echo-64B-64 "	# what netsvcd-pv2 runs
 MIN_SECS=2			# shortest throughput run that counts
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 quick=0
 reps=5
@@ -144,26 +146,12 @@ note()
 	echo "run.sh: $*" >&2
 }
 
-# alive PID: is PID running (not gone, not a zombie)?
-alive()
-{
-	local st
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "${st%% *}" != Z ]
-}
-
 # stop_pid PID: end the process group the server was started in.
 stop_pid()
 {
-	local pid=$1 i
+	local pid=$1
 
-	kill -TERM -- "-$pid" 2>/dev/null
-	for i in $(seq 1 60); do
-		alive "$pid" || break
-		sleep 0.05
-	done
-	kill -KILL -- "-$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	stop_group "$pid" 60
 	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$pid" | tr '\n' ' ')
 }
 
