@@ -204,12 +204,12 @@ static void	 tput_write(struct worker *, struct tconn *);
 static int	 tput_event(struct worker *, struct tconn *, uint32_t);
 static void	*tput_run(void *);
 static int	 load_echo_tput(void);
-static size_t	 pp2_header(int, unsigned char *);
+static size_t	 pp2_header(uint64_t, unsigned char *);
 static int	 rate_launch(struct worker *, struct rslot *);
 static int	 rate_finish(struct worker *, struct rslot *);
 static int	 rate_take(struct worker *, struct rslot *, size_t);
 static int	 rate_read(struct worker *, struct rslot *);
-static int	 rate_send(struct worker *, struct rslot *);
+static int	 rate_send(struct rslot *);
 static void	*rate_run(void *);
 static int	 rate_cmp(const void *, const void *);
 static int	 load_connrate(void);
@@ -796,11 +796,17 @@ load_echo_tput(void)
 	return lg_failed();
 }
 
-/* connrate: open the next connection in slot s, or leave it idle. */
+/*
+ * connrate: open the next connection in slot s, or leave it idle.  What
+ * there is to send goes at once: on loopback the handshake is usually done
+ * when connect() returns, and a balancer writes the header as soon as it
+ * can; the socket waits for EPOLLOUT only when it is not connected yet.
+ */
 static int
 rate_launch(struct worker *w, struct rslot *s)
 {
 	uint64_t	id;
+	int		r = 1;
 
 	s->fd = -1;
 	if (w->launched >= w->total || clock_ns() >= deadline || lg_failed())
@@ -813,11 +819,11 @@ rate_launch(struct worker *w, struct rslot *s)
 	if ((s->fd = net_open(SOCK_STREAM, id)) == -1)
 		return -1;
 	s->hsent = 0;
-	if (o.proxy && (s->hlen = pp2_header(s->fd, s->hdr)) == 0)
+	s->hlen = o.proxy ? pp2_header(id, s->hdr) : 0;
+	if ((o.sendlen > 0 || o.proxy) && (r = rate_send(s)) == -1)
 		return -1;
-	/* Nothing to send: only the reply matters, errors show as EPOLLERR. */
-	return ep_set(w->ep, EPOLL_CTL_ADD, s->fd,
-	    o.sendlen > 0 || o.proxy ? EPOLLOUT : EPOLLIN, s);
+	/* Nothing (more) to send: only the reply matters. */
+	return ep_set(w->ep, EPOLL_CTL_ADD, s->fd, r ? EPOLLIN : EPOLLOUT, s);
 }
 
 /* connrate: EOF; check the reply, record the latency, close. */
@@ -907,42 +913,44 @@ rate_read(struct worker *w, struct rslot *s)
 
 /*
  * The PROXY v2 header (HAProxy's proxy-protocol.txt, section 2.2) a
- * balancer would send for connected socket fd: the signature, version 2
- * and PROXY (0x21), TCP over IPv4 (0x11), 12 address bytes; the client is
- * the socket's own address and port, the destination the target.  Returns
- * its length, or 0 after failing the run.
+ * balancer would send for connection id: the signature, version 2 and
+ * PROXY (0x21), TCP over IPv4 (0x11), 12 address bytes.  The client is the
+ * address the connection comes from (-S) with a port made of id, as a
+ * balancer knows its client from accept() without asking the kernel again;
+ * the destination is the target.  Returns its length.
  */
 static size_t
-pp2_header(int fd, unsigned char *h)
+pp2_header(uint64_t id, unsigned char *h)
 {
 	static const unsigned char	 sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a,
 	    0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 	const struct sockaddr_in	*dst = (struct sockaddr_in *)&target;
-	struct sockaddr_in		 src;
-	socklen_t			 len = sizeof(src);
+	uint32_t			 addr = 0x7f000001u;
+	uint16_t			 port;
 
-	if (getsockname(fd, (struct sockaddr *)&src, &len) == -1) {
-		lg_fail("getsockname", "getsockname: %s", strerror(errno));
-		return 0;
-	}
+	if (o.sources > 1)
+		addr += (uint32_t)(id % (uint64_t)o.sources);
+	addr = htonl(addr);
+	port = htons((uint16_t)(1024 + id % 64000));
 	memcpy(h, sig, sizeof(sig));
 	h[12] = 0x21;
 	h[13] = 0x11;
 	h[14] = 0;
 	h[15] = 12;
-	memcpy(h + 16, &src.sin_addr, 4);
+	memcpy(h + 16, &addr, 4);
 	memcpy(h + 20, &dst->sin_addr, 4);
-	memcpy(h + 24, &src.sin_port, 2);
+	memcpy(h + 24, &port, 2);
 	memcpy(h + 26, &dst->sin_port, 2);
 	return PP2_LEN;
 }
 
 /*
- * connrate: connected; send the PROXY header (-P) and the K bytes in one
- * call, then half-close (with K bytes) and wait for the reply.
+ * connrate: send the PROXY header (-P) and the K bytes in one call, then
+ * half-close (with K bytes).  1 when all is sent, 0 when the socket takes
+ * no more yet (or is still connecting), -1 after failing the run.
  */
 static int
-rate_send(struct worker *w, struct rslot *s)
+rate_send(struct rslot *s)
 {
 	struct iovec	iov[2];
 	struct msghdr	msg;
@@ -981,7 +989,7 @@ rate_send(struct worker *w, struct rslot *s)
 		lg_fail("shutdown", "shutdown: %s", strerror(errno));
 		return -1;
 	}
-	return ep_set(w->ep, EPOLL_CTL_MOD, s->fd, EPOLLIN, s);
+	return 1;
 }
 
 /* connrate: one thread and its share of the in-flight window. */
@@ -1016,9 +1024,11 @@ rate_run(void *arg)
 			struct rslot	*rs = ev[k].data.ptr;
 
 			if (rs->sent < (size_t)o.sendlen ||
-			    rs->hsent < rs->hlen)
-				rate_send(w, rs);
-			else
+			    rs->hsent < rs->hlen) {
+				if (rate_send(rs) == 1)
+					ep_set(w->ep, EPOLL_CTL_MOD, rs->fd,
+					    EPOLLIN, rs);
+			} else
 				rate_read(w, rs);
 		}
 	}
