@@ -742,9 +742,9 @@ per_gb()
 	    printf "%.3f", c / (b / 1e9) }'
 }
 
-# ratios LOAD A B [cpu]: A's value / B's value in each repetition where
-# both passed, one a line; with cpu, A's server CPU time per connection
-# over B's.
+# ratios LOAD A B [cpu|ccpu]: A's value / B's value in each repetition
+# where both passed, one a line; with cpu (ccpu), A's server (loadgen) CPU
+# time per connection over B's.
 ratios()
 {
 	local rep a b
@@ -752,14 +752,27 @@ ratios()
 		a=$1/$2/$rep b=$1/$3/$rep
 		[ "${OK[$a]:-0}" = 1 ] && [ "${OK[$b]:-0}" = 1 ] || continue
 		if [ -n "${4:-}" ]; then
-			awk -v a="${CPU[$a]}" -v na="${CONNS[$a]:-0}" \
-			    -v b="${CPU[$b]}" -v nb="${CONNS[$b]:-0}" 'BEGIN {
-			    if (na > 0 && b > 0) printf "%.4f\n", a * nb / na / b }'
+			per_conn_ratio "$4" "$a" "$b"
 			continue
 		fi
 		awk -v a="${VAL[$a]}" -v b="${VAL[$b]}" 'BEGIN { if (b != 0)
 		    printf "%.4f\n", a / b }'
 	done
+}
+
+# per_conn_ratio cpu|ccpu A B: the server's (cpu) or loadgen's (ccpu) CPU
+# time per connection in run A over the same in run B.
+per_conn_ratio()
+{
+	local ca cb
+	if [ "$1" = cpu ]; then
+		ca=${CPU[$2]} cb=${CPU[$3]}
+	else
+		ca=${CCPU[$2]:-0} cb=${CCPU[$3]:-0}
+	fi
+	awk -v a="$ca" -v na="${CONNS[$2]:-0}" -v b="$cb" \
+	    -v nb="${CONNS[$3]:-0}" 'BEGIN {
+	    if (na > 0 && b > 0) printf "%.4f\n", a * nb / na / b }'
 }
 
 # flagged MIN MAX TARGET: BELOW when the whole spread is under TARGET, CROSS
@@ -826,7 +839,7 @@ row()
 # netsvcd-NAME (what the change since NAME costs), each with its target.
 versus()
 {
-	local load srv a b t st med lo hi n cpu head=0
+	local load srv a b t st med lo hi n cpu cli head=0
 	for load in $loads; do
 		for srv in "${SERVERS[@]}"; do
 			case $srv in
@@ -839,17 +852,19 @@ versus()
 			read -r med lo hi <<<"$st"
 			[ "$med" = - ] && continue
 			cpu=$(ratios "$load" "$a" "$b" cpu | stats 3)
+			cli=$(ratios "$load" "$a" "$b" ccpu | stats 3)
 			if [ $head = 0 ]; then
 				echo
-				printf '%-13s %-29s %6s %13s %6s %-5s %4s %13s\n' \
+				printf '%-13s %-29s %6s %13s %6s %-5s %4s %13s %13s\n' \
 				    load "netsvcd against itself" ratio \
-				    spread target flag reps cpu/conn
+				    spread target flag reps cpu/conn cli/conn
 				head=1
 			fi
-			printf '%-13s %-29s %6s %13s %6s %-5s %4s %6s %s\n' \
+			printf '%-13s %-29s %6s %13s %6s %-5s %4s %6s %-13s %6s %s\n' \
 			    "$load" "$a / $b" "$med" "$lo-$hi" "$t" \
 			    "$(flagged "$lo" "$hi" "$t" | grep . || echo -)" "$n" \
-			    "${cpu%% *}" "$(echo "$cpu" | awk '{ print $2 "-" $3 }')"
+			    "${cpu%% *}" "$(echo "$cpu" | awk '{ print $2 "-" $3 }')" \
+			    "${cli%% *}" "$(echo "$cli" | awk '{ print $2 "-" $3 }')"
 		done
 	done
 	[ $head = 0 ] && return
@@ -858,7 +873,8 @@ versus()
 	echo "the second's in the same repetition; spread: the smallest and"
 	echo "largest; flag against the target as above.  cpu/conn: the same"
 	echo "for the servers' CPU time per connection (median, spread; above"
-	echo "1: the first costs more).  netsvcd-pv2: loadgen sends a PROXY v2"
+	echo "1: the first costs more); cli/conn: the same for loadgen's CPU"
+	echo "time (the client's side of the cost).  netsvcd-pv2: loadgen sends a PROXY v2"
 	echo "header on every connection (proxy_protocol = v2); netsvcd-NAME:"
 	echo "the binary given by --also."
 }
