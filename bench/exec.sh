@@ -163,24 +163,12 @@ sampler()
 	done
 }
 
-# unpack PKG...: apt-get download + dpkg -x into PEERS/PKG.
-unpack()
-{
-	local p
-	mkdir -p "$PEERS" "$TMP/debs" || return 1
-	for p; do
-		[ -d "$PEERS/$p" ] && continue
-		(cd "$TMP/debs" && timeout 300 apt-get download "$p" \
-		    >>"$TMP/apt.log" 2>&1) || return 1
-		dpkg -x "$TMP"/debs/"${p}"_*.deb "$PEERS/$p" || return 1
-	done
-}
-
 # setup_peers: openbsd-inetd and xinetd, runnable with libwrap0 beside them.
 setup_peers()
 {
 	local b lib
-	if ! unpack libwrap0 openbsd-inetd xinetd; then
+	if ! fetch_debs "$PEERS" "$TMP/debs" libwrap0 openbsd-inetd \
+	    xinetd; then
 		note "peers: cannot download (see apt-get download); skipped"
 		return 1
 	fi

@@ -313,9 +313,8 @@ setup_xinetd()
 {
 	local d="$root/build-bench/peers/xinetd"
 	if [ ! -x "$d/usr/sbin/xinetd" ]; then
-		mkdir -p "$d" && (cd "$TMP" && timeout 300 apt-get download \
-		    xinetd >"$TMP/apt-xinetd.log" 2>&1) &&
-		    dpkg -x "$TMP"/xinetd_*.deb "$d"
+		rm -rf "$d"	# an empty one from an older run.sh
+		fetch_debs "$root/build-bench/peers" "$TMP/debs" xinetd
 	fi
 	if [ ! -x "$d/usr/sbin/xinetd" ]; then
 		note "xinetd: cannot be downloaded; skipped"
