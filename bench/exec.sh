@@ -88,30 +88,12 @@ HZ=$(getconf CLK_TCK)
 PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 declare -A PORT SPID VALS FIRST TOTAL CPU DRSS KIDS KRSS FAIL
 status=0
-
-# note TEXT: a line printed under the table.
-note()
-{
-	NOTES+=("$*")
-	echo "exec.sh: $*" >&2
-}
-
-# stop_pid PID: end the process group the server was started in.
-stop_pid()
-{
-	local pid=$1
-
-	stop_group "$pid" 100
-}
+STOP_TRIES=100		# stop_pid: up to 5 s for a server's group
 
 # cleanup: on exit, stop every server still running and remove TMP.
 cleanup()
 {
-	local pid
-
-	for pid in $PIDS; do
-		stop_pid "$pid"
-	done
+	stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

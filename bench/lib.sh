@@ -42,3 +42,31 @@ fetch_debs()
 		    mv "$dest/$p.part" "$dest/$p" || return 1
 	done
 }
+
+# note TEXT: a line for under the table (the caller's NOTES), and on
+# stderr now, after the script's name.
+note()
+{
+	NOTES+=("$*")
+	echo "${0##*/}: $*" >&2
+}
+
+# stop_pid PID: end the process group the server was started in (up to
+# STOP_TRIES waits of 50 ms, default 60) and forget PID in PIDS.
+stop_pid()
+{
+	local pid=$1
+
+	stop_group "$pid" "${STOP_TRIES:-60}"
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$pid" | tr '\n' ' ')
+}
+
+# stop_all: stop every server still in PIDS.
+stop_all()
+{
+	local pid
+
+	for pid in $PIDS; do
+		stop_pid "$pid"
+	done
+}

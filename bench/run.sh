@@ -139,30 +139,10 @@ NCPU=$(nproc)
 declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG CONNS
 status=0
 
-# note TEXT: a line printed under the table.
-note()
-{
-	NOTES+=("$*")
-	echo "run.sh: $*" >&2
-}
-
-# stop_pid PID: end the process group the server was started in.
-stop_pid()
-{
-	local pid=$1
-
-	stop_group "$pid" 60
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$pid" | tr '\n' ' ')
-}
-
 # cleanup: on exit, stop every server still running and remove TMP.
 cleanup()
 {
-	local pid
-
-	for pid in $PIDS; do
-		stop_pid "$pid"
-	done
+	stop_all
 	if [ -n "$TW_SAVED" ]; then
 		echo "$TW_SAVED" >"$TW_KNOB" 2>/dev/null
 	fi
