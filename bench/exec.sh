@@ -88,30 +88,12 @@ HZ=$(getconf CLK_TCK)
 PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
 declare -A PORT SPID VALS FIRST TOTAL CPU DRSS KIDS KRSS FAIL
 status=0
-
-# note TEXT: a line printed under the table.
-note()
-{
-	NOTES+=("$*")
-	echo "exec.sh: $*" >&2
-}
-
-# stop_pid PID: end the process group the server was started in.
-stop_pid()
-{
-	local pid=$1
-
-	stop_group "$pid" 100
-}
+STOP_TRIES=100		# stop_pid: up to 5 s for a server's group
 
 # cleanup: on exit, stop every server still running and remove TMP.
 cleanup()
 {
-	local pid
-
-	for pid in $PIDS; do
-		stop_pid "$pid"
-	done
+	stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -163,24 +145,12 @@ sampler()
 	done
 }
 
-# unpack PKG...: apt-get download + dpkg -x into PEERS/PKG.
-unpack()
-{
-	local p
-	mkdir -p "$PEERS" "$TMP/debs" || return 1
-	for p; do
-		[ -d "$PEERS/$p" ] && continue
-		(cd "$TMP/debs" && timeout 300 apt-get download "$p" \
-		    >>"$TMP/apt.log" 2>&1) || return 1
-		dpkg -x "$TMP"/debs/"${p}"_*.deb "$PEERS/$p" || return 1
-	done
-}
-
 # setup_peers: openbsd-inetd and xinetd, runnable with libwrap0 beside them.
 setup_peers()
 {
 	local b lib
-	if ! unpack libwrap0 openbsd-inetd xinetd; then
+	if ! fetch_debs "$PEERS" "$TMP/debs" libwrap0 openbsd-inetd \
+	    xinetd; then
 		note "peers: cannot download (see apt-get download); skipped"
 		return 1
 	fi

@@ -17,6 +17,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 LOADS_DEFAULT="echo-64x96M,echo-14x1G,echo-64B-64,daytime-64,udp-64B"
 
@@ -50,13 +52,12 @@ pack()
 	$cc $flags -o "$d/real/loadgen" "$here/loadgen.c" &&
 	    $cc $flags -o "$d/real/refecho" "$here/refecho.c" || exit 1
 	# xinetd and libwrap0 (which it links) unpacked, never installed.
-	(cd "$tmp" && apt-get download xinetd libwrap0 >/dev/null 2>&1) &&
-	    dpkg -x "$tmp"/xinetd_*.deb "$tmp/x" &&
-	    dpkg -x "$tmp"/libwrap0_*.deb "$tmp/x" &&
-	    cp "$tmp/x/usr/sbin/xinetd" "$d/real/" ||
+	fetch_debs "$tmp/x" "$tmp/debs" xinetd libwrap0 &&
+	    cp "$tmp/x/xinetd/usr/sbin/xinetd" "$d/real/" ||
 	    echo "multicore.sh: no xinetd (apt-get download failed)" >&2
 	for f in "$d"/real/*; do
-		LD_LIBRARY_PATH=$(echo "$tmp"/x/usr/lib/*-linux-gnu) ldd "$f" |
+		LD_LIBRARY_PATH=$(echo "$tmp"/x/libwrap0/usr/lib/*-linux-gnu) \
+		    ldd "$f" |
 		    awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'
 	done | sort -u | while read -r f; do
 		cp -L "$f" "$d/lib/"
@@ -66,7 +67,7 @@ pack()
 	for f in "$d"/real/*; do
 		wrapper "$d" "$(basename "$f")"
 	done
-	cp "$here/run.sh" "$here/multicore.sh" "$d/bench/"
+	cp "$here/run.sh" "$here/multicore.sh" "$here/lib.sh" "$d/bench/"
 	git -C "$root" log -1 --format='%H %s' >"$d/COMMIT" 2>/dev/null
 	tar -C "$tmp" -czf "$out" netsvcd-multicore || exit 1
 	echo "multicore.sh: packed $out ($(du -h "$out" | cut -f1));" \

@@ -139,30 +139,10 @@ NCPU=$(nproc)
 declare -A VAL OK CPU RSS HWM PORTS SPIDS CCPU BYTES SECS LOADAVG CONNS
 status=0
 
-# note TEXT: a line printed under the table.
-note()
-{
-	NOTES+=("$*")
-	echo "run.sh: $*" >&2
-}
-
-# stop_pid PID: end the process group the server was started in.
-stop_pid()
-{
-	local pid=$1
-
-	stop_group "$pid" 60
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$pid" | tr '\n' ' ')
-}
-
 # cleanup: on exit, stop every server still running and remove TMP.
 cleanup()
 {
-	local pid
-
-	for pid in $PIDS; do
-		stop_pid "$pid"
-	done
+	stop_all
 	if [ -n "$TW_SAVED" ]; then
 		echo "$TW_SAVED" >"$TW_KNOB" 2>/dev/null
 	fi
@@ -313,9 +293,8 @@ setup_xinetd()
 {
 	local d="$root/build-bench/peers/xinetd"
 	if [ ! -x "$d/usr/sbin/xinetd" ]; then
-		mkdir -p "$d" && (cd "$TMP" && timeout 300 apt-get download \
-		    xinetd >"$TMP/apt-xinetd.log" 2>&1) &&
-		    dpkg -x "$TMP"/xinetd_*.deb "$d"
+		rm -rf "$d"	# an empty one from an older run.sh
+		fetch_debs "$root/build-bench/peers" "$TMP/debs" xinetd
 	fi
 	if [ ! -x "$d/usr/sbin/xinetd" ]; then
 		note "xinetd: cannot be downloaded; skipped"

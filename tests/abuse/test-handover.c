@@ -919,6 +919,23 @@ ho_spawn_hostile(const char *conf, int memfd, const int *pass, size_t npass)
 	return d;
 }
 
+/* A TCP listener on 127.0.0.1:port (0: the kernel's port). */
+static int
+ho_listen_on(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, 8), 0);
+	return fd;
+}
+
 /* A TCP listener on 127.0.0.1 (kernel's port); *port gets it. */
 static int
 ho_listener(int *port)
@@ -927,15 +944,19 @@ ho_listener(int *port)
 	socklen_t		len = sizeof(sin);
 	int			fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(listen(fd, 8), 0);
+	fd = ho_listen_on(0);
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	*port = ntohs(sin.sin_port);
 	return fd;
+}
+
+/* conf: echo alone, on a free TCP port of 127.0.0.1 put in *port. */
+static void
+ho_echo_conf(char *conf, size_t size, int *port)
+{
+	hs_free_ports(SOCK_STREAM, AF_INET, port, 1);
+	snprintf(conf, size, "[echo]\nservice = echo\nlisten = "
+	    "tcp://127.0.0.1:%d\n", *port);
 }
 
 /* The echo instance of conf at port answers. */
@@ -1067,9 +1088,7 @@ Test(handover, hostile_states_rejected_daemon_starts_afresh, .timeout = 180)
 	int		 port, lfd, mfd, fake, fport;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-		snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-		    "tcp://127.0.0.1:%d\n", port);
+		ho_echo_conf(conf, sizeof(conf), &port);
 		/* A listener on another port: it must not be adopted. */
 		lfd = ho_listener(&fport);
 		len = ho_forge(b, cases[i].version, lfd, port);
@@ -1097,9 +1116,7 @@ Test(handover, hostile_states_rejected_daemon_starts_afresh, .timeout = 180)
 	 * A valid state whose listener record names a socket bound
 	 * elsewhere: that descriptor is closed, the endpoint bound afresh.
 	 */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
+	ho_echo_conf(conf, sizeof(conf), &port);
 	fake = ho_listener(&fport);
 	len = ho_forge(b, 1, fake, port);
 	mfd = ho_memfd(b, len, SEALS);
@@ -1115,9 +1132,7 @@ Test(handover, hostile_states_rejected_daemon_starts_afresh, .timeout = 180)
 	close(fake);
 
 	/* The record names a UDP socket: not a listening TCP one. */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
+	ho_echo_conf(conf, sizeof(conf), &port);
 	fake = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	len = ho_forge(b, 1, fake, port);
 	mfd = ho_memfd(b, len, SEALS);
@@ -1130,9 +1145,7 @@ Test(handover, hostile_states_rejected_daemon_starts_afresh, .timeout = 180)
 	close(fake);
 
 	/* NETSVCD_HANDOVER naming no memfd at all. */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
+	ho_echo_conf(conf, sizeof(conf), &port);
 	mfd = open("/dev/null", O_RDONLY);
 	d = ho_spawn_hostile(conf, mfd, NULL, 0);
 	cr_assert(ab_log_has(d, "not a sealed memfd"));
@@ -1488,21 +1501,8 @@ Test(handover, fdstore_hostile_entries_rejected, .timeout = 180)
 	int		 port, fport, lfd, mfd, mfd2, cfd, afd, fds[4];
 
 	/* A listener named as a connection: it is neither. */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
-	{
-		struct sockaddr_in	sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((uint16_t)port);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)),
-		    0);
-		cr_assert_eq(listen(lfd, 8), 0);
-	}
+	ho_echo_conf(conf, sizeof(conf), &port);
+	lfd = ho_listen_on(port);
 	len = ho_forge(b, 1, 3, port);
 	mfd = ho_memfd(b, len, SEALS);
 	fds[0] = lfd;
@@ -1518,9 +1518,7 @@ Test(handover, fdstore_hostile_entries_rejected, .timeout = 180)
 	close(mfd);
 
 	/* A listener entry bound elsewhere than its record says. */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
+	ho_echo_conf(conf, sizeof(conf), &port);
 	lfd = ho_listener(&fport);
 	len = ho_forge(b, 1, 3, port);
 	mfd = ho_memfd(b, len, SEALS);
@@ -1538,9 +1536,7 @@ Test(handover, fdstore_hostile_entries_rejected, .timeout = 180)
 	close(lfd);
 
 	/* An unsealed state: nothing of the store is used. */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
+	ho_echo_conf(conf, sizeof(conf), &port);
 	lfd = ho_listener(&fport);
 	len = ho_forge(b, 1, 3, fport);
 	mfd = ho_memfd(b, len, 0);
@@ -1599,21 +1595,8 @@ Test(handover, fdstore_hostile_entries_rejected, .timeout = 180)
 	 * netsvcd.socket's socket beside the store: taken as activated (its
 	 * own name), not as a store entry, and the start does not fail.
 	 */
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[echo]\nservice = echo\nlisten = "
-	    "tcp://127.0.0.1:%d\n", port);
-	{
-		struct sockaddr_in	sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((uint16_t)port);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		afd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		cr_assert_eq(bind(afd, (struct sockaddr *)&sin, sizeof(sin)),
-		    0);
-		cr_assert_eq(listen(afd, 8), 0);
-	}
+	ho_echo_conf(conf, sizeof(conf), &port);
+	afd = ho_listen_on(port);
 	lfd = ho_listener(&fport);
 	len = ho_forge(b, 1, 3, fport);
 	mfd = ho_memfd(b, len, SEALS);

@@ -41,6 +41,13 @@ const char hs_banner_utf8[] = "\xe7\xbd\x91\xe7\xbb\x9c\xe7\xbc\x96"
 const char hs_banner_file[] = "from a file\r\nsecond line\r\n";
 const char hs_banner_esc[] = "tab\there\x21 back\\slash\r\n";
 
+/* The banner instances and their bytes, for tests that walk them all. */
+const struct hs_banner hs_banners[HS_NBANNERS] = {
+	{ "banner", hs_banner_utf8 },
+	{ "banner_file", hs_banner_file },
+	{ "banner_esc", hs_banner_esc },
+};
+
 #define HS_LISTEN_ALL	"listen = tcp://127.0.0.1:0 tcp://[::1]:0 " \
 			"udp://127.0.0.1:0 udp://[::1]:0\n"
 

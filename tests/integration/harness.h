@@ -185,6 +185,13 @@ extern const char *const hs_quotes[HS_NQUOTES];
 extern const char	 hs_banner_utf8[];	/* instance "banner" */
 extern const char	 hs_banner_file[];	/* instance "banner_file" */
 extern const char	 hs_banner_esc[];	/* instance "banner_esc" */
+#define HS_NBANNERS	3
+/* The three banner instances above, each with the bytes it sends. */
+struct hs_banner {
+	const char	*instance;
+	const char	*bytes;
+};
+extern const struct hs_banner hs_banners[HS_NBANNERS];
 struct hs_daemon *hs_spawn_services(void);
 int		 hs_quote_index(const char *, size_t);
 

@@ -26,6 +26,7 @@
 static const char *cli_config(const char *);
 static int	 cli_error_lines(const char *, const char *, int);
 static void	 cli_check_shipped(const char *, const char *);
+static void	 cli_run_ok(struct hs_result *, const char *);
 
 TestSuite(cli, .fini = hs_teardown);
 
@@ -71,6 +72,16 @@ cli_error_lines(const char *err, const char *path, int line)
 	return n;
 }
 
+/* Run netsvcd with the one flag; it must finish and exit 0. */
+static void
+cli_run_ok(struct hs_result *r, const char *flag)
+{
+	cr_assert(hs_run(r, hs_ms(CLI_TMO), flag, NULL) == 0,
+	    "netsvcd %s did not finish", flag);
+	cr_assert(r->exit_code == 0, "netsvcd %s: exit %d, stderr: %s",
+	    flag, r->exit_code, r->err);
+}
+
 Test(cli, version, .timeout = 30)
 {
 	static const char *const flags[] = { "-V", "--version" };
@@ -78,10 +89,7 @@ Test(cli, version, .timeout = 30)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		cr_assert(hs_run(&r, hs_ms(CLI_TMO), flags[i], NULL) == 0,
-		    "netsvcd %s did not finish", flags[i]);
-		cr_assert(r.exit_code == 0, "netsvcd %s: exit %d, stderr: %s",
-		    flags[i], r.exit_code, r.err);
+		cli_run_ok(&r, flags[i]);
 		cr_assert(strcmp(r.out, "netsvcd 0.1.0\n") == 0,
 		    "netsvcd %s printed %s, expected \"netsvcd 0.1.0\\n\"",
 		    flags[i], hs_show(r.out, r.outlen));
@@ -96,10 +104,7 @@ Test(cli, help, .timeout = 30)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		cr_assert(hs_run(&r, hs_ms(CLI_TMO), flags[i], NULL) == 0,
-		    "netsvcd %s did not finish", flags[i]);
-		cr_assert(r.exit_code == 0, "netsvcd %s: exit %d, stderr: %s",
-		    flags[i], r.exit_code, r.err);
+		cli_run_ok(&r, flags[i]);
 		cr_assert(strcasestr(r.out, "usage") != NULL &&
 		    strstr(r.out, "-c") != NULL && strstr(r.out, "-t") != NULL,
 		    "netsvcd %s: no usage with -c and -t on stdout: %s",

@@ -24,6 +24,9 @@
 #include "harness.h"
 
 #define SD_TMO		5000		/* ms for one exchange, unscaled */
+/* The start of sd_conf1() and sd_conf2(): the daemon and echo's service. */
+#define SD_CONF_HEAD	"[daemon]\nshutdown_timeout = 5s\n\n" \
+			"[echo]\nservice = echo\n"
 
 /*
  * Reload tests use fixed ports: a reload keeps the socket of an endpoint
@@ -60,11 +63,7 @@ sd_conf1(const struct sd_ports *p)
 	static char	conf[512];
 
 	snprintf(conf, sizeof(conf),
-	    "[daemon]\n"
-	    "shutdown_timeout = 5s\n"
-	    "\n"
-	    "[echo]\n"
-	    "service = echo\n"
+	    SD_CONF_HEAD
 	    "listen = tcp://127.0.0.1:%d udp://127.0.0.1:%d\n"
 	    "\n"
 	    "[gone]\n"
@@ -80,11 +79,7 @@ sd_conf2(const struct sd_ports *p)
 	static char	conf[512];
 
 	snprintf(conf, sizeof(conf),
-	    "[daemon]\n"
-	    "shutdown_timeout = 5s\n"
-	    "\n"
-	    "[echo]\n"
-	    "service = echo\n"
+	    SD_CONF_HEAD
 	    "listen = tcp://[::1]:0 udp://127.0.0.1:%d\n"
 	    "\n"
 	    "[added]\n"

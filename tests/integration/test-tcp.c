@@ -480,21 +480,14 @@ Test(tcp, qotd, .timeout = 60)
 /* banner: the configured bytes exactly, then EOF. */
 Test(tcp, banner, .timeout = 30)
 {
-	const struct {
-		const char	*instance;
-		const char	*bytes;
-	} cases[] = {
-		{ "banner", hs_banner_utf8 },
-		{ "banner_file", hs_banner_file },
-		{ "banner_esc", hs_banner_esc },
-	};
+	const struct hs_banner	*cases = hs_banners;
 	struct hs_daemon	*d = hs_spawn_services();
 	char			 buf[1024];
 	ssize_t			 n;
 	size_t			 i, k, len;
 	int			 fd;
 
-	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+	for (k = 0; k < HS_NBANNERS; k++) {
 		len = strlen(cases[k].bytes);
 		for (i = 0; i < NFAMILIES; i++) {
 			fd = hs_connect(d, cases[k].instance, SOCK_STREAM,
