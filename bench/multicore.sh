@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
-LOADS_DEFAULT="echo-64x96M,echo-14x1G,echo-64B-64,daytime-64,udp-64B"
+LOADS_DEFAULT="echo-64x160M,echo-14x1G,echo-64B-64,daytime-64,udp-64B"
 
 # wrapper NAME: a script in bin/ running real/NAME with the packed loader
 # and libraries, so the host's glibc does not matter.  exec keeps the PID.

@@ -51,11 +51,11 @@ loads: $DEFAULT_LOADS
 EOF
 }
 
-ALL_LOADS="echo-1x8G echo-64x96M echo-1x4G-16K daytime-64 echo-64B-64"
+ALL_LOADS="echo-1x8G echo-64x160M echo-1x4G-16K daytime-64 echo-64B-64"
 ALL_LOADS="$ALL_LOADS hold-10k udp-64B chargen-sink discard-64K"
 DEFAULT_LOADS=$ALL_LOADS
 ALL_LOADS="$ALL_LOADS echo-14x1G"
-BULK_LOADS=" echo-1x8G echo-64x96M echo-1x4G-16K echo-14x1G chargen-sink"
+BULK_LOADS=" echo-1x8G echo-64x160M echo-1x4G-16K echo-14x1G chargen-sink"
 BULK_LOADS="$BULK_LOADS discard-64K "
 TARGET=1.0			# every ratio row: >= 1.0x the reference
 PROXY_TARGET=0.90		# netsvcd-pv2 / netsvcd (issue 14)
@@ -448,7 +448,7 @@ load_args()
 	# GB/s on one connection) takes more than 2 seconds: 8 GiB, 64 x 96
 	# MiB, 4 GiB in 16 KiB writes, 8 GiB to discard; the others by time.
 	local p=${PORTS[$2]} t="-t $threads" d=3 big=8589934592
-	local each=100663296 small=4294967296 disc=8589934592 n=10000 hs=5
+	local each=167772160 small=4294967296 disc=8589934592 n=10000 hs=5
 	local fourteen=1073741824
 	if [ $quick = 1 ]; then
 		d=0.5 big=8388608 each=262144 small=8388608 disc=67108864
@@ -469,7 +469,7 @@ load_args()
 	esac
 	case $1 in
 	echo-1x8G) echo "echo-tput -p $p -c 1 -b $big -d $lim $t" ;;
-	echo-64x96M) echo "echo-tput -p $p -c 64 -b $each -d $lim $t" ;;
+	echo-64x160M) echo "echo-tput -p $p -c 64 -b $each -d $lim $t" ;;
 	echo-14x1G) echo "echo-tput -p $p -c 14 -b $fourteen -d $lim $t" ;;
 	echo-1x4G-16K)
 		echo "echo-tput -p $p -c 1 -b $small -w 16384 -d $lim $t" ;;
