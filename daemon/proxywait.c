@@ -12,6 +12,11 @@
  * read event is edge-triggered and stays registered: a partial header
  * peeked and left in the socket does not wake the loop again until more
  * bytes arrive.  A timer of its own holds the deadline.
+ *
+ * A built-in service that discards its input (daytime, time, qotd,
+ * chargen, banner) loses nothing to a read past the header: for those the
+ * header is read, not peeked, one call instead of two, and a partial
+ * header waits in a buffer of the wait's own.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,10 +40,16 @@ struct proxy_wait {
 	socklen_t		 peerlen;
 	struct event		 ev;		/* readable, edge-triggered */
 	struct event		 timer;		/* proxy_timeout */
+	uint8_t			*got;		/* read, not peeked: the bytes */
+	size_t			 have;
 };
 
+static int	proxy_reads_header(const struct instance *);
 static enum proxy_status proxy_peek(struct worker *, struct instance *,
 		    int, short, struct proxy_header *, enum proxy_error *);
+static enum proxy_status proxy_take(struct instance *, int, short,
+		    uint8_t *, size_t *, struct proxy_header *,
+		    enum proxy_error *);
 static void	proxy_refuse(struct instance *, int, enum proxy_error);
 static void	proxy_admit(struct worker *, struct instance *, int,
 		    const struct sockaddr *, socklen_t,
@@ -62,12 +73,18 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 	enum proxy_error	 err;
 	uint64_t		 ms = inst->ic->proxy_timeout_ms;
 	struct timeval		 tv;
+	size_t			 have = 0;
+	enum proxy_status	 r;
 
 	/*
 	 * Balancers send the header with the connection: most often it is
 	 * here already, and the connection starts without a wait.
 	 */
-	switch (proxy_peek(w, inst, fd, 0, &h, &err)) {
+	if (proxy_reads_header(inst))
+		r = proxy_take(inst, fd, 0, w->rbuf, &have, &h, &err);
+	else
+		r = proxy_peek(w, inst, fd, 0, &h, &err);
+	switch (r) {
 	case PROXY_DONE:
 		proxy_admit(w, inst, fd, sa, salen, &h);
 		return;
@@ -77,11 +94,18 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 	case PROXY_MORE:
 		break;
 	}
-	if ((pw = calloc(1, sizeof(*pw))) == NULL) {
+	if ((pw = calloc(1, sizeof(*pw))) == NULL ||
+	    (proxy_reads_header(inst) &&
+	    (pw->got = malloc(PROXY_MAX)) == NULL)) {
 		log_warn("%s: PROXY header", inst->ic->name);
+		free(pw);
 		close(fd);
 		instance_release(inst, SOURCE_NONE);
 		return;
+	}
+	if (pw->got != NULL) {		/* the part of the header read */
+		memcpy(pw->got, w->rbuf, have);
+		pw->have = have;
 	}
 	pw->w = w;
 	pw->inst = inst;
@@ -127,6 +151,7 @@ proxy_wait_end(struct proxy_wait *pw)
 	event_del(&pw->timer);
 	LIST_REMOVE(pw, entry);
 	instance_unref(pw->inst);
+	free(pw->got);
 	free(pw);
 }
 
@@ -182,6 +207,53 @@ proxy_peek(struct worker *w, struct instance *inst, int fd, short what,
 	return r;
 }
 
+/*
+ * Whether inst's service throws its input away, so that the header can be
+ * read rather than peeked: bytes read past it are bytes the host would
+ * drop.  Built-ins only: a module's service may hand its socket on.
+ */
+static int
+proxy_reads_header(const struct instance *inst)
+{
+	const struct instance_conf	*ic = inst->ic;
+
+	return ic->module == NULL && ic->service->tcp_read == NULL &&
+	    !ic->service->spawns;
+}
+
+/*
+ * Read what came on fd after the have bytes of buf (PROXY_MAX long), as
+ * proxy_peek() peeks; with PROXY_DONE, what was read past the header is
+ * dropped and counted as input, as the host drops a discarding service's
+ * input.
+ */
+static enum proxy_status
+proxy_take(struct instance *inst, int fd, short what, uint8_t *buf,
+    size_t *have, struct proxy_header *h, enum proxy_error *err)
+{
+	enum proxy_status	 r;
+	ssize_t			 n;
+
+	n = recv(fd, buf + *have, PROXY_MAX - *have, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return PROXY_MORE;
+	if (n <= 0) {
+		*err = PROXY_E_CLOSED;
+		return PROXY_BAD;
+	}
+	*have += (size_t)n;
+	r = proxy_parse(buf, *have, inst->ic->proxy_accept, h, err);
+	if (r == PROXY_MORE && (what & EV_CLOSED)) {
+		*err = PROXY_E_CLOSED;
+		return PROXY_BAD;
+	}
+	if (r == PROXY_DONE && *have > h->len)
+		atomic_fetch_add_explicit(&inst->stats->bytes_in[PROTO_TCP],
+		    (unsigned long)(*have - h->len), memory_order_relaxed);
+	return r;
+}
+
 /* The socket became readable: the header, or more of it. */
 static void
 proxy_wait_on_read(evutil_socket_t fd, short what, void *arg)
@@ -189,8 +261,14 @@ proxy_wait_on_read(evutil_socket_t fd, short what, void *arg)
 	struct proxy_wait	*pw = arg;
 	struct proxy_header	 h;
 	enum proxy_error	 err;
+	enum proxy_status	 r;
 
-	switch (proxy_peek(pw->w, pw->inst, fd, what, &h, &err)) {
+	if (pw->got != NULL)
+		r = proxy_take(pw->inst, fd, what, pw->got, &pw->have, &h,
+		    &err);
+	else
+		r = proxy_peek(pw->w, pw->inst, fd, what, &h, &err);
+	switch (r) {
 	case PROXY_MORE:
 		return;
 	case PROXY_BAD:

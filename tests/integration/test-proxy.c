@@ -262,6 +262,99 @@ Test(proxy, refused_peers_and_headers_are_counted, .timeout = 60)
 }
 
 /*
+ * As a balancer in front of a daytime instance: send the parts with a
+ * pause between them, then read to EOF.  Returns 1 when the reply was one
+ * CRLF-terminated line followed by a clean EOF, 0 when nothing came.
+ */
+static int
+px_daytime(struct hs_daemon *d, const char *inst, const void *const *part,
+    const size_t *len, int nparts)
+{
+	char	in[128];
+	ssize_t	n;
+	int	fd, i;
+
+	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
+	for (i = 0; i < nparts; i++) {
+		if (i > 0)
+			usleep(100000);
+		cr_assert(hs_send_all(fd, part[i], len[i], hs_ms(PX_TMO)) == 0);
+	}
+	n = hs_read_eof(fd, in, sizeof(in), hs_ms(PX_TMO));
+	hs_close(fd);
+	if (n <= 0)
+		return 0;
+	cr_assert(n >= 2 && in[n - 2] == '\r' && in[n - 1] == '\n' &&
+	    memchr(in, '\n', (size_t)n - 1) == NULL, "reply: %.*s", (int)n,
+	    in);
+	return 1;
+}
+
+/*
+ * A built-in that discards its input reads the header instead of peeking
+ * at it (one call, not two): whole, split over writes (kept between
+ * reads), followed by data (dropped and counted as input), bad in its
+ * second part, or cut short.
+ */
+Test(proxy, discarding_service_reads_the_header, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(PX_DAEMON
+	    "[day]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
+	    "proxy_protocol = any\nproxy_from = 127.0.0.1/32\n");
+	int			 port = hs_metrics_port(d);
+	const char		*v1 = "PROXY TCP4 192.0.2.88 127.0.0.1 40008 13\r\n";
+	uint8_t			 v2[64], bad[64];
+	size_t			 v2len = v2_header(v2, 1, "198.51.100.77", 40007);
+	char			 v1data[128], *log;
+	const void		*p[3];
+	size_t			 l[3];
+	int			 fd;
+
+#define DAY(what) "{instance=\"day\",service=\"daytime\"" what "}"
+	p[0] = v2;
+	l[0] = v2len;
+	cr_assert(px_daytime(d, "day", p, l, 1));
+	/* The header and data in one write: the data is dropped, counted. */
+	snprintf(v1data, sizeof(v1data), "%signored\r\n", v1);
+	p[0] = v1data;
+	l[0] = strlen(v1data);
+	cr_assert(px_daytime(d, "day", p, l, 1));
+	px_wait_metric(port, "netsvcd_bytes_received_total"
+	    DAY(",proto=\"tcp\""), 9);
+	/* Split in three: the first parts wait in the buffer. */
+	p[0] = v2;
+	l[0] = 5;
+	p[1] = v2 + 5;
+	l[1] = 13;
+	p[2] = v2 + 18;
+	l[2] = v2len - 18;
+	cr_assert(px_daytime(d, "day", p, l, 3));
+	/* A good first part, then a family no one knows: refused. */
+	memcpy(bad, v2, v2len);
+	bad[13] = 0x99;
+	p[0] = bad;
+	l[0] = 12;
+	p[1] = bad + 12;
+	l[1] = v2len - 12;
+	cr_assert(!px_daytime(d, "day", p, l, 2));
+	px_wait_metric(port, "netsvcd_proxy_headers_refused_total"
+	    DAY(",reason=\"family\""), 1);
+	/* Half a header, and the balancer leaves. */
+	fd = hs_connect(d, "day", SOCK_STREAM, AF_INET);
+	cr_assert(hs_send_all(fd, v2, 10, hs_ms(PX_TMO)) == 0);
+	hs_close(fd);
+	px_wait_metric(port, "netsvcd_proxy_headers_refused_total"
+	    DAY(",reason=\"closed\""), 1);
+	px_wait_metric(port, "netsvcd_connections_open", 0);
+	hs_stop_ok(d);
+	log = hs_log(d);
+	cr_assert(strstr(log, "198.51.100.77:40007") != NULL, "log: %s", log);
+	cr_assert(strstr(log, "192.0.2.88:40008") != NULL, "log: %s", log);
+	free(log);
+#undef DAY
+}
+
+/*
  * A balancer's connection that sends nothing stays in the kernel
  * (TCP_DEFER_ACCEPT) instead of holding a wait: no header timeout at
  * proxy_timeout, but one once the kernel hands it over (about a second).
