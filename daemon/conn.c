@@ -38,6 +38,7 @@
 #include "netsvcd.h"
 
 #define CONN_SPARE	256	/* closed conns a worker keeps for reuse */
+#define SPLICE_MIN_CONNS 2	/* echo splices from this many conns up */
 
 struct outbuf {
 	unsigned char	*data;
@@ -211,6 +212,7 @@ conn_start(struct worker *w, struct instance *inst, int fd,
 		memcpy(&c->peer, sa, salen);
 	instance_ref(inst);
 	LIST_INSERT_HEAD(&w->conns, c, entry);
+	w->nconns++;
 
 	/*
 	 * The service goes first: a daytime-like service writes, closes and
@@ -349,6 +351,7 @@ conn_release(struct conn *c)
 	if (c->svc->tcp_close != NULL)
 		c->svc->tcp_close(c);
 	LIST_REMOVE(c, entry);
+	w->nconns--;
 	if (LIST_EMPTY(&w->dead))
 		event_active(w->reaper, EV_TIMEOUT, 0);
 	LIST_INSERT_HEAD(&w->dead, c, entry);
@@ -449,8 +452,15 @@ conn_read_once(struct conn *c, evutil_socket_t fd, size_t room)
 	ssize_t		 n;
 	int		 spliced;
 
+	/*
+	 * Splice while the worker has other connections to serve.  A
+	 * connection alone is echoed through rbuf instead: on loopback the
+	 * bytes a copy writes reach their reader warm in cache, and a lone
+	 * connection's reader, not the server, sets its pace; with many the
+	 * server's CPU is what counts, and splice saves it (PERFORMANCE.md).
+	 */
 	spliced = c->echo_input && c->out.len == c->out.off &&
-	    c->w->pipefd[0] != -1;
+	    c->w->pipefd[0] != -1 && c->w->nconns >= SPLICE_MIN_CONNS;
 	if (spliced)
 		n = conn_splice_in(c, room);
 	else
@@ -1113,6 +1123,7 @@ conn_adopt(struct worker *w, struct instance *inst, const struct ho_conn *hc,
 	c->src = src;
 	instance_ref(inst);
 	LIST_INSERT_HEAD(&w->conns, c, entry);
+	w->nconns++;
 	conn_handover_done(c, 0);	/* start its events as if resumed */
 	return 0;
 }

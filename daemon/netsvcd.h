@@ -562,6 +562,7 @@ struct worker {
 	int			 pipefd[2];	/* echo splice, -1: none */
 	struct dgram_batch	*batch;		/* UDP scratch, on first use */
 	LIST_HEAD(, conn)	 conns;
+	unsigned int		 nconns;	/* in conns */
 	LIST_HEAD(, conn)	 dead;		/* closed, freed by reaper */
 	LIST_HEAD(, conn)	 spare;		/* freed, kept for reuse */
 	LIST_HEAD(, proxy_wait)	 proxy_waits;	/* waiting for a PROXY header */

@@ -7,10 +7,12 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +151,78 @@ Test(tcp, echo_4mib, .timeout = 90)
 		    hs_show(in + bad, len - bad < 16 ? len - bad : 16));
 		hs_close(fd);
 	}
+	free(out);
+	free(in);
+	hs_stop_ok(d);
+}
+
+/*
+ * A child that opens connections to the address of fd, each held for 2 ms
+ * with 2 ms between them, until killed (at most 20 s).  Its pid.
+ */
+static pid_t
+tcp_churn(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	int64_t			 end;
+	pid_t			 pid;
+	int			 c;
+
+	cr_assert(getpeername(fd, (struct sockaddr *)&ss, &len) == 0);
+	cr_assert((pid = fork()) != -1, "fork: %s", strerror(errno));
+	if (pid != 0)
+		return pid;
+	end = hs_now_ms() + 20000;
+	while (hs_now_ms() < end) {
+		if ((c = socket(ss.ss_family, SOCK_STREAM, 0)) != -1) {
+			(void)connect(c, (struct sockaddr *)&ss, len);
+			usleep(2000);
+			close(c);
+		}
+		usleep(2000);
+	}
+	_exit(0);
+}
+
+/*
+ * Echo splices only while its worker has other connections, and copies
+ * for a connection alone: 16 MiB back byte for byte while other
+ * connections come and go, so the stream switches path many times.
+ */
+Test(tcp, echo_16mib_while_others_come_and_go, .timeout = 90)
+{
+	struct hs_daemon	*d = hs_spawn_services();
+	size_t			 len = 16 * 1024 * 1024, bad;
+	unsigned char		*out, *in;
+	struct hs_xfer		 x;
+	pid_t			 churn;
+	int			 fd, st, r, e;
+
+	out = malloc(len);
+	in = malloc(len);
+	cr_assert(out != NULL && in != NULL, "out of memory");
+	hs_pattern(out, len, 4242, 0);
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	churn = tcp_churn(fd);
+	memset(&x, 0, sizeof(x));
+	x.out = out;
+	x.outlen = len;
+	x.shut_wr = 1;
+	x.in = in;
+	x.incap = len;
+	x.until_eof = 1;
+	r = hs_xfer(fd, &x, hs_ms(60000));
+	e = errno;
+	kill(churn, SIGKILL);
+	cr_assert(waitpid(churn, &st, 0) == churn);
+	cr_assert(r == 0, "16 MiB echo: %s with %zu bytes sent, %zu received",
+	    strerror(e), x.sent, x.inlen);
+	cr_assert(x.inlen == len, "16 MiB echo: %zu bytes came back",
+	    x.inlen);
+	bad = tcp_mismatch(out, in, len);
+	cr_assert(bad == len, "16 MiB echo: byte %zu differs", bad);
+	hs_close(fd);
 	free(out);
 	free(in);
 	hs_stop_ok(d);
