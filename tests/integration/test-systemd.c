@@ -301,37 +301,49 @@ Test(reload, broken_config_changes_nothing, .timeout = 60)
 	hs_stop_ok(d);
 }
 
+/* A listening socket on a free loopback port, which the daemon cannot bind. */
+static int
+sd_taken_port(unsigned int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd != -1 && bind(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0 && listen(fd, 1) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
+	    "bind: %s", strerror(errno));
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
 /* A port that cannot be bound: the reload is rolled back as a whole. */
 Test(reload, bind_failure_rolls_back, .timeout = 60)
 {
 	struct hs_daemon	*d;
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
+	unsigned int		 port;
 	struct sd_ports		 p;
 	char			 conf[1024];
 	int			 fd, taken;
 
 	sd_ports(&p);
 	d = hs_spawn(sd_conf1(&p));
-	taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(taken != -1 && bind(taken, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 && listen(taken, 1) == 0 &&
-	    getsockname(taken, (struct sockaddr *)&sin, &len) == 0,
-	    "bind: %s", strerror(errno));
+	taken = sd_taken_port(&port);
 
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	hs_echo(fd, "before reload\n", hs_ms(SD_TMO));
 	/* New endpoints that bind, and one that cannot. */
 	snprintf(conf, sizeof(conf), "%s\n[extra]\nservice = echo\n"
 	    "listen = tcp://[::1]:0 tcp://127.0.0.1:%u\n", sd_conf1(&p),
-	    ntohs(sin.sin_port));
+	    port);
 	hs_reload(d, conf);
 	cr_assert(strstr(d->last_status, "fail") != NULL, "a reload that "
 	    "cannot bind port %u sent READY=1 with STATUS=%s",
-	    ntohs(sin.sin_port), d->last_status);
+	    port, d->last_status);
 	sd_conf1_serves(d, fd);
 	sd_close(fd);
 	close(taken);
@@ -383,8 +395,7 @@ Test(reload, signal_reload_reports_outcome, .timeout = 120)
 {
 	struct hs_daemon	*d;
 	struct hs_result	 r;
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
+	unsigned int		 port;
 	struct sd_ports		 p;
 	char			 conf[1024], pid[32], line[256];
 	FILE			*f;
@@ -424,17 +435,10 @@ Test(reload, signal_reload_reports_outcome, .timeout = 120)
 	hs_result_free(&r);
 
 	/* A port the daemon cannot bind: only the reload itself fails. */
-	taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(taken != -1 && bind(taken, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 && listen(taken, 1) == 0 &&
-	    getsockname(taken, (struct sockaddr *)&sin, &len) == 0,
-	    "bind: %s", strerror(errno));
+	taken = sd_taken_port(&port);
 	snprintf(conf, sizeof(conf), "%s\n[extra]\nservice = echo\n"
 	    "listen = tcp://127.0.0.1:%u\n", sd_conf2(&p),
-	    ntohs(sin.sin_port));
+	    port);
 	hs_file(d, "netsvcd.ini", conf, strlen(conf));
 	cr_assert(sd_signal_reload(d, &r) == 1, "reload with a port in "
 	    "use: exit %d, stdout: %s", r.exit_code, r.out);
