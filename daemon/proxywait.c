@@ -45,10 +45,8 @@ struct proxy_wait {
 };
 
 static int	proxy_reads_header(const struct instance *);
-static enum proxy_status proxy_peek(struct worker *, struct instance *,
-		    int, short, struct proxy_header *, enum proxy_error *);
-static enum proxy_status proxy_take(struct instance *, int, short,
-		    uint8_t *, size_t *, struct proxy_header *,
+static enum proxy_status proxy_look(struct worker *, struct instance *,
+		    int, short, uint8_t *, size_t *, struct proxy_header *,
 		    enum proxy_error *);
 static void	proxy_refuse(struct instance *, int, enum proxy_error);
 static void	proxy_admit(struct worker *, struct instance *, int,
@@ -74,17 +72,14 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 	uint64_t		 ms = inst->ic->proxy_timeout_ms;
 	struct timeval		 tv;
 	size_t			 have = 0;
-	enum proxy_status	 r;
+	int			 reads = proxy_reads_header(inst);
 
 	/*
 	 * Balancers send the header with the connection: most often it is
 	 * here already, and the connection starts without a wait.
 	 */
-	if (proxy_reads_header(inst))
-		r = proxy_take(inst, fd, 0, w->rbuf, &have, &h, &err);
-	else
-		r = proxy_peek(w, inst, fd, 0, &h, &err);
-	switch (r) {
+	switch (proxy_look(w, inst, fd, 0, reads ? w->rbuf : NULL, &have, &h,
+	    &err)) {
 	case PROXY_DONE:
 		proxy_admit(w, inst, fd, sa, salen, &h);
 		return;
@@ -95,8 +90,7 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 		break;
 	}
 	if ((pw = calloc(1, sizeof(*pw))) == NULL ||
-	    (proxy_reads_header(inst) &&
-	    (pw->got = malloc(PROXY_MAX)) == NULL)) {
+	    (reads && (pw->got = malloc(PROXY_MAX)) == NULL)) {
 		log_warn("%s: PROXY header", inst->ic->name);
 		free(pw);
 		close(fd);
@@ -175,39 +169,6 @@ proxy_wait_refuse(struct proxy_wait *pw, enum proxy_error why)
 }
 
 /*
- * Peek at what came on fd; PROXY_DONE once the header is whole, and then
- * exactly its bytes are taken out of the socket, PROXY_MORE, or PROXY_BAD
- * with the reason in *err.  what: the event's flags (EV_CLOSED: the
- * balancer hung up, so a partial header stays partial).
- */
-static enum proxy_status
-proxy_peek(struct worker *w, struct instance *inst, int fd, short what,
-    struct proxy_header *h, enum proxy_error *err)
-{
-	enum proxy_status	 r;
-	ssize_t			 n;
-
-	n = recv(fd, w->rbuf, PROXY_MAX, MSG_PEEK);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return PROXY_MORE;	/* the next edge, or the timer */
-	if (n <= 0) {
-		*err = PROXY_E_CLOSED;
-		return PROXY_BAD;
-	}
-	r = proxy_parse(w->rbuf, (size_t)n, inst->ic->proxy_accept, h, err);
-	if (r == PROXY_MORE && (what & EV_CLOSED)) {
-		*err = PROXY_E_CLOSED;
-		return PROXY_BAD;
-	}
-	if (r == PROXY_DONE && recv(fd, w->rbuf, h->len, 0) != (ssize_t)h->len) {
-		*err = PROXY_E_CLOSED;
-		return PROXY_BAD;
-	}
-	return r;
-}
-
-/*
  * Whether inst's service throws its input away, so that the header can be
  * read rather than peeked: bytes read past it are bytes the host would
  * drop.  Built-ins only: a module's service may hand its socket on.
@@ -222,35 +183,52 @@ proxy_reads_header(const struct instance *inst)
 }
 
 /*
- * Read what came on fd after the have bytes of buf (PROXY_MAX long), as
- * proxy_peek() peeks; with PROXY_DONE, what was read past the header is
- * dropped and counted as input, as the host drops a discarding service's
- * input.
+ * Look at what came on fd; PROXY_DONE once the header is whole, PROXY_MORE,
+ * or PROXY_BAD with the reason in *err.  what: the event's flags
+ * (EV_CLOSED: the balancer hung up, so a partial header stays partial).
+ * With buf NULL the bytes are peeked into w->rbuf and, once the header is
+ * whole, exactly its bytes are taken out of the socket.  Otherwise they
+ * are read into buf (PROXY_MAX long) after the *have kept from earlier
+ * reads; what was read past the header is dropped and counted as input,
+ * as the host drops a discarding service's input.
  */
 static enum proxy_status
-proxy_take(struct instance *inst, int fd, short what, uint8_t *buf,
-    size_t *have, struct proxy_header *h, enum proxy_error *err)
+proxy_look(struct worker *w, struct instance *inst, int fd, short what,
+    uint8_t *buf, size_t *have, struct proxy_header *h,
+    enum proxy_error *err)
 {
 	enum proxy_status	 r;
+	size_t			 len = buf != NULL ? *have : 0;
 	ssize_t			 n;
+	int			 peek = buf == NULL;
 
-	n = recv(fd, buf + *have, PROXY_MAX - *have, 0);
+	if (peek)
+		buf = w->rbuf;
+	n = recv(fd, buf + len, PROXY_MAX - len, peek ? MSG_PEEK : 0);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
-		return PROXY_MORE;
+		return PROXY_MORE;	/* the next edge, or the timer */
 	if (n <= 0) {
 		*err = PROXY_E_CLOSED;
 		return PROXY_BAD;
 	}
-	*have += (size_t)n;
-	r = proxy_parse(buf, *have, inst->ic->proxy_accept, h, err);
+	len += (size_t)n;
+	if (!peek)
+		*have = len;
+	r = proxy_parse(buf, len, inst->ic->proxy_accept, h, err);
 	if (r == PROXY_MORE && (what & EV_CLOSED)) {
 		*err = PROXY_E_CLOSED;
 		return PROXY_BAD;
 	}
-	if (r == PROXY_DONE && *have > h->len)
+	if (r != PROXY_DONE)
+		return r;
+	if (peek && recv(fd, buf, h->len, 0) != (ssize_t)h->len) {
+		*err = PROXY_E_CLOSED;
+		return PROXY_BAD;
+	}
+	if (!peek && len > h->len)
 		atomic_fetch_add_explicit(&inst->stats->bytes_in[PROTO_TCP],
-		    (unsigned long)(*have - h->len), memory_order_relaxed);
+		    (unsigned long)(len - h->len), memory_order_relaxed);
 	return r;
 }
 
@@ -261,14 +239,9 @@ proxy_wait_on_read(evutil_socket_t fd, short what, void *arg)
 	struct proxy_wait	*pw = arg;
 	struct proxy_header	 h;
 	enum proxy_error	 err;
-	enum proxy_status	 r;
 
-	if (pw->got != NULL)
-		r = proxy_take(pw->inst, fd, what, pw->got, &pw->have, &h,
-		    &err);
-	else
-		r = proxy_peek(pw->w, pw->inst, fd, what, &h, &err);
-	switch (r) {
+	switch (proxy_look(pw->w, pw->inst, fd, what, pw->got, &pw->have, &h,
+	    &err)) {
 	case PROXY_MORE:
 		return;
 	case PROXY_BAD:

@@ -328,6 +328,24 @@ hs_echo(int fd, const char *msg, int timeout_ms)
 }
 
 /*
+ * Write len bytes of out while reading into in (len bytes of room),
+ * half-close, read to EOF: hs_xfer's result, the counts in *x.
+ */
+int
+hs_stream(int fd, const void *out, void *in, size_t len, struct hs_xfer *x,
+    int timeout_ms)
+{
+	memset(x, 0, sizeof(*x));
+	x->out = out;
+	x->outlen = len;
+	x->shut_wr = 1;
+	x->in = in;
+	x->incap = len;
+	x->until_eof = 1;
+	return hs_xfer(fd, x, timeout_ms);
+}
+
+/*
  * Warm an echo instance up before a memory baseline: 1 MiB of the pattern
  * of seed through fd, half-closed, all of it back before EOF, so the
  * baseline holds the allocator's working set.  Closes fd.
@@ -339,15 +357,9 @@ hs_warm_echo(int fd, uint64_t seed, int timeout_ms)
 	struct hs_xfer		 x;
 
 	hs_pattern(warm, sizeof(warm), seed, 0);
-	memset(&x, 0, sizeof(x));
-	x.out = warm;
-	x.outlen = sizeof(warm);
-	x.shut_wr = 1;
-	x.in = back;
-	x.incap = sizeof(back);
-	x.until_eof = 1;
-	cr_assert(hs_xfer(fd, &x, timeout_ms) == 0 &&
-	    x.inlen == sizeof(warm), "warm-up echo: %s", strerror(errno));
+	cr_assert(hs_stream(fd, warm, back, sizeof(warm), &x,
+	    timeout_ms) == 0 && x.inlen == sizeof(warm), "warm-up echo: %s",
+	    strerror(errno));
 	hs_close(fd);
 }
 

@@ -139,6 +139,8 @@ int		 hs_connect_ep(const struct hs_endpoint *, int timeout_ms);
 int		 hs_connect(struct hs_daemon *, const char *, int type,
 		    int family);
 int		 hs_xfer(int fd, struct hs_xfer *, int timeout_ms);
+int		 hs_stream(int fd, const void *out, void *in, size_t len,
+		    struct hs_xfer *, int timeout_ms);
 int		 hs_send_all(int fd, const void *, size_t, int timeout_ms);
 ssize_t		 hs_recv_n(int fd, void *, size_t, int timeout_ms);
 ssize_t		 hs_read_eof(int fd, void *, size_t, int timeout_ms);

@@ -398,14 +398,8 @@ Test(limits, no_descriptor_leak, .timeout = 120)
 	for (k = 0; k < 40; k++) {
 		/* A complete echo with a half-close. */
 		fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET6);
-		memset(&x, 0, sizeof(x));
-		x.out = out;
-		x.outlen = sizeof(out);
-		x.shut_wr = 1;
-		x.in = in;
-		x.incap = sizeof(in);
-		x.until_eof = 1;
-		cr_assert(hs_xfer(fd, &x, hs_ms(LIM_TMO)) == 0 &&
+		cr_assert(hs_stream(fd, out, in, sizeof(in), &x,
+		    hs_ms(LIM_TMO)) == 0 &&
 		    x.inlen == sizeof(in), "echo: %s", strerror(errno));
 		hs_close(fd);
 		/* A service that closes first. */

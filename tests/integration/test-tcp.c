@@ -60,24 +60,6 @@ tcp_mismatch(const void *a, const void *b, size_t len)
 	return i;
 }
 
-/*
- * Write len bytes of out while reading into in, half-close, read to EOF:
- * hs_xfer's result, the counts in *x.
- */
-static int
-tcp_stream(int fd, const void *out, void *in, size_t len, struct hs_xfer *x,
-    int ms)
-{
-	memset(x, 0, sizeof(*x));
-	x->out = out;
-	x->outlen = len;
-	x->shut_wr = 1;
-	x->in = in;
-	x->incap = len;
-	x->until_eof = 1;
-	return hs_xfer(fd, x, hs_ms(ms));
-}
-
 /* Send msg to echo, read it back, then check EOF after a half-close. */
 static void
 tcp_echo_check(struct hs_daemon *d, int family, const char *msg, size_t len)
@@ -149,7 +131,7 @@ Test(tcp, echo_4mib, .timeout = 90)
 	for (i = 0; i < NFAMILIES; i++) {
 		hs_pattern(out, len, 4000 + i, 0);
 		fd = hs_connect(d, "echo", SOCK_STREAM, families[i]);
-		cr_assert(tcp_stream(fd, out, in, len, &x, 30000) == 0,
+		cr_assert(hs_stream(fd, out, in, len, &x, hs_ms(30000)) == 0,
 		    "4 MiB echo %s: %s with %zu bytes sent, %zu received",
 		    hs_family_name(families[i]), strerror(errno), x.sent,
 		    x.inlen);
@@ -216,7 +198,7 @@ Test(tcp, echo_16mib_while_others_come_and_go, .timeout = 90)
 	hs_pattern(out, len, 4242, 0);
 	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
 	churn = tcp_churn(fd);
-	r = tcp_stream(fd, out, in, len, &x, 60000);
+	r = hs_stream(fd, out, in, len, &x, hs_ms(60000));
 	e = errno;
 	kill(churn, SIGKILL);
 	cr_assert(waitpid(churn, &st, 0) == churn);
