@@ -85,6 +85,7 @@ struct opts {
 	int		 lines;		/* -x: sink checks line form only */
 	int		 sources;	/* -S: source addresses (IPv4) */
 	int		 proxy;		/* -P: connrate sends a PROXY v2 header */
+	int		 smart;		/* -A: what is sent rides on the ACK */
 };
 
 struct worker {
@@ -248,7 +249,7 @@ usage(void)
 	    "  echo-tput     -c CONNS -b BYTES [-w WRITE_SIZE]"
 	    " [-d max_seconds]\n"
 	    "  connrate      -c INFLIGHT -n TOTAL [-k SEND_BYTES]"
-	    " [-d seconds] [-S SOURCES] [-P]\n"
+	    " [-d seconds] [-S SOURCES] [-P [-A]]\n"
 	    "  hold          -c CONNS -s SECONDS [-d connect_seconds]\n"
 	    "  udp-echo      -c SOCKETS -w WINDOW -s SIZE -d SECONDS\n"
 	    "  sink          -d SECONDS [-x]\n"
@@ -259,6 +260,9 @@ usage(void)
 	    "-P: connrate sends a PROXY v2 header (PROXY, TCP over IPv4,"
 	    " its own address\n"
 	    "    and port as the client's) in front of its bytes\n"
+	    "-A: with -P, the header rides on the handshake's last ACK"
+	    " (TCP_QUICKACK off\n"
+	    "    before connect, as HAProxy's option tcp-smart-connect)\n"
 	    "-x: only check that chargen sends lines of 72 printable"
 	    " characters and CRLF\n"
 	    "Prints: RESULT load=L value=X unit=U ok=0|1 extra=k=v,...\n"
@@ -494,7 +498,7 @@ static int
 net_open(int type, uint64_t id)
 {
 	struct sockaddr_in	src;
-	int			fd, one = 1;
+	int			fd, one = 1, zero = 0;
 
 	fd = socket(target.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -503,6 +507,8 @@ net_open(int type, uint64_t id)
 	}
 	if (type == SOCK_STREAM)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (type == SOCK_STREAM && o.smart)
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
 	if (o.sources > 1 && id % (uint64_t)o.sources != 0 &&
 	    target.ss_family == AF_INET) {
 		memset(&src, 0, sizeof(src));
@@ -1761,7 +1767,7 @@ opts_parse(int argc, char **argv)
 	o.threads = 1;
 	o.sources = 16;
 	optind = 2;
-	while ((ch = getopt(argc, argv, "H:p:c:n:k:b:w:s:d:t:T:S:xPh")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:k:b:w:s:d:t:T:S:xPAh")) != -1) {
 		switch (ch) {
 		case 'H':
 			o.host = optarg;
@@ -1805,13 +1811,17 @@ opts_parse(int argc, char **argv)
 		case 'P':
 			o.proxy = 1;
 			break;
+		case 'A':
+			o.smart = 1;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || o.port <= 0 || o.port > 65535 ||
 	    o.threads < 1 || o.threads > MAX_THREADS || o.sources < 1 ||
-	    o.sources > 65536 || (o.proxy && strcmp(o.load, "connrate") != 0))
+	    o.sources > 65536 || (o.proxy && strcmp(o.load, "connrate") != 0) ||
+	    (o.smart && !o.proxy))
 		usage();
 	return 0;
 }

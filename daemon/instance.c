@@ -119,6 +119,21 @@ instance_sweep(struct daemon *d)
 	}
 }
 
+/*
+ * Whether inst's service answers a connection at once and throws its
+ * input away (daytime, time, qotd, chargen, banner): what a client sends
+ * is never waited for.  Built-ins only: a module's service may hand its
+ * socket on.
+ */
+int
+instance_answers_at_once(const struct instance *inst)
+{
+	const struct instance_conf	*ic = inst->ic;
+
+	return ic->module == NULL && ic->service->tcp_read == NULL &&
+	    !ic->service->spawns;
+}
+
 /* Count a refusal; log at most once a second, with the count since. */
 void
 instance_refuse(struct instance *inst, enum refuse_reason why)

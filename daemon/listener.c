@@ -256,18 +256,29 @@ listener_rebacklog(struct listener *l)
 /*
  * Behind a balancer, accept a connection only once its first bytes (the
  * PROXY header) have come, or after about a second: most connections then
- * start at once instead of waiting for their header (proxywait.c).  Off
- * again when the instance stops taking a header.
+ * start at once instead of waiting for their header (proxywait.c).  A
+ * service that answers at once also acks the header with its answer
+ * instead of a segment of its own: its connections start with delayed
+ * ACKs (TCP_QUICKACK off, inherited from the listener).  Not for the
+ * others: a balancer with Nagle's algorithm on would hold the client's
+ * first bytes until that ACK, 40 ms.  Both off again when the instance
+ * stops taking a header.
  */
 static void
 listener_defer(struct listener *l)
 {
 	int	secs = l->inst->ic->proxy_accept != 0 ? 1 : 0;
+	int	quick = !secs || !instance_answers_at_once(l->inst);
 
-	if (l->ep.proto == SERVICE_TCP && setsockopt(l->fd, IPPROTO_TCP,
-	    TCP_DEFER_ACCEPT, &secs, sizeof(secs)) == -1)
+	if (l->ep.proto != SERVICE_TCP)
+		return;
+	if (setsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+	    sizeof(secs)) == -1)
 		log_debug("%s: TCP_DEFER_ACCEPT: %s", l->ep.text,
 		    strerror(errno));
+	if (setsockopt(l->fd, IPPROTO_TCP, TCP_QUICKACK, &quick,
+	    sizeof(quick)) == -1)
+		log_debug("%s: TCP_QUICKACK: %s", l->ep.text, strerror(errno));
 }
 
 /*

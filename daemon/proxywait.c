@@ -16,10 +16,13 @@
  * A built-in service that discards its input (daytime, time, qotd,
  * chargen, banner) loses nothing to a read past the header: for those the
  * header is read, not peeked, one call instead of two, and a partial
- * header waits in a buffer of the wait's own.
+ * header waits in a buffer of the wait's own (and is acked at once: those
+ * connections delay their ACKs, see listener_defer).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,10 +47,10 @@ struct proxy_wait {
 	size_t			 have;
 };
 
-static int	proxy_reads_header(const struct instance *);
 static enum proxy_status proxy_look(struct worker *, struct instance *,
 		    int, short, uint8_t *, size_t *, struct proxy_header *,
 		    enum proxy_error *);
+static void	proxy_ack_now(int);
 static void	proxy_refuse(struct instance *, int, enum proxy_error);
 static void	proxy_admit(struct worker *, struct instance *, int,
 		    const struct sockaddr *, socklen_t,
@@ -72,7 +75,7 @@ proxy_wait_start(struct worker *w, struct instance *inst, int fd,
 	uint64_t		 ms = inst->ic->proxy_timeout_ms;
 	struct timeval		 tv;
 	size_t			 have = 0;
-	int			 reads = proxy_reads_header(inst);
+	int			 reads = instance_answers_at_once(inst);
 
 	/*
 	 * Balancers send the header with the connection: most often it is
@@ -169,20 +172,6 @@ proxy_wait_refuse(struct proxy_wait *pw, enum proxy_error why)
 }
 
 /*
- * Whether inst's service throws its input away, so that the header can be
- * read rather than peeked: bytes read past it are bytes the host would
- * drop.  Built-ins only: a module's service may hand its socket on.
- */
-static int
-proxy_reads_header(const struct instance *inst)
-{
-	const struct instance_conf	*ic = inst->ic;
-
-	return ic->module == NULL && ic->service->tcp_read == NULL &&
-	    !ic->service->spawns;
-}
-
-/*
  * Look at what came on fd; PROXY_DONE once the header is whole, PROXY_MORE,
  * or PROXY_BAD with the reason in *err.  what: the event's flags
  * (EV_CLOSED: the balancer hung up, so a partial header stays partial).
@@ -220,6 +209,8 @@ proxy_look(struct worker *w, struct instance *inst, int fd, short what,
 		*err = PROXY_E_CLOSED;
 		return PROXY_BAD;
 	}
+	if (r == PROXY_MORE && !peek)
+		proxy_ack_now(fd);
 	if (r != PROXY_DONE)
 		return r;
 	if (peek && recv(fd, buf, h->len, 0) != (ssize_t)h->len) {
@@ -230,6 +221,20 @@ proxy_look(struct worker *w, struct instance *inst, int fd, short what,
 		atomic_fetch_add_explicit(&inst->stats->bytes_in[PROTO_TCP],
 		    (unsigned long)(len - h->len), memory_order_relaxed);
 	return r;
+}
+
+/*
+ * Ack what came of a header now.  A service that answers at once delays
+ * its ACKs (listener.c) so that the answer carries the header's; a
+ * balancer with Nagle's algorithm on would hold the header's rest until
+ * that ACK, 40 ms.
+ */
+static void
+proxy_ack_now(int fd)
+{
+	int	on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
 }
 
 /* The socket became readable: the header, or more of it. */

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/tcp.h>		/* tcpi_segs_in, not in glibc's tcp_info */
 
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +37,11 @@ static int	px_echo(struct hs_daemon *, const char *inst, const void *hdr,
 		    size_t hdrlen, const char *msg);
 static int	px_hold(struct hs_daemon *, const char *inst, const void *hdr,
 		    size_t hdrlen);
+static unsigned	px_segments_in(struct hs_daemon *, const char *inst,
+		    const void *hdr, size_t hdrlen);
+static int64_t	px_nagle_ms(struct hs_daemon *, const char *inst,
+		    const void *first, size_t firstlen, const void *then,
+		    size_t thenlen, size_t want);
 
 /* The configs: one balancer address allowed, 127.0.0.1. */
 #define PX_DAEMON							\
@@ -377,6 +383,100 @@ Test(proxy, silent_connection_is_deferred_by_the_kernel, .timeout = 60)
 	px_wait_metric(port, timeout, 1);
 	hs_close(fd);
 	px_wait_metric(port, "netsvcd_connections_open", 0);
+	hs_stop_ok(d);
+}
+
+/*
+ * As a balancer: connect to inst, send hdr (if any), read the answer to
+ * EOF; the TCP segments the balancer received, handshake included.
+ */
+static unsigned
+px_segments_in(struct hs_daemon *d, const char *inst, const void *hdr,
+    size_t hdrlen)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+	char		in[128];
+	int		fd;
+
+	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
+	if (hdrlen > 0)
+		cr_assert(hs_send_all(fd, hdr, hdrlen, hs_ms(PX_TMO)) == 0);
+	cr_assert(hs_read_eof(fd, in, sizeof(in), hs_ms(PX_TMO)) > 0);
+	memset(&ti, 0, sizeof(ti));
+	cr_assert(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
+	hs_close(fd);
+	return ti.tcpi_segs_in;
+}
+
+/*
+ * As a balancer with Nagle's algorithm on (HAProxy's default): send first,
+ * then at once then, which the kernel holds until first is acked; the
+ * milliseconds until want bytes of answer came.
+ */
+static int64_t
+px_nagle_ms(struct hs_daemon *d, const char *inst, const void *first,
+    size_t firstlen, const void *then, size_t thenlen, size_t want)
+{
+	char	in[128];
+	int64_t	t0, ms;
+	int	fd, off = 0;
+
+	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
+	cr_assert(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &off,
+	    sizeof(off)) == 0);
+	t0 = hs_now_ms();
+	cr_assert(hs_send_all(fd, first, firstlen, hs_ms(PX_TMO)) == 0);
+	cr_assert(hs_send_all(fd, then, thenlen, hs_ms(PX_TMO)) == 0);
+	cr_assert(hs_recv_n(fd, in, want, hs_ms(PX_TMO)) == (ssize_t)want);
+	ms = hs_now_ms() - t0;
+	hs_close(fd);
+	return ms;
+}
+
+/*
+ * A service that answers at once (daytime) acks the header with its
+ * answer, not with a segment of its own: behind a balancer a connection
+ * costs one segment more than a direct one (the header), not two.  The
+ * delayed ACK that makes this is for such services only, and a partial
+ * header is acked at once: a Nagle sender is never held for the delayed
+ * ACK's 40 ms, neither between two parts of a header (daytime) nor
+ * between the header and the client's first bytes (echo, which waits for
+ * them).  Best of three tries: a slow machine may delay one.
+ */
+Test(proxy, answer_acks_the_header, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_spawn(PX_DAEMON
+	    "[day]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
+	    "proxy_protocol = v2\nproxy_from = 127.0.0.1/32\n"
+	    "[direct]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
+	    PX_ECHO("echo", "v2", "127.0.0.1/32", ""));
+	uint8_t			 v2[64];
+	size_t			 v2len = v2_header(v2, 1, "198.51.100.9", 40009);
+	unsigned		 direct = 0, behind = 0;
+	int64_t			 split = 0, echo = 0, ms;
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		direct = px_segments_in(d, "direct", NULL, 0);
+		behind = px_segments_in(d, "day", v2, v2len);
+		if (behind == direct)
+			break;
+	}
+	cr_assert(behind == direct, "behind the balancer %u segments came "
+	    "back, %u direct: the header had an ACK of its own", behind,
+	    direct);
+	for (i = 0; i < 3; i++) {
+		ms = px_nagle_ms(d, "day", v2, 9, v2 + 9, v2len - 9, 1);
+		split = i == 0 || ms < split ? ms : split;
+		ms = px_nagle_ms(d, "echo", v2, v2len, "ab", 2, 2);
+		echo = i == 0 || ms < echo ? ms : echo;
+	}
+	cr_assert(split < 20, "a header in two parts was answered after "
+	    "%lld ms: its first part waited for a delayed ACK",
+	    (long long)split);
+	cr_assert(echo < 20, "echo behind a Nagle sender took %lld ms: the "
+	    "header waited for a delayed ACK", (long long)echo);
 	hs_stop_ok(d);
 }
 
