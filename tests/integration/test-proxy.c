@@ -57,6 +57,14 @@ static int64_t	px_nagle_ms(struct hs_daemon *, const char *inst,
 	"proxy_from = " from "\n"					\
 	extra
 
+/* Instance "day" behind the balancer on 127.0.0.1:%d. */
+#define PX_ANSWER(service)						\
+	"[day]\n"							\
+	"service = " service "\n"					\
+	"listen = tcp://127.0.0.1:%d\n"				\
+	"proxy_protocol = v2\n"					\
+	"proxy_from = 127.0.0.1/32\n"
+
 /* A v2 PROXY (cmd 1) or LOCAL (cmd 0) header for an IPv4 TCP client. */
 static size_t
 v2_header(uint8_t *out, int cmd, const char *src, int sport)
@@ -446,17 +454,19 @@ px_nagle_ms(struct hs_daemon *d, const char *inst, const void *first,
  */
 Test(proxy, answer_acks_the_header, .timeout = 60)
 {
-	struct hs_daemon	*d = hs_spawn(PX_DAEMON
-	    "[day]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
-	    "proxy_protocol = v2\nproxy_from = 127.0.0.1/32\n"
-	    "[direct]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
-	    PX_ECHO("echo", "v2", "127.0.0.1/32", ""));
+	struct hs_daemon	*d;
 	uint8_t			 v2[64];
 	size_t			 v2len = v2_header(v2, 1, "198.51.100.9", 40009);
 	unsigned		 direct = 0, behind = 0;
-	int64_t			 split = 0, echo = 0, ms;
-	int			 i;
+	int64_t			 split = 0, echo = 0, kept = 0, ms;
+	char			 conf[1024];
+	int			 i, port;
 
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), PX_DAEMON PX_ANSWER("daytime")
+	    "[direct]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
+	    PX_ECHO("echo", "v2", "127.0.0.1/32", ""), port);
+	d = hs_spawn(conf);
 	for (i = 0; i < 3; i++) {
 		direct = px_segments_in(d, "direct", NULL, 0);
 		behind = px_segments_in(d, "day", v2, v2len);
@@ -477,6 +487,17 @@ Test(proxy, answer_acks_the_header, .timeout = 60)
 	    (long long)split);
 	cr_assert(echo < 20, "echo behind a Nagle sender took %lld ms: the "
 	    "header waited for a delayed ACK", (long long)echo);
+	/* The listener is kept when a reload makes its service echo. */
+	snprintf(conf, sizeof(conf), PX_DAEMON PX_ANSWER("echo"), port);
+	hs_reload(d, conf);
+	cr_assert(strstr(d->last_status, "reload failed") == NULL,
+	    "STATUS=%s", d->last_status);
+	for (i = 0; i < 3; i++) {
+		ms = px_nagle_ms(d, "day", v2, v2len, "ab", 2, 2);
+		kept = i == 0 || ms < kept ? ms : kept;
+	}
+	cr_assert(kept < 20, "echo on a listener kept from daytime took "
+	    "%lld ms: its delayed ACKs stayed", (long long)kept);
 	hs_stop_ok(d);
 }
 
