@@ -1,15 +1,23 @@
 /*
- * control.c: "netsvcd -s reload", a reload whose exit status says whether
- * the reload worked, for ExecReload= (systemd 252 has no notify-reload and
- * would call any reload a success once a signal was sent).
+ * control.c: "netsvcd -s reload" and "netsvcd -s stop", for ExecReload=
+ * and ExecStop=.
  *
- * The daemon publishes one line, "PID GENERATION ok|failed TEXT", in the
- * file reload-status of its runtime directory ($RUNTIME_DIRECTORY, which
- * RuntimeDirectory=netsvcd sets): generation 0 when it is ready, and a
- * new generation after each SIGHUP, with the outcome of that reload.  The
- * client notes the generation, sends SIGHUP to $MAINPID (or to the PID of
- * the file) and waits, bounded, for a newer generation of the same PID.
- * The file is replaced with rename(2), so a reader never sees half a line.
+ * Reload: a reload whose exit status says whether the reload worked
+ * (systemd 252 has no notify-reload and would call any reload a success
+ * once a signal was sent).  The daemon publishes one line, "PID
+ * GENERATION ok|failed TEXT", in the file reload-status of its runtime
+ * directory ($RUNTIME_DIRECTORY, which RuntimeDirectory=netsvcd sets):
+ * generation 0 when it is ready, and a new generation after each SIGHUP,
+ * with the outcome of that reload.  The client notes the generation, sends
+ * SIGHUP to $MAINPID (or to the PID of the file) and waits, bounded, for a
+ * newer generation of the same PID.  The file is replaced with rename(2),
+ * so a reader never sees half a line.
+ *
+ * Stop: SIGTERM to the same process, then wait, bounded, until it is gone.
+ * Under systemd this is what gives the daemon its stop: after a SIGUSR2
+ * handover its main process is not systemd's child, and systemd 252 does
+ * not wait for such a process after SIGTERM but sends SIGKILL at once
+ * (nothing would reach the fd store).  It waits for ExecStop=.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +43,8 @@ struct control_state {
 
 static int	control_path(char *, size_t, const char *);
 static int	control_read(const char *, struct control_state *);
+static int	control_env_pid(long *);
+static int	control_gone(long);
 
 /* DIR/NAME in buf, DIR the first of $RUNTIME_DIRECTORY or /run/netsvcd. */
 static int
@@ -145,8 +155,7 @@ control_reload(int timeout_ms)
 {
 	struct control_state	 before, now;
 	struct timespec		 ts = { 0, CONTROL_POLL_MS * 1000000L };
-	const char		*env = getenv("MAINPID");
-	char			 path[512], *end;
+	char			 path[512];
 	long			 pid;
 	int			 waited;
 
@@ -161,14 +170,8 @@ control_reload(int timeout_ms)
 		return 1;
 	}
 	pid = before.pid;
-	if (env != NULL && *env != '\0') {
-		errno = 0;
-		pid = strtol(env, &end, 10);
-		if (errno != 0 || *end != '\0' || pid <= 0) {
-			fprintf(stderr, "netsvcd: bad MAINPID '%s'\n", env);
-			return 1;
-		}
-	}
+	if (control_env_pid(&pid) == -1)
+		return 1;
 	if (kill((pid_t)pid, SIGHUP) == -1) {
 		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
 		    pid, strerror(errno));
@@ -194,4 +197,91 @@ control_reload(int timeout_ms)
 	fprintf(stderr, "netsvcd: no outcome of the reload from process %ld "
 	    "in %d s (%s)\n", pid, timeout_ms / 1000, path);
 	return 1;
+}
+
+/*
+ * Client side of "netsvcd -s stop": SIGTERM to the daemon ($MAINPID, or
+ * the PID of the status file), then wait up to timeout_ms until it is
+ * gone.  Returns the exit status: 0 once it is, 1 otherwise.
+ */
+int
+control_stop(int timeout_ms)
+{
+	struct control_state	 st;
+	struct timespec		 ts = { 0, CONTROL_POLL_MS * 1000000L };
+	char			 path[512];
+	long			 pid = 0;
+	int			 waited;
+
+	if (control_path(path, sizeof(path), CONTROL_FILE) == 0 &&
+	    control_read(path, &st) == 0)
+		pid = st.pid;
+	if (control_env_pid(&pid) == -1)
+		return 1;
+	if (pid <= 0) {
+		fprintf(stderr, "netsvcd: no daemon to stop: no $MAINPID and "
+		    "no %s (is netsvcd running, under systemd with "
+		    "RuntimeDirectory=netsvcd?)\n", path);
+		return 1;
+	}
+	if (kill((pid_t)pid, SIGTERM) == -1) {
+		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
+		    pid, strerror(errno));
+		return 1;
+	}
+	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
+		if (control_gone(pid)) {
+			printf("netsvcd: process %ld stopped\n", pid);
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "netsvcd: process %ld still runs %d s after SIGTERM\n",
+	    pid, timeout_ms / 1000);
+	return 1;
+}
+
+/* $MAINPID into *pid when it is set: 0, or -1 (said why) when it is bad. */
+static int
+control_env_pid(long *pid)
+{
+	const char	*env = getenv("MAINPID");
+	char		*end;
+	long		 n;
+
+	if (env == NULL || *env == '\0')
+		return 0;
+	errno = 0;
+	n = strtol(env, &end, 10);
+	if (errno != 0 || *end != '\0' || n <= 0) {
+		fprintf(stderr, "netsvcd: bad MAINPID '%s'\n", env);
+		return -1;
+	}
+	*pid = n;
+	return 0;
+}
+
+/*
+ * Whether process pid has ended: no such process, or a zombie that its
+ * parent has not reaped yet (then it is gone all the same).
+ */
+static int
+control_gone(long pid)
+{
+	char	path[64], buf[512], *p;
+	ssize_t	n;
+	int	fd;
+
+	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) STATE ...": COMM may hold anything, ')' included. */
+	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'Z';
 }

@@ -37,7 +37,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netsvcd [-fhTtV] [-c file] [-l level] [-s reload]\n"
+	    "usage: netsvcd [-fhTtV] [-c file] [-l level] [-s reload|stop]\n"
 	    "  -c, --config FILE     configuration file (default %s)\n"
 	    "  -f, --foreground      stay in the foreground (always the case)\n"
 	    "  -t, --test            check the configuration, exit\n"
@@ -45,6 +45,8 @@ usage(FILE *f)
 	    "  -l, --log-level LEVEL debug, info, notice, warning or err\n"
 	    "  -s, --signal reload   check the file, make the running daemon\n"
 	    "                        reload it, exit 0 only if that worked\n"
+	    "  -s, --signal stop     stop the running daemon (SIGTERM), exit\n"
+	    "                        once it is gone\n"
 	    "  -V, --version         print the version (with -c, the modules"
 	    " too) and exit\n"
 	    "      --import-inetd FILE  print FILE (an inetd.conf) as "
@@ -295,14 +297,17 @@ main_unlock(int handed_over)
 /*
  * -s reload: check the file (its errors are printed here, for the
  * journal of the reload job), then have the daemon reload it and report.
+ * -s stop: stop the daemon and wait until it is gone (control.c).
  */
 static int
 main_signal(const char *path, const char *what)
 {
 	struct config	*conf;
 
+	if (strcmp(what, "stop") == 0)
+		return control_stop(CONTROL_STOP_TIMEOUT_MS);
 	if (strcmp(what, "reload") != 0) {
-		fprintf(stderr, "netsvcd: unknown signal '%s' (reload)\n",
+		fprintf(stderr, "netsvcd: unknown signal '%s' (reload, stop)\n",
 		    what);
 		return 2;
 	}

@@ -661,11 +661,13 @@ int		 reexec_take_listener(struct daemon *, const struct endpoint *,
 void		 reexec_adopt(struct daemon *);
 int		 reexec_ready(struct daemon *);
 
-/* ---- control.c: "netsvcd -s reload" and its status file ---- */
+/* ---- control.c: "netsvcd -s reload|stop" and the status file ---- */
 #define CONTROL_TIMEOUT_MS	30000
+#define CONTROL_STOP_TIMEOUT_MS	120000
 void		 control_publish(unsigned long gen, int ok, const char *text);
 void		 control_withdraw(void);
 int		 control_reload(int timeout_ms);
+int		 control_stop(int timeout_ms);
 
 /* ---- worker.c ---- */
 int		 workers_init(struct daemon *, unsigned int n);

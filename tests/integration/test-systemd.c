@@ -457,3 +457,52 @@ Test(reload, signal_reload_reports_outcome, .timeout = 120)
 	unsetenv("MAINPID");
 	hs_stop_ok(d);
 }
+
+/*
+ * "netsvcd -s stop" (ExecStop=): SIGTERM to $MAINPID, and exit 0 only
+ * once the daemon is gone, here after shutdown_timeout let an open
+ * connection finish; exit 1 with a reason when there is no daemon.
+ */
+Test(reload, signal_stop_waits_until_gone, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	struct hs_result	 r;
+	char			 pid[32];
+	int64_t			 t0;
+	int			 fd;
+
+	d = hs_new();
+	setenv("RUNTIME_DIRECTORY", d->dir, 1);
+	hs_start(d, "[daemon]\nshutdown_timeout = 1500ms\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+	unsetenv("RUNTIME_DIRECTORY");
+	fd = hs_connect(d, "echo", SOCK_STREAM, AF_INET);
+	hs_echo(fd, "open at the stop\n", hs_ms(5000));
+	snprintf(pid, sizeof(pid), "%ld", (long)d->pid);
+	setenv("MAINPID", pid, 1);
+	t0 = hs_now_ms();
+	cr_assert(hs_run(&r, hs_ms(40000), "-s", "stop", NULL) == 0,
+	    "netsvcd -s stop did not finish");
+	unsetenv("MAINPID");
+	cr_assert(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code,
+	    r.err);
+	cr_assert(strstr(r.out, pid) != NULL, "stdout: %s", r.out);
+	cr_assert(hs_wait_exit(d, hs_ms(200)) == 0, "-s stop returned after "
+	    "%lld ms with the daemon still running",
+	    (long long)(hs_now_ms() - t0));
+	cr_assert(WIFEXITED(d->status) && WEXITSTATUS(d->status) == 0,
+	    "daemon: %d", d->status);
+	cr_assert(hs_now_ms() - t0 >= 1000, "stopped after %lld ms, before "
+	    "shutdown_timeout let the connection finish",
+	    (long long)(hs_now_ms() - t0));
+	hs_result_free(&r);
+	hs_close(fd);
+
+	/* Nothing to stop: a reason, exit 1. */
+	setenv("RUNTIME_DIRECTORY", d->dir, 1);
+	cr_assert(hs_run(&r, hs_ms(40000), "-s", "stop", NULL) == 0);
+	unsetenv("RUNTIME_DIRECTORY");
+	cr_assert(r.exit_code == 1 && strstr(r.err, "no daemon to stop") !=
+	    NULL, "exit %d, stderr: %s", r.exit_code, r.err);
+	hs_result_free(&r);
+}
