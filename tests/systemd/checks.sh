@@ -472,6 +472,16 @@ printf '[Service]\nWatchdogSec=%ss\n' "$wd" \
 systemctl daemon-reload
 systemctl restart netsvcd.service
 wait_for 10 active netsvcd.service
+# After a SIGUSR2 handover the new main process keeps the watchdog fed.
+pid=$(main_pid)
+restarts=$(systemctl show -p NRestarts --value netsvcd.service)
+systemctl kill --kill-whom=main -s USR2 netsvcd.service
+wait_for 10 eval '[ "$(main_pid)" != "$pid" ] && [ "$(main_pid)" != 0 ]'
+pid=$(main_pid)
+sleep $((wd * 3))
+check "watchdog: the process after SIGUSR2 still serves $((wd * 3)) s on (WatchdogSec=${wd}s)" \
+    eval '[ "$(main_pid)" = "$pid" ] && active netsvcd.service &&
+    [ "$(systemctl show -p NRestarts --value netsvcd.service)" = "$restarts" ]'
 pid=$(main_pid)
 restarts=$(systemctl show -p NRestarts --value netsvcd.service)
 t0=$(now_ms)
