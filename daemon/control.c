@@ -43,7 +43,7 @@ struct control_state {
 
 static int	control_path(char *, size_t, const char *);
 static int	control_read(const char *, struct control_state *);
-static int	control_env_pid(long *);
+static int	control_signal(long *, int, const char *);
 static int	control_gone(long);
 
 /* DIR/NAME in buf, DIR the first of $RUNTIME_DIRECTORY or /run/netsvcd. */
@@ -170,13 +170,8 @@ control_reload(int timeout_ms)
 		return 1;
 	}
 	pid = before.pid;
-	if (control_env_pid(&pid) == -1)
+	if (control_signal(&pid, SIGHUP, path) == -1)
 		return 1;
-	if (kill((pid_t)pid, SIGHUP) == -1) {
-		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
-		    pid, strerror(errno));
-		return 1;
-	}
 	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
 		nanosleep(&ts, NULL);
 		if (control_read(path, &now) == 0 && now.pid == pid &&
@@ -216,19 +211,8 @@ control_stop(int timeout_ms)
 	if (control_path(path, sizeof(path), CONTROL_FILE) == 0 &&
 	    control_read(path, &st) == 0)
 		pid = st.pid;
-	if (control_env_pid(&pid) == -1)
+	if (control_signal(&pid, SIGTERM, path) == -1)
 		return 1;
-	if (pid <= 0) {
-		fprintf(stderr, "netsvcd: no daemon to stop: no $MAINPID and "
-		    "no %s (is netsvcd running, under systemd with "
-		    "RuntimeDirectory=netsvcd?)\n", path);
-		return 1;
-	}
-	if (kill((pid_t)pid, SIGTERM) == -1) {
-		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
-		    pid, strerror(errno));
-		return 1;
-	}
 	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
 		if (control_gone(pid)) {
 			printf("netsvcd: process %ld stopped\n", pid);
@@ -241,23 +225,36 @@ control_stop(int timeout_ms)
 	return 1;
 }
 
-/* $MAINPID into *pid when it is set: 0, or -1 (said why) when it is bad. */
+/*
+ * Send sig to $MAINPID when it is set (ExecReload=, ExecStop=), else to
+ * *pid, the PID of the status file at path (0: none); *pid is then the
+ * process signalled.  0, or -1 with the reason on stderr.
+ */
 static int
-control_env_pid(long *pid)
+control_signal(long *pid, int sig, const char *path)
 {
 	const char	*env = getenv("MAINPID");
 	char		*end;
-	long		 n;
 
-	if (env == NULL || *env == '\0')
-		return 0;
-	errno = 0;
-	n = strtol(env, &end, 10);
-	if (errno != 0 || *end != '\0' || n <= 0) {
-		fprintf(stderr, "netsvcd: bad MAINPID '%s'\n", env);
+	if (env != NULL && *env != '\0') {
+		errno = 0;
+		*pid = strtol(env, &end, 10);
+		if (errno != 0 || *end != '\0' || *pid <= 0) {
+			fprintf(stderr, "netsvcd: bad MAINPID '%s'\n", env);
+			return -1;
+		}
+	}
+	if (*pid <= 0) {
+		fprintf(stderr, "netsvcd: no daemon: no $MAINPID and no %s (is "
+		    "netsvcd running, under systemd with "
+		    "RuntimeDirectory=netsvcd?)\n", path);
 		return -1;
 	}
-	*pid = n;
+	if (kill((pid_t)*pid, sig) == -1) {
+		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
+		    *pid, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
