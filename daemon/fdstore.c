@@ -218,7 +218,7 @@ fdstore_stop(struct daemon *d)
 	int			 ok, sent = 0;
 
 	if (max == 0 || d->handed_over || d->rx != NULL ||
-	    atomic_load(&d->stopping) || atomic_load(&d->draining))
+	    atomic_load(&d->stopping))
 		return -1;
 	memset(&p, 0, sizeof(p));
 	if ((st = handover_state_new()) == NULL)
@@ -243,7 +243,7 @@ fdstore_stop(struct daemon *d)
 		conn_handover_done(p.conns[i], ok);
 	if (!ok) {
 		for (w = 0; w < d->nworkers; w++)
-			listener_resume(&d->workers[w]);	/* drain_delay */
+			listener_resume(&d->workers[w]);	/* as they were */
 	}
 	workers_unpark(d);
 	if (ok)

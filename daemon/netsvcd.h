@@ -595,6 +595,7 @@ struct daemon {
 	struct event		*ev_sweep;	/* free unreferenced instances */
 	atomic_int		 stopping;
 	atomic_int		 draining;	/* SIGTERM seen, drain_delay */
+	int			 stop_to_store;	/* a SIGTERM: try the fd store */
 	int			 reload_failing;	/* the last reload failed */
 	struct event		*ev_drain;
 	int			 log_level_forced;	/* -l given */

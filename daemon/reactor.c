@@ -29,6 +29,7 @@ static void	daemon_on_signal(evutil_socket_t, short, void *);
 static void	daemon_on_shutdown_timer(evutil_socket_t, short, void *);
 static void	daemon_on_drain_timer(evutil_socket_t, short, void *);
 static void	daemon_terminate(struct daemon *);
+static void	daemon_finish(struct daemon *);
 static void	daemon_on_sweep(evutil_socket_t, short, void *);
 static void	status_endpoints(struct daemon *, struct instance *);
 static void	daemon_summary(struct daemon *, const char *, char *, size_t);
@@ -339,7 +340,7 @@ daemon_terminate(struct daemon *d)
 	if (ms == 0 || atomic_load(&d->draining) ||
 	    atomic_load(&d->stopping)) {
 		event_del(d->ev_drain);
-		daemon_stop(d);
+		daemon_finish(d);
 		return;
 	}
 	atomic_store(&d->draining, 1);
@@ -357,7 +358,20 @@ daemon_on_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
 	UNUSED(fd);
 	UNUSED(what);
-	daemon_stop(arg);
+	daemon_finish(arg);
+}
+
+/*
+ * The stop after drain_delay, if any.  Under systemd with a store, after a
+ * SIGTERM, the listeners and the connections that can go there first:
+ * a restart keeps them all.
+ */
+static void
+daemon_finish(struct daemon *d)
+{
+	if (d->stop_to_store)
+		(void)fdstore_stop(d);
+	daemon_stop(d);
 }
 
 static void
@@ -396,11 +410,8 @@ daemon_on_signal(evutil_socket_t signo, short what, void *arg)
 	case SIGINT:
 		log_notice("%s received", strsignal((int)signo));
 		reexec_abort(d);
-		/* Under systemd with a store: a restart keeps everything. */
-		if (signo == SIGTERM && fdstore_stop(d) == 0) {
-			daemon_stop(d);
-			break;
-		}
+		if (signo == SIGTERM)
+			d->stop_to_store = 1;
 		daemon_terminate(d);
 		break;
 	case SIGHUP:

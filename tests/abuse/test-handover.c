@@ -1465,6 +1465,46 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 }
 
 /*
+ * drain_delay under the fd store: on SIGTERM the daemon first goes on
+ * serving for drain_delay (a balancer's /ready says 503), a connection
+ * made meanwhile is served by it, and only then does everything go into
+ * the store, that connection too.
+ */
+Test(handover, fdstore_drains_first, .timeout = 120)
+{
+	struct fm_store		 s;
+	struct hs_daemon	*d;
+	char			 conf[256];
+	int			 port, fd, late;
+
+	memset(&s, 0, sizeof(s));
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[daemon]\ndrain_delay = 1500ms\n"
+	    "shutdown_timeout = 2s\n\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n", port);
+	d = fm_spawn(conf, NULL, NULL, 0, "64");
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	fd = fm_connect(port);
+	hs_echo(fd, "before the stop\n", ab_ms(5000));
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	cr_assert(hs_log_wait(d, "draining: /ready answers 503", ab_ms(5000)),
+	    "no drain under the store (log %s)", d->log_path);
+	late = fm_connect(port);
+	hs_echo(late, "while draining\n", ab_ms(5000));
+	cr_assert(!ab_log_has(d, "for the next start"), "pushed to the store "
+	    "before drain_delay was over (log %s)", d->log_path);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+	cr_assert(ab_log_has(d, "fd store: 1 listener and 2 connections kept "
+	    "by systemd"), "log %s", d->log_path);
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 2);
+	fm_clear(&s);
+	close(fd);
+	close(late);
+}
+
+/*
  * Start on the store entries fds/names (no FDSTORE) and wait for READY=1;
  * close_fd (or -1) is closed here once the daemon has its copy, so that
  * only the daemon holds that socket.
