@@ -24,6 +24,7 @@ static void	main_libevent_log(int, const char *);
 static int	main_check(const char *path, int print);
 static int	main_version(const char *path);
 static int	main_signal(const char *path, const char *what);
+static int	main_stop_bound(const char *path);
 static int	main_lock_dir(char *, size_t);
 static int	main_lock(const char *path, int inherited);
 static void	main_unlock(int handed_over);
@@ -295,6 +296,30 @@ main_unlock(int handed_over)
 }
 
 /*
+ * How long -s stop waits for the daemon: what its stop may take by the
+ * file on disk (drain_delay, shutdown_timeout, the programs' grace between
+ * SIGTERM and SIGKILL) and a margin; two minutes when the file does not
+ * load (a stop must not depend on it).
+ */
+static int
+main_stop_bound(const char *path)
+{
+	struct config_errors	 errs = { NULL, 0 };
+	struct config		*conf;
+	uint64_t		 ms = CONTROL_STOP_TIMEOUT_MS;
+
+	conf = config_load(path, &errs);
+	config_errors_free(&errs);
+	if (conf != NULL) {
+		ms = conf->daemon.drain_delay_ms +
+		    conf->daemon.shutdown_timeout_ms + SPAWN_KILL_GRACE_MS +
+		    CONTROL_STOP_MARGIN_MS;
+		config_unref(conf);
+	}
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/*
  * -s reload: check the file (its errors are printed here, for the
  * journal of the reload job), then have the daemon reload it and report.
  * -s stop: stop the daemon and wait until it is gone (control.c).
@@ -305,7 +330,7 @@ main_signal(const char *path, const char *what)
 	struct config	*conf;
 
 	if (strcmp(what, "stop") == 0)
-		return control_stop(CONTROL_STOP_TIMEOUT_MS);
+		return control_stop(main_stop_bound(path));
 	if (strcmp(what, "reload") != 0) {
 		fprintf(stderr, "netsvcd: unknown signal '%s' (reload, stop)\n",
 		    what);

@@ -664,7 +664,8 @@ int		 reexec_ready(struct daemon *);
 
 /* ---- control.c: "netsvcd -s reload|stop" and the status file ---- */
 #define CONTROL_TIMEOUT_MS	30000
-#define CONTROL_STOP_TIMEOUT_MS	120000
+#define CONTROL_STOP_TIMEOUT_MS	120000	/* no config to go by */
+#define CONTROL_STOP_MARGIN_MS	5000	/* over drain_delay + shutdown_timeout */
 void		 control_publish(unsigned long gen, int ok, const char *text);
 void		 control_withdraw(void);
 int		 control_reload(int timeout_ms);

@@ -506,3 +506,35 @@ Test(reload, signal_stop_waits_until_gone, .timeout = 60)
 	    NULL, "exit %d, stderr: %s", r.exit_code, r.err);
 	hs_result_free(&r);
 }
+
+/*
+ * "netsvcd -s stop" waits as long as the file's drain_delay and
+ * shutdown_timeout (and the programs' grace) allow, plus a margin, not a
+ * fixed time: a daemon that does not end (stopped here) is given up on
+ * after 1 + 2 + 5 s, with exit 1 and the reason.
+ */
+Test(reload, signal_stop_waits_by_the_config, .timeout = 90)
+{
+	struct hs_daemon	*d;
+	struct hs_result	 r;
+	char			 pid[32];
+	int64_t			 t0, took;
+
+	d = hs_spawn("[daemon]\nshutdown_timeout = 1s\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+	snprintf(pid, sizeof(pid), "%ld", (long)d->pid);
+	setenv("MAINPID", pid, 1);
+	cr_assert(kill(d->pid, SIGSTOP) == 0);
+	t0 = hs_now_ms();
+	cr_assert(hs_run(&r, hs_ms(60000), "-s", "stop", "-c", d->conf_path,
+	    NULL) == 0, "netsvcd -s stop did not finish");
+	took = hs_now_ms() - t0;
+	unsetenv("MAINPID");
+	cr_assert(kill(d->pid, SIGCONT) == 0);
+	cr_assert(r.exit_code == 1 && strstr(r.err, "still runs") != NULL,
+	    "exit %d, stderr: %s", r.exit_code, r.err);
+	cr_assert(took >= 7500 && took < hs_ms(30000), "gave up after %lld "
+	    "ms, not 8 s", (long long)took);
+	hs_result_free(&r);
+	cr_assert(hs_wait_exit(d, hs_ms(10000)) == 0, "the SIGTERM was lost");
+}
