@@ -395,6 +395,32 @@ check "USR2, then restart: the process after says what it took from the store" e
     'journalctl -u netsvcd.service --no-pager | grep -q "handover from pid $newpid (systemd fd store): listeners: [1-9][0-9]* adopted, 0 closed; connections: 2 handed over"'
 journalctl -u netsvcd.service --no-pager --since "$usr2_since" |
     grep -E 'fd store|handover|handed|SIGUSR2|SIGKILL|not our child' | sed 's/^/# /'
+# drain_delay under the unit: a restart first drains (serving on, /ready
+# 503), which systemd waits for through ExecStop=, then hands over.
+cp "$ini" /e2e/netsvcd.ini.good
+sed -i 's/^;drain_delay = .*/drain_delay = 2s/' "$ini"
+check "drain_delay: set in the shipped config" eval \
+    'grep -q "^drain_delay = 2s" "$ini" && systemctl reload netsvcd.service'
+pid=$(main_pid)
+restart_timed()
+{
+	local t=$(now_ms)
+	systemctl restart netsvcd.service
+	restart_ms=$(($(now_ms) - t))
+}
+stream_loop_during "systemctl restart with drain_delay = 2s" restart_timed
+check "drain_delay: the restart waited for the drain ($restart_ms ms >= 2000)" \
+    eval '[ "$restart_ms" -ge 2000 ]'
+check "drain_delay: the old process drained first" eval \
+    'journalctl _PID="$pid" --no-pager | grep -q "draining: /ready answers 503"'
+check "drain_delay: the echo stream survived the restart byte-exact" \
+    eval '[ "$stream_ok" = 1 ]'
+check "drain_delay: no connection refused during it" \
+    eval '[ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 5 ]'
+check "drain_delay: then the store (connections: 2 handed over)" eval \
+    'journalctl -u netsvcd.service --no-pager | grep -q "handover from pid $pid (systemd fd store): listeners: [1-9][0-9]* adopted, 0 closed; connections: 2 handed over"'
+cp /e2e/netsvcd.ini.good "$ini"
+systemctl reload netsvcd.service || bad "reload back to the shipped config"
 # An echo connection open at stop goes into the store, which stop closes.
 exec 4<>/dev/tcp/127.0.0.1/7
 printf 'at stop\n' >&4
