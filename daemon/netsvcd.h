@@ -652,6 +652,7 @@ void		 reexec_start(struct daemon *);
 void		 reexec_abort(struct daemon *);
 void		 reexec_cleanup(struct daemon *);
 int		 reexec_lock_fd(void);
+int		 reexec_by_signal(const struct daemon *);
 struct handover_in *reexec_inherit(int lock_fd);
 struct handover_in *reexec_inherit_store(int lock_fd);
 int		 reexec_save_instances(struct daemon *,
@@ -787,7 +788,7 @@ unsigned long	 systemd_fdstore_max(void);
 int		 systemd_fdstore_push(const int *fds, size_t n, int kind);
 void		 systemd_fdstore_clear(void);
 int		 systemd_barrier(void);
-struct event	*systemd_watchdog_start(struct event_base *);
+struct event	*systemd_watchdog_start(struct event_base *, int ping_now);
 unsigned int	 systemd_peer(const struct sockaddr *, char *host, size_t);
 void		 systemd_log_conn(const char *instance, const struct sockaddr *,
 		    uint64_t bytes_in, uint64_t bytes_out, uint64_t usec,

@@ -161,7 +161,7 @@ daemon_start(struct daemon *d, struct config *conf)
 	}
 	if (workers_start(d) == -1)
 		return -1;
-	d->ev_watchdog = systemd_watchdog_start(d->base);
+	d->ev_watchdog = systemd_watchdog_start(d->base, !reexec_by_signal(d));
 	if (systemd_notifying()) {
 		tv.tv_sec = STATUS_INTERVAL_S;
 		tv.tv_usec = 0;

@@ -1013,6 +1013,16 @@ reexec_adopt(struct daemon *d)
 }
 
 /*
+ * Whether this process was started by an old one's SIGUSR2 (not from
+ * systemd's fd store), until it is ready.
+ */
+int
+reexec_by_signal(const struct daemon *d)
+{
+	return d->hin != NULL && !d->hin->store;
+}
+
+/*
  * The start is over and the loop is about to run: tell the old process
  * which connections are ours now (it lets go of them, then exits), and log
  * the handover.  Whether systemd heard READY=1 from us: not when the old

@@ -77,13 +77,14 @@ systemd_stopping(void)
 
 /*
  * After a handover (reexec.c): the new process is the main one now, and
- * ready.  Sent by the old process, which systemd still listens to.
+ * ready.  Sent by the old process, which systemd still listens to; the
+ * watchdog's ping gives the new one a whole interval before its first.
  */
 void
 systemd_mainpid(pid_t pid)
 {
-	sd_notifyf(0, "MAINPID=%ld\nREADY=1\nSTATUS=handed over to pid %ld",
-	    (long)pid, (long)pid);
+	sd_notifyf(0, "MAINPID=%ld\nREADY=1\nWATCHDOG=1\n"
+	    "STATUS=handed over to pid %ld", (long)pid, (long)pid);
 }
 
 /*
@@ -275,12 +276,14 @@ systemd_on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 /*
  * When the service manager enabled the watchdog (WATCHDOG_USEC), ping it
- * from a timer at half the interval.  Returns the timer, or NULL when
+ * from a timer at half the interval, and now unless ping_now is 0 (after
+ * a SIGUSR2 handover systemd listens to the old process until it says
+ * MAINPID=, with a ping of its own).  Returns the timer, or NULL when
  * there is no watchdog (or no memory: then systemd will restart us, which
  * is the watchdog doing its job).
  */
 struct event *
-systemd_watchdog_start(struct event_base *base)
+systemd_watchdog_start(struct event_base *base, int ping_now)
 {
 	struct event	*ev;
 	struct timeval	 tv;
@@ -298,7 +301,8 @@ systemd_watchdog_start(struct event_base *base)
 			event_free(ev);
 		return NULL;
 	}
-	sd_notify(0, "WATCHDOG=1");
+	if (ping_now)
+		sd_notify(0, "WATCHDOG=1");
 	log_debug("watchdog: ping every %llu ms",
 	    (unsigned long long)(usec / 1000));
 	return ev;

@@ -369,6 +369,8 @@ check "USR2: systemd follows the new main process" eval \
     '[ "$(main_pid)" != "$pid" ] && active netsvcd.service'
 check "USR2: no restart counted" eval \
     '[ "$(systemctl show -p NRestarts --value netsvcd.service)" = "$restarts" ]'
+check "USR2: systemd rejected no message of the new process" eval \
+    '! journalctl -u netsvcd.service --no-pager --since "$usr2_since" | grep -q "reception only permitted"'
 check "USR2: the echo stream survived byte-exact" eval '[ "$stream_ok" = 1 ]'
 check "USR2: the chargen reader saw 40 MiB of continuous pattern" \
     eval '[ "$chargen_ok" = 1 ]'
