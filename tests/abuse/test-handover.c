@@ -1383,6 +1383,27 @@ fm_count(const struct fm_store *s, const char *name)
 }
 
 /*
+ * An echo daemon on a free port, [daemon] keys daemon_keys, started under
+ * the fake manager with FDSTORE=64; its config in conf (for a next start)
+ * and its port in *port.  Returns once it said READY=1.
+ */
+static struct hs_daemon *
+fm_echo_start(const char *daemon_keys, char *conf, size_t len, int *port,
+    struct fm_store *s)
+{
+	struct hs_daemon	*d;
+
+	memset(s, 0, sizeof(*s));
+	hs_free_ports(SOCK_STREAM, AF_INET, port, 1);
+	snprintf(conf, len, "[daemon]\n%s\n[echo]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:%d\n", daemon_keys, *port);
+	d = fm_spawn(conf, NULL, NULL, 0, "64");
+	fm_pump(d, s, 0, 10000);
+	cr_assert(s->ready, "no READY=1 (log %s)", d->log_path);
+	return d;
+}
+
+/*
  * A restart through the fd store, with a fake manager: the first daemon
  * keeps its listener in the store while it serves; on SIGTERM it pushes
  * the listener, an echo connection with output still pending and the
@@ -1397,13 +1418,8 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 	char			 conf[256], buf[64];
 	int			 port, fd, i;
 
-	memset(&s, 0, sizeof(s));
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[daemon]\nshutdown_timeout = 2s\n\n"
-	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n", port);
-	d = fm_spawn(conf, NULL, NULL, 0, "64");
-	fm_pump(d, &s, 0, 10000);
-	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	d = fm_echo_start("shutdown_timeout = 2s\n", conf, sizeof(conf), &port,
+	    &s);
 	fm_pump(d, &s, 0, 500);	/* the refresh after READY=1 */
 	for (i = 0; i < 50 && fm_count(&s,
 	    "netsvcd-handover-state") == 0; i++) {
@@ -1477,14 +1493,8 @@ Test(handover, fdstore_drains_first, .timeout = 120)
 	char			 conf[256];
 	int			 port, fd, late;
 
-	memset(&s, 0, sizeof(s));
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[daemon]\ndrain_delay = 1500ms\n"
-	    "shutdown_timeout = 2s\n\n"
-	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n", port);
-	d = fm_spawn(conf, NULL, NULL, 0, "64");
-	fm_pump(d, &s, 0, 10000);
-	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	d = fm_echo_start("drain_delay = 1500ms\nshutdown_timeout = 2s\n", conf,
+	    sizeof(conf), &port, &s);
 	fd = fm_connect(port);
 	hs_echo(fd, "before the stop\n", ab_ms(5000));
 	cr_assert_eq(kill(d->pid, SIGTERM), 0);
@@ -1671,13 +1681,8 @@ Test(handover, fdstore_unconfirmed_push_drains, .timeout = 120)
 	char			 conf[256];
 	int			 port, fd, i;
 
-	memset(&s, 0, sizeof(s));
-	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
-	snprintf(conf, sizeof(conf), "[daemon]\nshutdown_timeout = 5s\n\n"
-	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n", port);
-	d = fm_spawn(conf, NULL, NULL, 0, "64");
-	fm_pump(d, &s, 0, 10000);
-	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	d = fm_echo_start("shutdown_timeout = 5s\n", conf, sizeof(conf), &port,
+	    &s);
 	fd = fm_connect(port);
 	hs_echo(fd, "before\n", ab_ms(5000));
 	s.hold_barrier = 1;
