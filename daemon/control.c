@@ -18,6 +18,13 @@
  * handover its main process is not systemd's child, and systemd 252 does
  * not wait for such a process after SIGTERM but sends SIGKILL at once
  * (nothing would reach the fd store).  It waits for ExecStop=.
+ *
+ * Under the fd store ($FDSTORE), SIGTERM puts the connections there for
+ * the next start, which is right for "systemctl restart" and wrong for
+ * "systemctl stop": systemd closes the store once the unit is down, and
+ * the connections would end at once instead of finishing.  So the client
+ * asks systemd which job it runs, and sends SIGINT, a plain graceful
+ * stop, when it is a stop; SIGTERM when it is a restart or unknown.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +52,7 @@ static int	control_path(char *, size_t, const char *);
 static int	control_read(const char *, struct control_state *);
 static int	control_signal(long *, int, const char *);
 static int	control_gone(long);
+static int	control_stop_signal(void);
 
 /* DIR/NAME in buf, DIR the first of $RUNTIME_DIRECTORY or /run/netsvcd. */
 static int
@@ -195,9 +203,9 @@ control_reload(int timeout_ms)
 }
 
 /*
- * Client side of "netsvcd -s stop": SIGTERM to the daemon ($MAINPID, or
- * the PID of the status file), then wait up to timeout_ms until it is
- * gone.  Returns the exit status: 0 once it is, 1 otherwise.
+ * Client side of "netsvcd -s stop": SIGTERM (or SIGINT, see
+ * control_stop_signal) to the daemon ($MAINPID, or the PID of the status
+ * file), then wait up to timeout_ms until it is gone.  Returns the exit status: 0 once it is, 1 otherwise.
  */
 int
 control_stop(int timeout_ms)
@@ -206,12 +214,12 @@ control_stop(int timeout_ms)
 	struct timespec		 ts = { 0, CONTROL_POLL_MS * 1000000L };
 	char			 path[512];
 	long			 pid = 0;
-	int			 waited;
+	int			 waited, sig;
 
 	if (control_path(path, sizeof(path), CONTROL_FILE) == 0 &&
 	    control_read(path, &st) == 0)
 		pid = st.pid;
-	if (control_signal(&pid, SIGTERM, path) == -1)
+	if (control_signal(&pid, sig = control_stop_signal(), path) == -1)
 		return 1;
 	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
 		if (control_gone(pid)) {
@@ -220,9 +228,36 @@ control_stop(int timeout_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "netsvcd: process %ld still runs %d s after SIGTERM\n",
-	    pid, timeout_ms / 1000);
+	fprintf(stderr, "netsvcd: process %ld still runs %d s after %s\n",
+	    pid, timeout_ms / 1000, sig == SIGINT ? "SIGINT" : "SIGTERM");
 	return 1;
+}
+
+/*
+ * SIGINT when systemd stops the unit for good while the daemon keeps an
+ * fd store (see the top of this file); SIGTERM otherwise.
+ */
+static int
+control_stop_signal(void)
+{
+	const char	*env = getenv("FDSTORE");
+
+	if (env == NULL || *env == '\0' || strcmp(env, "0") == 0)
+		return SIGTERM;
+	switch (systemd_stop_is_restart()) {
+	case 0:
+		printf("netsvcd: a stop, not a restart: SIGINT, connections "
+		    "finish here (shutdown_timeout)\n");
+		return SIGINT;
+	case 1:
+		printf("netsvcd: a restart: SIGTERM, connections go to the fd "
+		    "store\n");
+		return SIGTERM;
+	default:
+		fprintf(stderr, "netsvcd: cannot tell a stop from a restart: "
+		    "SIGTERM, connections go to the fd store\n");
+		return SIGTERM;
+	}
 }
 
 /*

@@ -258,3 +258,19 @@ fdstore_stop(struct daemon *d)
 	fdstore_push_free(&p);
 	return ok ? 0 : -1;
 }
+
+/*
+ * A stop for good under the store (SIGINT: "netsvcd -s stop" under
+ * "systemctl stop"): take the listeners out of it, so that the ports
+ * refuse now, as without a store, instead of queueing clients that
+ * systemd resets once the unit is down.  The connections finish here.
+ */
+void
+fdstore_close(struct daemon *d)
+{
+	if (systemd_fdstore_max() == 0 || d->handed_over ||
+	    atomic_load(&d->stopping))
+		return;
+	systemd_fdstore_clear();
+	log_info("fd store: emptied, a stop without restart");
+}

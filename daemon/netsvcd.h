@@ -644,6 +644,7 @@ void		 daemon_reload(struct daemon *);
 void		 fdstore_refresh(struct daemon *);
 void		 fdstore_refresh_later(struct daemon *);
 int		 fdstore_stop(struct daemon *);
+void		 fdstore_close(struct daemon *);
 
 /* ---- reexec.c: SIGUSR2, the handover to a new process ---- */
 struct reexec;
@@ -787,6 +788,7 @@ int		 systemd_fdstore_fds(int **fds, int **kinds, size_t *n);
 unsigned long	 systemd_fdstore_max(void);
 int		 systemd_fdstore_push(const int *fds, size_t n, int kind);
 void		 systemd_fdstore_clear(void);
+int		 systemd_stop_is_restart(void);
 int		 systemd_barrier(void);
 struct event	*systemd_watchdog_start(struct event_base *, int ping_now);
 unsigned int	 systemd_peer(const struct sockaddr *, char *host, size_t);

@@ -364,13 +364,15 @@ daemon_on_drain_timer(evutil_socket_t fd, short what, void *arg)
 /*
  * The stop after drain_delay, if any.  Under systemd with a store, after a
  * SIGTERM, the listeners and the connections that can go there first:
- * a restart keeps them all.
+ * a restart keeps them all.  After a SIGINT the store is emptied instead.
  */
 static void
 daemon_finish(struct daemon *d)
 {
 	if (d->stop_to_store)
 		(void)fdstore_stop(d);
+	else
+		fdstore_close(d);
 	daemon_stop(d);
 }
 

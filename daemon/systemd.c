@@ -1,7 +1,7 @@
 /*
- * systemd.c: the only file that talks to systemd (sd_notify(3)).  Every
- * function is a no-op when the daemon was not started by a service manager
- * (NOTIFY_SOCKET unset).
+ * systemd.c: the only file that talks to systemd (sd_notify(3); D-Bus
+ * for "netsvcd -s stop" alone).  Every function is a no-op when the daemon
+ * was not started by a service manager (NOTIFY_SOCKET unset).
  */
 #include <sys/socket.h>
 
@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
 
 #include "netsvcd.h"
 
@@ -262,6 +264,99 @@ int
 systemd_barrier(void)
 {
 	return sd_notify_barrier(0, 5 * 1000000ULL) > 0 ? 0 : -1;
+}
+
+#define SYSTEMD_BUS	"org.freedesktop.systemd1"
+#define SYSTEMD_PRIVATE	"unix:path=/run/systemd/private"
+#define SYSTEMD_BUS_USEC	(5 * 1000000ULL)
+
+/*
+ * A bus to systemd: its private socket when root (no dbus-daemon needed;
+ * ExecStop=+ runs as root), else the system bus.  NULL, with the reason
+ * on stderr, when neither answers.
+ */
+static sd_bus *
+systemd_bus_open(void)
+{
+	sd_bus	*bus = NULL;
+	int	 r;
+
+	if (geteuid() == 0 && sd_bus_new(&bus) >= 0) {
+		if (sd_bus_set_address(bus, SYSTEMD_PRIVATE) >= 0 &&
+		    sd_bus_start(bus) >= 0)
+			goto opened;
+		bus = sd_bus_flush_close_unref(bus);
+	}
+	if ((r = sd_bus_open_system(&bus)) < 0) {
+		fprintf(stderr, "netsvcd: no D-Bus connection to systemd: "
+		    "%s\n", strerror(-r));
+		return NULL;
+	}
+opened:
+	(void)sd_bus_set_method_call_timeout(bus, SYSTEMD_BUS_USEC);
+	return bus;
+}
+
+/*
+ * The type of the job systemd runs on unit ("stop", "restart"...), in
+ * *type (to free).  0, or -1 with the reason on stderr (no job: -1 too).
+ */
+static int
+systemd_unit_job(sd_bus *bus, const char *unit, char **type)
+{
+	sd_bus_error	 err = SD_BUS_ERROR_NULL;
+	sd_bus_message	*reply = NULL;
+	char		*upath = NULL;
+	const char	*jpath;
+	uint32_t	 id = 0;
+	int		 r;
+
+	if ((r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit,
+	    &upath)) < 0 ||
+	    (r = sd_bus_get_property(bus, SYSTEMD_BUS, upath,
+	    SYSTEMD_BUS ".Unit", "Job", &err, &reply, "(uo)")) < 0 ||
+	    (r = sd_bus_message_read(reply, "(uo)", &id, &jpath)) < 0 ||
+	    id == 0 ||
+	    (r = sd_bus_get_property_string(bus, SYSTEMD_BUS, jpath,
+	    SYSTEMD_BUS ".Job", "JobType", &err, type)) < 0) {
+		fprintf(stderr, "netsvcd: no job of %s: %s\n", unit,
+		    id == 0 && r >= 0 ? "none queued" : sd_bus_error_is_set(&err) ?
+		    err.message : strerror(-r));
+		r = -1;
+	}
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&err);
+	free(upath);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * For "netsvcd -s stop" under ExecStop=: whether systemd stops the unit
+ * of this process for a restart (1: the fd store outlives it) or for good
+ * (0: systemd closes the store once the unit is down).  -1 when it cannot
+ * tell (not in a unit, no bus, no job), with the reason on stderr.
+ */
+int
+systemd_stop_is_restart(void)
+{
+	sd_bus	*bus;
+	char	*unit = NULL, *type = NULL;
+	int	 r;
+
+	if ((r = sd_pid_get_unit(0, &unit)) < 0) {
+		fprintf(stderr, "netsvcd: not in a systemd unit: %s\n",
+		    strerror(-r));
+		return -1;
+	}
+	r = -1;
+	if ((bus = systemd_bus_open()) != NULL &&
+	    systemd_unit_job(bus, unit, &type) == 0)
+		r = strcmp(type, "restart") == 0 ||
+		    strcmp(type, "try-restart") == 0;
+	sd_bus_flush_close_unref(bus);
+	free(type);
+	free(unit);
+	return r;
 }
 
 /* WATCHDOG=1, from the watchdog timer. */

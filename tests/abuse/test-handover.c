@@ -1404,6 +1404,26 @@ fm_echo_start(const char *daemon_keys, char *conf, size_t len, int *port,
 }
 
 /*
+ * Pump until the store holds what a serving daemon keeps there: its
+ * listener and the state naming it (the refresh after READY=1).
+ */
+static void
+fm_wait_serving_store(struct hs_daemon *d, struct fm_store *s)
+{
+	int	i;
+
+	fm_pump(d, s, 0, 500);
+	for (i = 0; i < 50 && fm_count(s, "netsvcd-handover-state") == 0;
+	    i++) {
+		s->ready = 0;
+		fm_pump(d, s, 0, 100);
+	}
+	cr_assert_eq(fm_count(s, "netsvcd-handover-listener"), 1,
+	    "the listener is not in the store while serving");
+	cr_assert_eq(fm_count(s, "netsvcd-handover-state"), 1);
+}
+
+/*
  * A restart through the fd store, with a fake manager: the first daemon
  * keeps its listener in the store while it serves; on SIGTERM it pushes
  * the listener, an echo connection with output still pending and the
@@ -1416,19 +1436,11 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 	struct fm_store		 s;
 	struct hs_daemon	*d;
 	char			 conf[256], buf[64];
-	int			 port, fd, i;
+	int			 port, fd;
 
 	d = fm_echo_start("shutdown_timeout = 2s\n", conf, sizeof(conf), &port,
 	    &s);
-	fm_pump(d, &s, 0, 500);	/* the refresh after READY=1 */
-	for (i = 0; i < 50 && fm_count(&s,
-	    "netsvcd-handover-state") == 0; i++) {
-		s.ready = 0;
-		fm_pump(d, &s, 0, 100);
-	}
-	cr_assert_eq(fm_count(&s, "netsvcd-handover-listener"), 1,
-	    "the listener is not in the store while serving");
-	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 1);
+	fm_wait_serving_store(d, &s);
 
 	fd = fm_connect(port);
 	hs_echo(fd, "before the restart\n", ab_ms(5000));
@@ -1512,6 +1524,44 @@ Test(handover, fdstore_drains_first, .timeout = 120)
 	fm_clear(&s);
 	close(fd);
 	close(late);
+}
+
+/*
+ * SIGINT under the store, what "netsvcd -s stop" sends when systemd stops
+ * the unit for good (and then closes the store): nothing goes into the
+ * store, the listener is taken out of it, so the port refuses at once
+ * rather than queue clients, and an open connection is served here until
+ * it ends.
+ */
+Test(handover, fdstore_sigint_stops_here, .timeout = 120)
+{
+	struct fm_store		 s;
+	struct hs_daemon	*d;
+	char			 conf[256];
+	int			 port, fd, late;
+
+	d = fm_echo_start("shutdown_timeout = 10s\n", conf, sizeof(conf),
+	    &port, &s);
+	fm_wait_serving_store(d, &s);
+	fd = fm_connect(port);
+	hs_echo(fd, "before the stop\n", ab_ms(5000));
+	cr_assert_eq(kill(d->pid, SIGINT), 0);
+	cr_assert(hs_log_wait(d, "stopping: waiting up to", ab_ms(5000)),
+	    "no graceful stop (log %s)", d->log_path);
+	s.ready = 0;
+	fm_pump(d, &s, 0, 300);
+	cr_assert_eq(s.n, 0, "%zu entries left in the store at a stop (%zu "
+	    "listener)", s.n, fm_count(&s, "netsvcd-handover-listener"));
+	late = fm_connect(port);
+	cr_assert(late == -1 && errno == ECONNREFUSED, "the port still "
+	    "takes connections during the stop (log %s)", d->log_path);
+	hs_echo(fd, "during the stop\n", ab_ms(5000));
+	close(fd);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+	cr_assert(!ab_log_has(d, "for the next start"), "log %s",
+	    d->log_path);
+	fm_clear(&s);
 }
 
 /*

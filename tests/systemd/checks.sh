@@ -419,16 +419,41 @@ check "drain_delay: then the store (connections: 2 handed over)" \
     took_from_store "$pid"
 cp /e2e/netsvcd.ini.good "$ini"
 systemctl reload netsvcd.service || bad "reload back to the shipped config"
-# An echo connection open at stop goes into the store, which stop closes.
+# systemctl stop is not a restart: ExecStop= asks systemd which job runs
+# and sends SIGINT, so nothing goes into the store (which systemd closes at
+# a stop), the store is emptied and the ports refuse at once, and an open
+# echo connection is served until shutdown_timeout (5 s shipped).
+check "fd store: the restarts were told apart as restarts" eval \
+    'journalctl -u netsvcd.service --no-pager | grep -q "netsvcd: a restart: SIGTERM"'
 exec 4<>/dev/tcp/127.0.0.1/7
 printf 'at stop\n' >&4
 IFS= read -r -t 5 l <&4
 check "fd store: an echo connection answers before stop: '$l'" \
     eval '[ "$l" = "at stop" ]'
-check "systemctl stop (fd store)" systemctl stop netsvcd.service
-check "fd store: the echo connection is closed by stop (EOF within 5 s)" \
-    eval 'timeout 5 cat <&4 >/dev/null'
+pid=$(main_pid)
+t0=$(now_ms)
+systemctl stop netsvcd.service &
+stop_pid=$!
+check "stop: the daemon stops gracefully (SIGINT), not into the store" \
+    wait_for 10 eval 'journalctl _PID="$pid" --no-pager | grep -q "stopping: waiting up to 5000 ms for 1 connection"'
+printf 'during stop\n' >&4
+IFS= read -r -t 5 l <&4
+check "stop: the echo connection is served during the stop: '$l'" \
+    eval '[ "$l" = "during stop" ]'
+check "stop: port 7 refuses during the stop" eval '! tcp_connects 127.0.0.1 7'
+check "stop: the fd store is emptied during the stop" eval \
+    '[ "$(systemctl show -p NFileDescriptorStore --value netsvcd.service)" = 0 ]'
+check "stop: the echo connection ends after shutdown_timeout (EOF within 10 s)" \
+    eval 'timeout 10 cat <&4 >/dev/null'
 exec 4<&-
+check "systemctl stop (fd store)" wait "$stop_pid"
+stop_ms=$(($(now_ms) - t0))
+check "stop: it waited for the connection ($stop_ms ms >= 4500)" \
+    eval '[ "$stop_ms" -ge 4500 ]'
+check "stop: ExecStop= said a stop, not a restart" eval \
+    'journalctl -u netsvcd.service --no-pager | grep -q "netsvcd: a stop, not a restart: SIGINT"'
+check "stop: nothing went into the store" eval \
+    '! journalctl _PID="$pid" --no-pager | grep -q "kept by systemd for the next start"'
 check "fd store: after stop, port 13 refuses" eval '! tcp_connects 127.0.0.1 13'
 check "fd store: after stop, port 7 refuses" eval '! tcp_connects 127.0.0.1 7'
 check "fd store: after stop, the store is empty" eval \
