@@ -50,7 +50,8 @@ struct control_state {
 
 static int	control_path(char *, size_t, const char *);
 static int	control_read(const char *, struct control_state *);
-static int	control_signal(long *, int, const char *);
+static int	control_target(long *, const char *);
+static int	control_kill(long, int);
 static int	control_gone(long);
 static int	control_stop_signal(void);
 
@@ -178,7 +179,7 @@ control_reload(int timeout_ms)
 		return 1;
 	}
 	pid = before.pid;
-	if (control_signal(&pid, SIGHUP, path) == -1)
+	if (control_target(&pid, path) == -1 || control_kill(pid, SIGHUP) == -1)
 		return 1;
 	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
 		nanosleep(&ts, NULL);
@@ -219,7 +220,8 @@ control_stop(int timeout_ms)
 	if (control_path(path, sizeof(path), CONTROL_FILE) == 0 &&
 	    control_read(path, &st) == 0)
 		pid = st.pid;
-	if (control_signal(&pid, sig = control_stop_signal(), path) == -1)
+	if (control_target(&pid, path) == -1 ||
+	    control_kill(pid, sig = control_stop_signal()) == -1)
 		return 1;
 	for (waited = 0; waited < timeout_ms; waited += CONTROL_POLL_MS) {
 		if (control_gone(pid)) {
@@ -261,12 +263,12 @@ control_stop_signal(void)
 }
 
 /*
- * Send sig to $MAINPID when it is set (ExecReload=, ExecStop=), else to
- * *pid, the PID of the status file at path (0: none); *pid is then the
- * process signalled.  0, or -1 with the reason on stderr.
+ * The daemon to signal: $MAINPID when it is set (ExecReload=, ExecStop=),
+ * else *pid, the PID of the status file at path (0: none).  0 with *pid
+ * set, or -1 with the reason on stderr.
  */
 static int
-control_signal(long *pid, int sig, const char *path)
+control_target(long *pid, const char *path)
 {
 	const char	*env = getenv("MAINPID");
 	char		*end;
@@ -285,9 +287,16 @@ control_signal(long *pid, int sig, const char *path)
 		    "RuntimeDirectory=netsvcd?)\n", path);
 		return -1;
 	}
-	if (kill((pid_t)*pid, sig) == -1) {
+	return 0;
+}
+
+/* kill(2), or -1 with the reason on stderr. */
+static int
+control_kill(long pid, int sig)
+{
+	if (kill((pid_t)pid, sig) == -1) {
 		fprintf(stderr, "netsvcd: cannot signal process %ld: %s\n",
-		    *pid, strerror(errno));
+		    pid, strerror(errno));
 		return -1;
 	}
 	return 0;

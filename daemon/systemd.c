@@ -344,8 +344,8 @@ systemd_stop_is_restart(void)
 	int	 r;
 
 	if ((r = sd_pid_get_unit(0, &unit)) < 0) {
-		fprintf(stderr, "netsvcd: not in a systemd unit: %s\n",
-		    strerror(-r));
+		fprintf(stderr, "netsvcd: no systemd unit found for this "
+		    "process: %s\n", strerror(-r));
 		return -1;
 	}
 	r = -1;
