@@ -101,6 +101,20 @@ fdstore_save_conns(struct daemon *d, struct handover_state *st,
 	return 0;
 }
 
+/*
+ * How many connections go to a store of max entries beside nlfds
+ * listeners and the state: no more than the next start can be passed
+ * (systemd_fdstore_conn_room).  The others drain here.
+ */
+static size_t
+fdstore_conn_room(unsigned long max, size_t nlfds)
+{
+	size_t	room = max - nlfds - 1, names;
+
+	names = systemd_fdstore_conn_room(nlfds);
+	return names < room ? names : room;
+}
+
 /* Seal st into a memfd and push everything, the memfd last.  0 or -1. */
 static int
 fdstore_send(struct handover_state *st, struct fdstore_push *p)
@@ -235,7 +249,8 @@ fdstore_stop(struct daemon *d)
 	ok = fdstore_save_listeners(d, st, &p) == 0 &&
 	    p.nlfds + 1 <= max &&
 	    reexec_save_instances(d, st) == 0 &&
-	    fdstore_save_conns(d, st, &p, max - p.nlfds - 1) == 0 &&
+	    fdstore_save_conns(d, st, &p, fdstore_conn_room(max, p.nlfds)) ==
+	    0 &&
 	    (sent = fdstore_send(st, &p) == 0) && systemd_barrier() == 0;
 	if (sent && !ok)
 		systemd_fdstore_clear();	/* never served twice */

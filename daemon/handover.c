@@ -792,6 +792,39 @@ handover_addr_same(const struct sockaddr_storage *a,
 }
 
 /*
+ * An order of addresses that agrees with handover_addr_same: by family,
+ * then port, address (and IPv6 scope).  Other families compare equal
+ * within their family, and are never the same.  <0, 0 or >0.
+ */
+int
+handover_addr_cmp(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss_family != b->ss_family)
+		return a->ss_family < b->ss_family ? -1 : 1;
+	if (a->ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)a;
+		b4 = (const struct sockaddr_in *)b;
+		if (a4->sin_port != b4->sin_port)
+			return a4->sin_port < b4->sin_port ? -1 : 1;
+		return memcmp(&a4->sin_addr, &b4->sin_addr, 4);
+	}
+	if (a->ss_family == AF_INET6) {
+		a6 = (const struct sockaddr_in6 *)a;
+		b6 = (const struct sockaddr_in6 *)b;
+		if (a6->sin6_port != b6->sin6_port)
+			return a6->sin6_port < b6->sin6_port ? -1 : 1;
+		if (a6->sin6_scope_id != b6->sin6_scope_id)
+			return a6->sin6_scope_id < b6->sin6_scope_id ? -1 : 1;
+		return memcmp(&a6->sin6_addr, &b6->sin6_addr, 16);
+	}
+	return 0;
+}
+
+/*
  * Whether fd is a socket of type and family, listening or not as
  * listening says, bound to local.  Returns 0 or -1 with *cause set.
  */

@@ -413,6 +413,8 @@ struct handover_state *handover_load(int fd, char **cause);
 int		 handover_check_listener(const struct ho_listener *,
 		    char **cause);
 int		 handover_check_conn(const struct ho_conn *, char **cause);
+int		 handover_addr_cmp(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
 int		 handover_addr_same(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);
 uint64_t	 handover_now_us(void);
@@ -788,6 +790,7 @@ int		 systemd_fdstore_fds(int **fds, int **kinds, size_t *n);
 unsigned long	 systemd_fdstore_max(void);
 int		 systemd_fdstore_push(const int *fds, size_t n, int kind);
 void		 systemd_fdstore_clear(void);
+size_t		 systemd_fdstore_conn_room(size_t nlisteners);
 int		 systemd_stop_is_restart(void);
 int		 systemd_barrier(void);
 struct event	*systemd_watchdog_start(struct event_base *, int ping_now);

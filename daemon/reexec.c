@@ -764,21 +764,81 @@ store_match_listener(struct handover_state *st, int fd)
 	return -1;
 }
 
-/* The same for a connection: same local address and peer.  0 or -1. */
+/*
+ * The connection records sorted by address (local, then peer), so that
+ * each socket of the store finds its record by binary search: systemd
+ * hands the store back in no useful order (each message's descriptors go
+ * through a hash set), and tens of thousands of connections must not take
+ * quadratic time while the ports wait.
+ */
+struct store_index {
+	struct ho_conn	**by_addr;
+	size_t		  n;
+};
+
+/* The order of store_index: local address, then peer. */
 static int
-store_match_conn(struct handover_state *st, int fd)
+store_key_cmp(const struct sockaddr_storage *local,
+    const struct sockaddr_storage *peer, const struct ho_conn *hc)
+{
+	int	c = handover_addr_cmp(local, &hc->local);
+
+	return c != 0 ? c : handover_addr_cmp(peer, &hc->peer);
+}
+
+/* qsort(3) of store_index. */
+static int
+store_conn_cmp(const void *a, const void *b)
+{
+	const struct ho_conn	*y = *(struct ho_conn *const *)b;
+	const struct ho_conn	*x = *(struct ho_conn *const *)a;
+
+	return store_key_cmp(&x->local, &x->peer, y);
+}
+
+/* Index the records of st; NULL by_addr when there are none. */
+static void
+store_index_build(struct store_index *ix, struct handover_state *st)
+{
+	size_t	i;
+
+	ix->n = st->nconns;
+	ix->by_addr = NULL;
+	if (ix->n == 0)
+		return;
+	if ((ix->by_addr = calloc(ix->n, sizeof(*ix->by_addr))) == NULL)
+		fatal("handover");
+	for (i = 0; i < ix->n; i++)
+		ix->by_addr[i] = &st->conns[i];
+	qsort(ix->by_addr, ix->n, sizeof(*ix->by_addr), store_conn_cmp);
+}
+
+/*
+ * The same as store_match_listener for a connection: the first record
+ * with its local address and peer and no descriptor yet.  0 or -1.
+ */
+static int
+store_match_conn(const struct store_index *ix, int fd)
 {
 	struct sockaddr_storage	 local, peer;
 	socklen_t		 len = sizeof(peer);
+	size_t			 lo = 0, hi = ix->n, mid;
 	int			 type;
-	size_t			 i;
 
 	memset(&peer, 0, sizeof(peer));
 	if (store_sock(fd, &type, &local) == -1 || type != SOCK_STREAM ||
 	    getpeername(fd, (struct sockaddr *)&peer, &len) == -1)
 		return -1;
-	for (i = 0; i < st->nconns; i++) {
-		struct ho_conn	*hc = &st->conns[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (store_key_cmp(&local, &peer, ix->by_addr[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n && store_key_cmp(&local, &peer,
+	    ix->by_addr[lo]) == 0; lo++) {
+		struct ho_conn	*hc = ix->by_addr[lo];
 
 		if (hc->fd == -1 && handover_addr_same(&local, &hc->local) &&
 		    handover_addr_same(&peer, &hc->peer)) {
@@ -812,6 +872,7 @@ struct handover_in *
 reexec_inherit_store(int lock_fd)
 {
 	struct handover_in	*hin;
+	struct store_index	 ix;
 	char			*cause = NULL;
 	int			*fds = NULL, *kinds = NULL, memfd = -1;
 	size_t			 n, i, nstate = 0;
@@ -850,18 +911,20 @@ reexec_inherit_store(int lock_fd)
 		hin->st->listeners[i].fd = -1;
 	for (i = 0; i < hin->st->nconns; i++)
 		hin->st->conns[i].fd = -1;
+	store_index_build(&ix, hin->st);
 	for (i = 0; i < n; i++) {
 		if (kinds[i] == FDSTORE_STATE)
 			continue;
 		if ((kinds[i] == FDSTORE_LISTENER ?
 		    store_match_listener(hin->st, fds[i]) :
-		    store_match_conn(hin->st, fds[i])) == 0)
+		    store_match_conn(&ix, fds[i])) == 0)
 			continue;
 		log_warnx("fd store: descriptor %d (a %s entry) matches no "
 		    "record of the state; closed", fds[i],
 		    kinds[i] == FDSTORE_LISTENER ? "listener" : "connection");
 		close(fds[i]);
 	}
+	free(ix.by_addr);
 	inherit_check_all(hin, lock_fd);
 out:
 	free(fds);

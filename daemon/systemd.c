@@ -98,11 +98,21 @@ static int	 *passed_kinds;		/* FDSTORE_* or -1: socket unit */
 static size_t	  npassed;
 static int	  passed_read;
 
+/*
+ * Connections are named "c", one letter: systemd passes the names of all
+ * entries back in LISTEN_FDNAMES, one environment string, which execve(2)
+ * takes only up to 128 KiB; with their former name, still read and
+ * removed, about 5,900 connections would make the next start fail.
+ */
 static const char *const fdstore_names[] = {
 	[FDSTORE_STATE] = "netsvcd-handover-state",
 	[FDSTORE_LISTENER] = "netsvcd-handover-listener",
-	[FDSTORE_CONN] = "netsvcd-handover-conn",
+	[FDSTORE_CONN] = "c",
 };
+#define FDSTORE_CONN_FORMER	"netsvcd-handover-conn"
+
+/* MAX_ARG_STRLEN with 4 KiB pages, less room for netsvcd.socket's names. */
+#define FDNAMES_MAX		(32 * 4096 - 4096)
 
 /* The kind of a passed descriptor's name: FDSTORE_*, or -1. */
 static int
@@ -112,11 +122,30 @@ fdstore_kind(const char *name)
 
 	if (name == NULL)
 		return -1;
+	if (strcmp(name, FDSTORE_CONN_FORMER) == 0)
+		return FDSTORE_CONN;
 	for (k = 0; k < FDSTORE_NKINDS; k++) {
 		if (strcmp(name, fdstore_names[k]) == 0)
 			return k;
 	}
 	return -1;
+}
+
+/*
+ * How many connections the store can hand back beside nlisteners
+ * listeners and the state, by the length of LISTEN_FDNAMES= (above).
+ */
+size_t
+systemd_fdstore_conn_room(size_t nlisteners)
+{
+	size_t	used;
+
+	used = sizeof("LISTEN_FDNAMES=") +
+	    strlen(fdstore_names[FDSTORE_STATE]) + 1 +
+	    nlisteners * (strlen(fdstore_names[FDSTORE_LISTENER]) + 1);
+	if (used >= FDNAMES_MAX)
+		return 0;
+	return (FDNAMES_MAX - used) / (strlen(fdstore_names[FDSTORE_CONN]) + 1);
 }
 
 /*
@@ -242,7 +271,10 @@ systemd_fdstore_push(const int *fds, size_t n, int kind)
 	return 0;
 }
 
-/* Empty the fd store of netsvcd's entries (FDSTOREREMOVE=1 per name). */
+/*
+ * Empty the fd store of netsvcd's entries (FDSTOREREMOVE=1 per name, the
+ * former name of connections too).
+ */
 void
 systemd_fdstore_clear(void)
 {
@@ -254,6 +286,7 @@ systemd_fdstore_clear(void)
 		    fdstore_names[k]);
 		sd_notify(0, msg);
 	}
+	sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" FDSTORE_CONN_FORMER);
 }
 
 /*

@@ -1450,7 +1450,7 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 	cr_assert(ab_log_has(d, "fd store: 1 listener and 1 connection kept "
 	    "by systemd"), "log %s", d->log_path);
 	cr_assert_gt(s.barriers, 0, "no BARRIER=1 before the exit");
-	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 1);
+	cr_assert_eq(fm_count(&s, "c"), 1);
 	cr_assert_eq(fm_count(&s, "netsvcd-handover-listener"), 1);
 	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 1);
 	/* Sent while no process runs: it waits in the socket. */
@@ -1493,6 +1493,48 @@ Test(handover, fdstore_restart_keeps_connection, .timeout = 120)
 }
 
 /*
+ * Connections used to be stored as "netsvcd-handover-conn" (now "c": the
+ * names come back in one environment string, which the kernel caps at
+ * 128 KiB): a store filled by an older netsvcd is still taken over, and
+ * its entries removed from the store.
+ */
+Test(handover, fdstore_former_conn_name, .timeout = 120)
+{
+	struct fm_store		 s;
+	struct hs_daemon	*d;
+	char			 conf[256];
+	size_t			 i;
+	int			 port, fd;
+
+	d = fm_echo_start("shutdown_timeout = 2s\n", conf, sizeof(conf), &port,
+	    &s);
+	fd = fm_connect(port);
+	hs_echo(fd, "before\n", ab_ms(5000));
+	cr_assert_eq(kill(d->pid, SIGTERM), 0);
+	fm_pump(d, &s, 1, 15000);
+	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
+	cr_assert_eq(fm_count(&s, "c"), 1);
+	for (i = 0; i < s.n; i++) {
+		if (strcmp(s.name[i], "c") == 0)
+			snprintf(s.name[i], sizeof(s.name[i]),
+			    "netsvcd-handover-conn");
+	}
+	d = fm_spawn(conf, s.fd, s.name, s.n, "64");
+	s.ready = 0;
+	fm_pump(d, &s, 0, 10000);
+	cr_assert(s.ready, "no READY=1 (log %s)", d->log_path);
+	cr_assert(ab_log_has(d, "connections: 1 handed over"), "log %s",
+	    d->log_path);
+	hs_echo(fd, "after\n", ab_ms(5000));
+	s.ready = 0;
+	fm_pump(d, &s, 0, 300);
+	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 0, "the former "
+	    "entry stays in the store, and with it the connection");
+	close(fd);
+	fm_clear(&s);
+}
+
+/*
  * drain_delay under the fd store: on SIGTERM the daemon first goes on
  * serving for drain_delay (a balancer's /ready says 503), a connection
  * made meanwhile is served by it, and only then does everything go into
@@ -1520,7 +1562,7 @@ Test(handover, fdstore_drains_first, .timeout = 120)
 	cr_assert_eq(hs_wait_exit(d, ab_ms(5000)), 0);
 	cr_assert(ab_log_has(d, "fd store: 1 listener and 2 connections kept "
 	    "by systemd"), "log %s", d->log_path);
-	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 2);
+	cr_assert_eq(fm_count(&s, "c"), 2);
 	fm_clear(&s);
 	close(fd);
 	close(late);
@@ -1746,7 +1788,7 @@ Test(handover, fdstore_unconfirmed_push_drains, .timeout = 120)
 	    "log %s", d->log_path);
 	s.ready = 0;
 	fm_pump(d, &s, 0, 200);	/* the FDSTOREREMOVE=1 that follow */
-	cr_assert_eq(fm_count(&s, "netsvcd-handover-conn"), 0,
+	cr_assert_eq(fm_count(&s, "c"), 0,
 	    "a connection stays in the store after a failed push");
 	cr_assert_eq(fm_count(&s, "netsvcd-handover-state"), 0);
 	/* Still served by this process while it drains. */

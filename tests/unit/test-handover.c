@@ -635,3 +635,79 @@ Test(handover, fuzz_seeds_parse)
 		handover_state_free(st);
 	}
 }
+
+/*
+ * handover_addr_cmp orders addresses as the fd store's index needs: equal
+ * exactly when handover_addr_same says so (IPv4 and IPv6), antisymmetric,
+ * and transitive over a set mixing families, ports, addresses and scopes.
+ */
+Test(handover, addr_cmp_agrees_with_same)
+{
+	struct sockaddr_storage	 a[10];
+	size_t			 i, j, k, n = 0;
+	int			 ij, jk, ik;
+
+	a[n++] = addr("127.0.0.1", 7);
+	a[n++] = addr("127.0.0.1", 8);
+	a[n++] = addr("127.0.0.2", 7);
+	a[n++] = addr("10.0.0.1", 65535);
+	a[n++] = addr("::1", 7);
+	a[n++] = addr("::1", 7);
+	((struct sockaddr_in6 *)&a[n - 1])->sin6_scope_id = 2;
+	a[n++] = addr("fe80::1", 7);
+	a[n++] = addr("::1", 9);
+	a[n++] = addr("127.0.0.1", 7);
+	((struct sockaddr_in *)&a[n - 1])->sin_zero[0] = 1;	/* not compared */
+	a[n++] = addr("::1", 7);
+	((struct sockaddr_in6 *)&a[n - 1])->sin6_flowinfo = 5;	/* idem */
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++) {
+			ij = handover_addr_cmp(&a[i], &a[j]);
+			cr_assert_eq(ij == 0, handover_addr_same(&a[i], &a[j]) != 0,
+			    "%zu and %zu: cmp %d", i, j, ij);
+			cr_assert_eq(ij > 0, handover_addr_cmp(&a[j], &a[i]) < 0);
+			for (k = 0; k < n; k++) {
+				jk = handover_addr_cmp(&a[j], &a[k]);
+				ik = handover_addr_cmp(&a[i], &a[k]);
+				if (ij <= 0 && jk <= 0)
+					cr_assert_leq(ik, 0, "%zu %zu %zu", i, j, k);
+			}
+		}
+	}
+	cr_assert_eq(handover_addr_cmp(&a[0], &a[8]), 0);
+	cr_assert_eq(handover_addr_cmp(&a[4], &a[9]), 0);
+}
+
+/*
+ * The fd store hands back no more connections than fit in LISTEN_FDNAMES,
+ * one environment string, which execve(2) takes up to 128 KiB long: the
+ * names of the state, nl listeners and the connections of
+ * systemd_fdstore_conn_room(nl) fit with room for netsvcd.socket's names
+ * (4 KiB), and one connection more would not.
+ */
+Test(handover, fdstore_names_fit_one_environment_string)
+{
+	static const size_t	nls[] = { 0, 1, 18, 1000, 5000 };
+	const size_t		budget = 32 * 4096 - 4096;
+	size_t			i, nl, room, len;
+
+	for (i = 0; i < sizeof(nls) / sizeof(nls[0]); i++) {
+		nl = nls[i];
+		room = systemd_fdstore_conn_room(nl);
+		len = strlen("LISTEN_FDNAMES=") +
+		    strlen("netsvcd-handover-state") + 1 +
+		    nl * (strlen("netsvcd-handover-listener") + 1) +
+		    room * (strlen("c") + 1) + 1;
+		if (room == 0) {
+			cr_assert_gt(len + 2, budget, "%zu listeners: room 0 "
+			    "while %zu bytes are used", nl, len);
+			continue;
+		}
+		cr_assert_leq(len, budget, "%zu listeners, %zu connections: "
+		    "%zu bytes", nl, room, len);
+		cr_assert_gt(len + 2, budget, "%zu listeners: room for more "
+		    "than %zu connections", nl, room);
+	}
+	cr_assert_geq(systemd_fdstore_conn_room(18), 60000,
+	    "fewer connections than LimitNOFILE=65536 allows");
+}
