@@ -806,11 +806,11 @@ store_index_build(struct store_index *ix, struct handover_state *st)
 	ix->by_addr = NULL;
 	if (ix->n == 0)
 		return;
-	if ((ix->by_addr = calloc(ix->n, sizeof(*ix->by_addr))) == NULL)
+	if ((ix->by_addr = calloc(ix->n, sizeof(struct ho_conn *))) == NULL)
 		fatal("handover");
 	for (i = 0; i < ix->n; i++)
 		ix->by_addr[i] = &st->conns[i];
-	qsort(ix->by_addr, ix->n, sizeof(*ix->by_addr), store_conn_cmp);
+	qsort(ix->by_addr, ix->n, sizeof(struct ho_conn *), store_conn_cmp);
 }
 
 /*
