@@ -134,6 +134,17 @@ instance_answers_at_once(const struct instance *inst)
 	    !ic->service->spawns;
 }
 
+/*
+ * Whether inst's service answers at once, in one go, and closes (daytime,
+ * time, qotd, banner): nothing to read, nothing streamed after.
+ */
+int
+instance_answers_and_closes(const struct instance *inst)
+{
+	return instance_answers_at_once(inst) &&
+	    inst->ic->service->tcp_write_ready == NULL;
+}
+
 /* Count a refusal; log at most once a second, with the count since. */
 void
 instance_refuse(struct instance *inst, enum refuse_reason why)

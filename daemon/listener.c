@@ -261,14 +261,18 @@ listener_rebacklog(struct listener *l)
  * instead of a segment of its own: its connections start with delayed
  * ACKs (TCP_QUICKACK off, inherited from the listener).  Not for the
  * others: a balancer with Nagle's algorithm on would hold the client's
- * first bytes until that ACK, 40 ms.  Both off again when the instance
- * stops taking a header.
+ * first bytes until that ACK, 40 ms.  A service that answers and closes
+ * (daytime, time, qotd, banner) writes corked (TCP_CORK, inherited too):
+ * the close sends its answer and the FIN in one segment, 6 segments a
+ * connection instead of 8.  All set again when a reload gives the
+ * listener another instance.
  */
 static void
 listener_defer(struct listener *l)
 {
 	int	secs = l->inst->ic->proxy_accept != 0 ? 1 : 0;
 	int	quick = !secs || !instance_answers_at_once(l->inst);
+	int	cork = instance_answers_and_closes(l->inst);
 
 	if (l->ep.proto != SERVICE_TCP)
 		return;
@@ -279,6 +283,9 @@ listener_defer(struct listener *l)
 	if (setsockopt(l->fd, IPPROTO_TCP, TCP_QUICKACK, &quick,
 	    sizeof(quick)) == -1)
 		log_debug("%s: TCP_QUICKACK: %s", l->ep.text, strerror(errno));
+	if (setsockopt(l->fd, IPPROTO_TCP, TCP_CORK, &cork,
+	    sizeof(cork)) == -1)
+		log_debug("%s: TCP_CORK: %s", l->ep.text, strerror(errno));
 }
 
 /*

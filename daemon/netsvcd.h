@@ -703,6 +703,7 @@ enum admit	 instance_dgram_ok(struct instance *,
 void		 instance_refuse(struct instance *, enum refuse_reason);
 uint32_t	 instance_adopt(struct instance *, const struct sockaddr *);
 int		 instance_answers_at_once(const struct instance *);
+int		 instance_answers_and_closes(const struct instance *);
 
 /* ---- listener.c ---- */
 struct listener	*listener_new(struct daemon *, struct instance *,

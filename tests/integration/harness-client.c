@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>		/* tcpi_segs_in, not in glibc's tcp_info */
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -372,4 +373,28 @@ hs_close(int fd)
 	if (fd != -1)
 		close(fd);
 	errno = saved;
+}
+
+/*
+ * As a client (or a balancer): connect to inst's IPv4 TCP endpoint, send
+ * hdr (if any), read the answer to EOF; the TCP segments received,
+ * handshake included (TCP_INFO).
+ */
+unsigned
+hs_segments_in(struct hs_daemon *d, const char *inst, const void *hdr,
+    size_t hdrlen)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+	char		in[4096];
+	int		fd;
+
+	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
+	if (hdrlen > 0)
+		cr_assert(hs_send_all(fd, hdr, hdrlen, hs_ms(5000)) == 0);
+	cr_assert(hs_read_eof(fd, in, sizeof(in), hs_ms(5000)) > 0);
+	memset(&ti, 0, sizeof(ti));
+	cr_assert(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
+	hs_close(fd);
+	return ti.tcpi_segs_in;
 }

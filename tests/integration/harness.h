@@ -152,6 +152,8 @@ int		 hs_udp_silent(int fd, int timeout_ms);
 void		 hs_echo(int fd, const char *, int timeout_ms);
 void		 hs_warm_echo(int fd, uint64_t seed, int timeout_ms);
 void		 hs_close(int fd);
+unsigned	 hs_segments_in(struct hs_daemon *, const char *instance,
+		    const void *hdr, size_t hdrlen);
 
 /* harness-http.c: the metrics endpoint over HTTP. */
 int		 hs_metrics_port(struct hs_daemon *);

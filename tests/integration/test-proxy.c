@@ -37,8 +37,6 @@ static int	px_echo(struct hs_daemon *, const char *inst, const void *hdr,
 		    size_t hdrlen, const char *msg);
 static int	px_hold(struct hs_daemon *, const char *inst, const void *hdr,
 		    size_t hdrlen);
-static unsigned	px_segments_in(struct hs_daemon *, const char *inst,
-		    const void *hdr, size_t hdrlen);
 static int64_t	px_nagle_ms(struct hs_daemon *, const char *inst,
 		    const void *first, size_t firstlen, const void *then,
 		    size_t thenlen, size_t want);
@@ -395,29 +393,6 @@ Test(proxy, silent_connection_is_deferred_by_the_kernel, .timeout = 60)
 }
 
 /*
- * As a balancer: connect to inst, send hdr (if any), read the answer to
- * EOF; the TCP segments the balancer received, handshake included.
- */
-static unsigned
-px_segments_in(struct hs_daemon *d, const char *inst, const void *hdr,
-    size_t hdrlen)
-{
-	struct tcp_info	ti;
-	socklen_t	len = sizeof(ti);
-	char		in[128];
-	int		fd;
-
-	fd = hs_connect(d, inst, SOCK_STREAM, AF_INET);
-	if (hdrlen > 0)
-		cr_assert(hs_send_all(fd, hdr, hdrlen, hs_ms(PX_TMO)) == 0);
-	cr_assert(hs_read_eof(fd, in, sizeof(in), hs_ms(PX_TMO)) > 0);
-	memset(&ti, 0, sizeof(ti));
-	cr_assert(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
-	hs_close(fd);
-	return ti.tcpi_segs_in;
-}
-
-/*
  * As a balancer with Nagle's algorithm on (HAProxy's default): send first,
  * then at once then, which the kernel holds until first is acked; the
  * milliseconds until want bytes of answer came.
@@ -468,8 +443,8 @@ Test(proxy, answer_acks_the_header, .timeout = 60)
 	    PX_ECHO("echo", "v2", "127.0.0.1/32", ""), port);
 	d = hs_spawn(conf);
 	for (i = 0; i < 3; i++) {
-		direct = px_segments_in(d, "direct", NULL, 0);
-		behind = px_segments_in(d, "day", v2, v2len);
+		direct = hs_segments_in(d, "direct", NULL, 0);
+		behind = hs_segments_in(d, "day", v2, v2len);
 		if (behind == direct)
 			break;
 	}

@@ -449,6 +449,58 @@ Test(tcp, daytime, .timeout = 30)
 	hs_stop_ok(d);
 }
 
+/*
+ * A service that answers and closes (daytime, time, qotd, banner) sends
+ * its answer and its FIN in one segment: the client receives the
+ * handshake's SYN-ACK and that segment, 2 in all (3 with the FIN apart).
+ * A listener kept by a reload that makes it echo writes uncorked again:
+ * echo answers at once, not after the cork's 200 ms ceiling.  Best of
+ * three tries: a slow machine may retransmit or delay one.
+ */
+Test(tcp, answer_and_fin_in_one_segment, .timeout = 60)
+{
+	static const char *const svcs[] = { "daytime", "time", "qotd",
+	    "banner" };
+	struct hs_daemon	*d = hs_spawn_services();
+	char			 conf[256];
+	unsigned		 segs, best;
+	int64_t			 t0, ms, fastest = 0;
+	size_t			 i, k;
+	int			 port, fd;
+
+	for (i = 0; i < sizeof(svcs) / sizeof(svcs[0]); i++) {
+		for (best = 0, k = 0; k < 3; k++) {
+			segs = hs_segments_in(d, svcs[i], NULL, 0);
+			best = k == 0 || segs < best ? segs : best;
+		}
+		cr_assert_eq(best, 2, "%s: %u segments came, not 2: the FIN "
+		    "came apart from the answer", svcs[i], best);
+	}
+	hs_stop_ok(d);
+
+	hs_free_ports(SOCK_STREAM, AF_INET, &port, 1);
+	snprintf(conf, sizeof(conf), "[kept]\nservice = daytime\n"
+	    "listen = tcp://127.0.0.1:%d\n", port);
+	d = hs_spawn(conf);
+	cr_assert_eq(hs_segments_in(d, "kept", NULL, 0), 2);
+	snprintf(conf, sizeof(conf), "[kept]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:%d\n", port);
+	hs_reload(d, conf);
+	cr_assert(strstr(d->last_status, "reload failed") == NULL,
+	    "STATUS=%s", d->last_status);
+	for (k = 0; k < 3; k++) {
+		fd = hs_connect(d, "kept", SOCK_STREAM, AF_INET);
+		t0 = hs_now_ms();
+		hs_echo(fd, "at once\n", hs_ms(TCP_TMO));
+		ms = hs_now_ms() - t0;
+		fastest = k == 0 || ms < fastest ? ms : fastest;
+		hs_close(fd);
+	}
+	cr_assert(fastest < 100, "echo on a listener kept from daytime took "
+	    "%lld ms: it stayed corked", (long long)fastest);
+	hs_stop_ok(d);
+}
+
 /* daytime with format = %Y-%m-%dT%H:%M:%SZ and utc = yes. */
 Test(tcp, daytime_format, .timeout = 30)
 {
