@@ -206,7 +206,8 @@ control_reload(int timeout_ms)
 /*
  * Client side of "netsvcd -s stop": SIGTERM (or SIGINT, see
  * control_stop_signal) to the daemon ($MAINPID, or the PID of the status
- * file), then wait up to timeout_ms until it is gone.  Returns the exit status: 0 once it is, 1 otherwise.
+ * file), then wait up to timeout_ms until it is gone.  Returns the exit
+ * status: 0 once it is, 1 otherwise.
  */
 int
 control_stop(int timeout_ms)

@@ -249,8 +249,8 @@ fdstore_stop(struct daemon *d)
 	ok = fdstore_save_listeners(d, st, &p) == 0 &&
 	    p.nlfds + 1 <= max &&
 	    reexec_save_instances(d, st) == 0 &&
-	    fdstore_save_conns(d, st, &p, fdstore_conn_room(max, p.nlfds)) ==
-	    0 &&
+	    fdstore_save_conns(d, st, &p,
+	    fdstore_conn_room(max, p.nlfds)) == 0 &&
 	    (sent = fdstore_send(st, &p) == 0) && systemd_barrier() == 0;
 	if (sent && !ok)
 		systemd_fdstore_clear();	/* never served twice */
