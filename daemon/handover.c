@@ -765,30 +765,13 @@ handover_load(int fd, char **cause)
 
 /* ---- the descriptors ---- */
 
-/* Same family, port and address (and IPv6 scope). */
+/* Same family (IPv4 or IPv6), port and address (and IPv6 scope). */
 int
 handover_addr_same(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
 {
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)a;
-		b4 = (const struct sockaddr_in *)b;
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		a6 = (const struct sockaddr_in6 *)a;
-		b6 = (const struct sockaddr_in6 *)b;
-		return a6->sin6_port == b6->sin6_port &&
-		    a6->sin6_scope_id == b6->sin6_scope_id &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
-	}
-	return 0;
+	return (a->ss_family == AF_INET || a->ss_family == AF_INET6) &&
+	    handover_addr_cmp(a, b) == 0;
 }
 
 /*
