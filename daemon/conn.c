@@ -287,13 +287,18 @@ conn_reset(int fd)
  * something first (telnet's CR LF, "echo | nc"): closing a socket with
  * unread input makes the kernel answer with a reset, which can reach the
  * client before it has read the reply.  Drop that input first, without
- * copying it, so the close is a plain FIN after the reply.
+ * copying it, so the close is a plain FIN after the reply.  A corked
+ * reply (listener.c: services that answer and close) goes out first, with
+ * the FIN: input that still comes between the drop and the close would
+ * make the close a reset that throws away a reply still in the socket.
  */
 static void
 conn_drop_unread(struct conn *c)
 {
 	int	i;
 
+	if (instance_answers_and_closes(c->inst))
+		(void)shutdown(c->fd, SHUT_WR);
 	for (i = 0; i < 4; i++) {
 		if (recv(c->fd, c->w->rbuf, RBUF_SIZE,
 		    MSG_DONTWAIT | MSG_TRUNC) <= 0)
