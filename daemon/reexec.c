@@ -827,7 +827,8 @@ store_match_conn(const struct store_index *ix, int fd)
 
 	memset(&peer, 0, sizeof(peer));
 	if (store_sock(fd, &type, &local) == -1 || type != SOCK_STREAM ||
-	    getpeername(fd, (struct sockaddr *)&peer, &len) == -1)
+	    getpeername(fd, (struct sockaddr *)&peer, &len) == -1 ||
+	    (local.ss_family != AF_INET && local.ss_family != AF_INET6))
 		return -1;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -840,8 +841,7 @@ store_match_conn(const struct store_index *ix, int fd)
 	    ix->by_addr[lo]) == 0; lo++) {
 		struct ho_conn	*hc = ix->by_addr[lo];
 
-		if (hc->fd == -1 && handover_addr_same(&local, &hc->local) &&
-		    handover_addr_same(&peer, &hc->peer)) {
+		if (hc->fd == -1) {	/* same addresses: the key */
 			hc->fd = fd;
 			return 0;
 		}
