@@ -111,7 +111,7 @@ static void	conn_on_read(evutil_socket_t, short, void *);
 static void	conn_on_write(evutil_socket_t, short, void *);
 static void	conn_on_timer(evutil_socket_t, short, void *);
 static void	conn_abort(struct conn *, enum conn_end);
-static void	conn_release(struct conn *);
+static void	conn_release(struct conn *, int);
 static void	conn_finish(struct conn *, enum conn_end);
 static void	conn_schedule(struct conn *);
 static void	conn_arm(struct conn *);
@@ -329,26 +329,27 @@ conn_abort(struct conn *c, enum conn_end why)
 	}
 	if (why == END_WRITE_TIMEOUT)
 		conn_reset(c->fd);
-	else if (c->end == END_DONE)
-		conn_drop_unread(c);
-	conn_release(c);
+	conn_release(c, why != END_WRITE_TIMEOUT && c->end == END_DONE);
 }
 
 /*
  * The last steps of a close: give back the source slot and the place in
- * the counts (unless a child holds them, spawn.c), close the socket, let
- * the service free its state and queue c for the reaper.  The client may
- * connect again as soon as it sees the close, even to another worker:
- * this is done now, not when the reaper runs (after an accept batch).
+ * the counts (unless a child holds them, spawn.c), drop unread input if
+ * the service is done, close the socket, let the service free its state
+ * and queue c for the reaper.  The client may connect again as soon as it
+ * sees the FIN, even to another worker: the slot is given back first, not
+ * when the reaper runs (after an accept batch).
  */
 static void
-conn_release(struct conn *c)
+conn_release(struct conn *c, int drop_unread)
 {
 	struct worker	*w = c->w;
 
 	if (!c->handed)
 		instance_release(c->inst, c->src);
 	c->src = SOURCE_NONE;
+	if (drop_unread)
+		conn_drop_unread(c);
 	close(c->fd);
 	c->fd = -1;
 	free(c->out.data);
@@ -1080,7 +1081,7 @@ conn_handover_done(struct conn *c, int taken)
 		return;
 	}
 	conn_set_state(c, CONN_CLOSED);
-	conn_release(c);
+	conn_release(c, 0);
 }
 
 /*

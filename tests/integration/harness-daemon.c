@@ -215,7 +215,8 @@ hs_describe_status(int status)
 /*
  * Write a config file.  With NETSVCD_WORKERS=N in the environment, every
  * config gets "workers = N" in its [daemon] section (one is added when it
- * has none), so a whole suite can run against a multi-threaded daemon.
+ * has none), so a whole suite can run against a multi-threaded daemon;
+ * a config that sets workers itself keeps its own.
  */
 static void
 hs_write_conf(const char *path, const char *conf)
@@ -225,7 +226,7 @@ hs_write_conf(const char *path, const char *conf)
 	size_t		 at;
 	int		 len;
 
-	if (n == NULL || *n == '\0') {
+	if (n == NULL || *n == '\0' || strstr(conf, "\nworkers =") != NULL) {
 		hs_write_file(path, conf, strlen(conf));
 		return;
 	}
