@@ -53,6 +53,7 @@ static int	control_read(const char *, struct control_state *);
 static int	control_target(long *, const char *);
 static int	control_kill(long, int);
 static int	control_gone(long);
+static int	control_is_netsvcd(long);
 static int	control_stop_signal(void);
 
 /* DIR/NAME in buf, DIR the first of $RUNTIME_DIRECTORY or /run/netsvcd. */
@@ -265,8 +266,8 @@ control_stop_signal(void)
 
 /*
  * The daemon to signal: $MAINPID when it is set (ExecReload=, ExecStop=),
- * else *pid, the PID of the status file at path (0: none).  0 with *pid
- * set, or -1 with the reason on stderr.
+ * else *pid, the PID of the status file at path (0: none) if that process
+ * is netsvcd.  0 with *pid set, or -1 with the reason on stderr.
  */
 static int
 control_target(long *pid, const char *path)
@@ -288,7 +289,37 @@ control_target(long *pid, const char *path)
 		    "RuntimeDirectory=netsvcd?)\n", path);
 		return -1;
 	}
+	if ((env == NULL || *env == '\0') && !control_is_netsvcd(*pid)) {
+		fprintf(stderr, "netsvcd: process %ld of %s is not netsvcd (a "
+		    "stale file?): not signalled\n", *pid, path);
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * Whether process pid runs netsvcd, by its name (/proc/PID/comm): a status
+ * file left behind must not make us signal whoever has its PID now.
+ */
+static int
+control_is_netsvcd(long pid)
+{
+	char	path[64], comm[32];
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	/* The kernel keeps 15 bytes of the name: compare as many. */
+	return strcmp(comm, "netsvcd") == 0 ||
+	    strncmp(comm, program_invocation_short_name, 15) == 0;
 }
 
 /* kill(2), or -1 with the reason on stderr. */

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -505,6 +506,49 @@ Test(reload, signal_stop_waits_until_gone, .timeout = 60)
 	cr_assert(r.exit_code == 1 && strstr(r.err, "no daemon") !=
 	    NULL, "exit %d, stderr: %s", r.exit_code, r.err);
 	hs_result_free(&r);
+}
+
+/*
+ * A status file left behind names a PID that another program may have
+ * now: "netsvcd -s stop" and "-s reload" signal it only if it is netsvcd.
+ */
+Test(reload, signal_skips_a_stale_pid, .timeout = 60)
+{
+	const char		*cmds[] = { "stop", "reload" };
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	static const char	 conf[] = "[echo]\nservice = echo\n"
+				    "listen = tcp://127.0.0.1:0\n";
+	const char		*path;
+	char			 line[64];
+	size_t			 i;
+	pid_t			 pid;
+	int			 status;
+
+	if ((pid = fork()) == 0) {
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(pid > 0, "fork: %s", strerror(errno));
+	snprintf(line, sizeof(line), "%ld 0 ok ready\n", (long)pid);
+	hs_file(d, "reload-status", line, strlen(line));
+	path = hs_file(d, "stale.ini", conf, strlen(conf));
+	setenv("RUNTIME_DIRECTORY", d->dir, 1);
+	unsetenv("MAINPID");
+	for (i = 0; i < 2; i++) {
+		cr_assert(hs_run(&r, hs_ms(20000), "-s", cmds[i], "-c", path,
+		    NULL) == 0,
+		    "netsvcd -s %s did not finish", cmds[i]);
+		cr_assert(r.exit_code == 1 && strstr(r.err, "not netsvcd") !=
+		    NULL, "-s %s: exit %d, stderr: %s", cmds[i], r.exit_code,
+		    r.err);
+		hs_result_free(&r);
+	}
+	unsetenv("RUNTIME_DIRECTORY");
+	cr_assert(waitpid(pid, &status, WNOHANG) == 0, "the sleeper was "
+	    "signalled (status %d)", status);
+	kill(pid, SIGKILL);
+	(void)waitpid(pid, &status, 0);
 }
 
 /*
