@@ -293,11 +293,12 @@ daemon_stop(struct daemon *d)
 	if (atomic_load(&d->stopping))
 		return;
 	atomic_store(&d->stopping, 1);
-	if (!d->handed_over)	/* systemd follows the new process now */
-		systemd_stopping();
 	workers_park(d);
 	listener_close_all(d);
 	workers_unpark(d);
+	/* After the close: from STOPPING=1 on, no worker accepts any more. */
+	if (!d->handed_over)	/* systemd follows the new process now */
+		systemd_stopping();
 	metrics_stop(d->metrics);	/* metrics.c */
 	d->metrics = NULL;
 	if (atomic_load(&d->nconns) == 0 && atomic_load(&d->nchildren) == 0) {

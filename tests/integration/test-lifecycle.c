@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,49 @@ Test(lifecycle, sigint, .timeout = 120)
 	    "of SIGINT", hs_ms(2000));
 	cr_assert(WIFEXITED(d->status) && WEXITSTATUS(d->status) == 0,
 	    "SIGINT: exit status 0x%x", d->status);
+}
+
+/*
+ * STOPPING=1 means the ports are closed: with two workers, a client that
+ * connects once it is sent is not served.  On one CPU the client and a
+ * worker tend to run right after the notification, so that a worker still
+ * listening would accept; 10 rounds.
+ */
+Test(lifecycle, no_accept_after_stopping, .timeout = 120)
+{
+	const struct hs_endpoint *ep;
+	struct hs_daemon	*d;
+	cpu_set_t		 one, saved;
+	char			 buf[8];
+	unsigned int		 round;
+	ssize_t			 n;
+	int			 fd, pinned;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	pinned = sched_getaffinity(0, sizeof(saved), &saved) == 0 &&
+	    sched_setaffinity(0, sizeof(one), &one) == 0;
+	for (round = 0; round < 10; round++) {
+		d = hs_spawn("[daemon]\nworkers = 2\n"
+		    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+		ep = hs_endpoint(d, "echo", SOCK_STREAM, AF_INET);
+		cr_assert(hs_signal(d, SIGTERM) == 0, "kill: %s",
+		    strerror(errno));
+		cr_assert(hs_wait_notify(d, "STOPPING=1", hs_ms(LC_TMO)) == 0,
+		    "no STOPPING=1 after SIGTERM");
+		if ((fd = hs_connect_ep(ep, hs_ms(LC_TMO))) != -1) {
+			(void)send(fd, "late\n", 5, MSG_NOSIGNAL);
+			n = hs_recv_n(fd, buf, 5, hs_ms(1000));
+			cr_assert(n <= 0, "round %u: a connection made after "
+			    "STOPPING=1 was served: %s", round,
+			    hs_show(buf, (size_t)n));
+			hs_close(fd);
+		}
+		cr_assert(hs_wait_exit(d, hs_ms(LC_TMO)) == 0, "round %u: "
+		    "netsvcd still running after SIGTERM", round);
+	}
+	if (pinned)
+		(void)sched_setaffinity(0, sizeof(saved), &saved);
 }
 
 /* A connection that stays open is cut at shutdown_timeout (1 s here). */
