@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,38 @@ hs_wrapped(void)
 	const char	*env = getenv("NETSVCD_WRAPPER");
 
 	return env != NULL && *env != '\0';
+}
+
+static cpu_set_t	hs_saved_cpus;
+static int		hs_pinned;
+
+/*
+ * Run the test, and the daemons it starts from now on, on one CPU: a
+ * client and a worker then tend to run right after the daemon's last step,
+ * so a race between them shows up far more often.  Returns whether it
+ * could (where it cannot, the test runs all the same).
+ */
+int
+hs_pin_one_cpu(void)
+{
+	cpu_set_t	one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	hs_pinned = sched_getaffinity(0, sizeof(hs_saved_cpus),
+	    &hs_saved_cpus) == 0 && sched_setaffinity(0, sizeof(one),
+	    &one) == 0;
+	return hs_pinned;
+}
+
+/* Undo hs_pin_one_cpu. */
+void
+hs_unpin(void)
+{
+	if (hs_pinned)
+		(void)sched_setaffinity(0, sizeof(hs_saved_cpus),
+		    &hs_saved_cpus);
+	hs_pinned = 0;
 }
 
 /* Scale a timeout: wrappers like valgrind make the daemon much slower. */

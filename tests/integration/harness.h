@@ -106,6 +106,8 @@ struct hs_xfer {
 const char	*hs_bin(void);
 const char	*hs_srcdir(void);
 int		 hs_ms(int ms);		/* ms scaled for slow wrappers */
+int		 hs_pin_one_cpu(void);	/* races show up more */
+void		 hs_unpin(void);
 int		 hs_wrapped(void);	/* NETSVCD_WRAPPER is set */
 int64_t		 hs_now_ms(void);	/* monotonic */
 

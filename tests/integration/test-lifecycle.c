@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,16 +233,12 @@ Test(lifecycle, no_accept_after_stopping, .timeout = 120)
 {
 	const struct hs_endpoint *ep;
 	struct hs_daemon	*d;
-	cpu_set_t		 one, saved;
 	char			 buf[8];
 	unsigned int		 round;
 	ssize_t			 n;
-	int			 fd, pinned;
+	int			 fd;
 
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	pinned = sched_getaffinity(0, sizeof(saved), &saved) == 0 &&
-	    sched_setaffinity(0, sizeof(one), &one) == 0;
+	(void)hs_pin_one_cpu();
 	for (round = 0; round < 10; round++) {
 		d = hs_spawn("[daemon]\nworkers = 2\n"
 		    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
@@ -263,8 +258,7 @@ Test(lifecycle, no_accept_after_stopping, .timeout = 120)
 		cr_assert(hs_wait_exit(d, hs_ms(LC_TMO)) == 0, "round %u: "
 		    "netsvcd still running after SIGTERM", round);
 	}
-	if (pinned)
-		(void)sched_setaffinity(0, sizeof(saved), &saved);
+	hs_unpin();
 }
 
 /* A connection that stays open is cut at shutdown_timeout (1 s here). */

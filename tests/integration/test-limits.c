@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,16 +461,12 @@ Test(limits, no_descriptor_leak, .timeout = 120)
 Test(limits, slot_free_when_client_sees_close, .timeout = 60)
 {
 	struct hs_daemon	*d;
-	cpu_set_t		 one, saved;
 	char			 buf[128];
 	unsigned int		 i, refused = 0;
 	ssize_t			 n;
-	int			 fd, pinned;
+	int			 fd;
 
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	pinned = sched_getaffinity(0, sizeof(saved), &saved) == 0 &&
-	    sched_setaffinity(0, sizeof(one), &one) == 0;
+	(void)hs_pin_one_cpu();
 	d = hs_spawn("[daemon]\n"
 	    "workers = 2\n"
 	    "\n"
@@ -486,8 +481,7 @@ Test(limits, slot_free_when_client_sees_close, .timeout = 60)
 		if (n <= 0)
 			refused++;
 	}
-	if (pinned)
-		(void)sched_setaffinity(0, sizeof(saved), &saved);
+	hs_unpin();
 	cr_assert(refused == 0, "max_connections = 1: %u of 500 clients that "
 	    "came back right after the close were refused", refused);
 	hs_stop_ok(d);
