@@ -51,7 +51,7 @@ static int	 config_earlier_key(struct cf_load *,
 		    const struct cf_section *, const struct cf_key *);
 static struct cf_key *config_find_key(const struct cf_section *,
 		    const char *);
-static void	 config_mark_dups(struct cf_load *);
+static void	 config_mark_dups(struct cf_load *, int);
 static int	 config_key_line(struct cf_load *, const struct cf_section *,
 		    const char *);
 static void	 config_check_rate(struct cf_load *, const struct cf_section *,
@@ -131,16 +131,22 @@ config_find_key(const struct cf_section *sec, const char *name)
 	}
 	return NULL;
 }
-/* May key repeat in sec, by its service's repeat_keys? */
+/*
+ * May key repeat in sec, by its service's repeat_keys?  The service may
+ * be a module's: instance sections are checked after the modules load.
+ */
 static int
-config_repeatable(const struct cf_section *sec, const char *key)
+config_repeatable(struct cf_load *ld, const struct cf_section *sec,
+    const char *key)
 {
 	const struct cf_key	*svckey = config_find_key(sec, "service");
-	const struct service	*svc;
+	const struct service	*svc = NULL;
 	size_t			 i;
 
-	if (svckey == NULL || (svc = service_find(svckey->value)) == NULL ||
-	    svc->repeat_keys == NULL)
+	if (svckey != NULL && (svc = service_find(svckey->value)) == NULL)
+		svc = module_service_find(&ld->conf->modules, svckey->value,
+		    NULL);
+	if (svc == NULL || svc->repeat_keys == NULL)
 		return 0;
 	for (i = 0; svc->repeat_keys[i] != NULL; i++) {
 		if (strcmp(svc->repeat_keys[i], key) == 0)
@@ -150,9 +156,13 @@ config_repeatable(const struct cf_section *sec, const char *key)
 }
 
 
-/* Report repeated section headers and flag (and report) repeated keys. */
+/*
+ * Report repeated section headers and flag (and report) repeated keys:
+ * of the [daemon] sections (daemon 1), which say what modules to load,
+ * or of the instance sections (daemon 0), once the modules are loaded.
+ */
 static void
-config_mark_dups(struct cf_load *ld)
+config_mark_dups(struct cf_load *ld, int daemon)
 {
 	struct cf_section	*sec, *s2;
 	struct cf_key		*k;
@@ -161,7 +171,7 @@ config_mark_dups(struct cf_load *ld)
 	int			 first;
 
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
-		if (sec->name == NULL)
+		if (sec->name == NULL || config_is_daemon(sec) != daemon)
 			continue;
 		TAILQ_FOREACH(s2, &ld->sections, entry) {
 			if (s2 == sec)
@@ -188,7 +198,7 @@ config_mark_dups(struct cf_load *ld)
 				continue;
 			}
 			/* A service's repeatable key (exec's env). */
-			if (kd == NULL && config_repeatable(sec, k->key))
+			if (kd == NULL && config_repeatable(ld, sec, k->key))
 				continue;
 			config_error(ld, k->line, "duplicate key '%s' "
 			    "(first at %s)", k->key, config_where(ld, k->line,
@@ -741,7 +751,7 @@ config_resolve(struct cf_load *ld, const char *dir)
 			key_set_default(kd, &conf->daemon, NULL);
 	}
 
-	config_mark_dups(ld);
+	config_mark_dups(ld, 1);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
 		if (config_is_daemon(sec))
 			config_daemon(ld, sec);
@@ -751,6 +761,7 @@ config_resolve(struct cf_load *ld, const char *dir)
 	ld->metrics_line = config_key_line(ld, NULL, "metrics_listen");
 	config_check_limits(ld, NULL, &conf->daemon.lim);
 	config_modules(ld);
+	config_mark_dups(ld, 0);
 	TAILQ_FOREACH(sec, &ld->sections, entry) {
 		if (sec->name == NULL || config_is_daemon(sec))
 			continue;

@@ -335,8 +335,8 @@ conn_abort(struct conn *c, enum conn_end why)
 /*
  * The last steps of a close: give back the source slot and the place in
  * the counts (unless a child holds them, spawn.c), drop unread input if
- * the service is done, close the socket, let the service free its state
- * and queue c for the reaper.  The client may connect again as soon as it
+ * the service is done, close the socket and queue c for the reaper, which
+ * lets the service free its state.  The client may connect again as soon as it
  * sees the FIN, even to another worker: the slot is given back first, not
  * when the reaper runs (after an accept batch).
  */
@@ -354,8 +354,6 @@ conn_release(struct conn *c, int drop_unread)
 	c->fd = -1;
 	free(c->out.data);
 	memset(&c->out, 0, sizeof(c->out));
-	if (c->svc->tcp_close != NULL)
-		c->svc->tcp_close(c);
 	LIST_REMOVE(c, entry);
 	w->nconns--;
 	if (LIST_EMPTY(&w->dead))
@@ -374,7 +372,12 @@ conn_limit_hit(struct conn *c)
 	    LIMIT_NOMEM, 1, ctx);
 }
 
-/* Free every conn closed since the last run (the worker's reaper event). */
+/*
+ * Free every conn closed since the last run (the worker's reaper event).
+ * The service's tcp_close runs here, not where the conn was closed: a
+ * conn_close() or conn_write() inside the service's own callback may close
+ * the conn, and the callback must still find its state when it returns.
+ */
 void
 conn_reap(struct worker *w)
 {
@@ -384,6 +387,8 @@ conn_reap(struct worker *w)
 	while ((c = LIST_FIRST(&w->dead)) != NULL) {
 		LIST_REMOVE(c, entry);
 		inst = c->inst;
+		if (c->svc->tcp_close != NULL)
+			c->svc->tcp_close(c);
 		/* Keep a few for the next accepts: no malloc per connection. */
 		if (w->nspare < CONN_SPARE) {
 			LIST_INSERT_HEAD(&w->spare, c, entry);

@@ -269,7 +269,7 @@ module_check_service(const struct modules *mods, const struct module *m,
 	const struct service	*sv = m->desc->services[i];
 	const struct module	*om;
 	size_t			 j;
-	int			 tcp;
+	int			 tcp, udp;
 
 	if (sv->name == NULL || sv->name[0] == '\0')
 		return module_fail(cause, "%s: module '%s': service %zu has an "
@@ -303,14 +303,20 @@ module_check_service(const struct modules *mods, const struct module *m,
 		return module_fail(cause, "%s: service '%s' declares TCP but "
 		    "implements none of tcp_accept, tcp_read, tcp_write_ready",
 		    m->path, sv->name);
-	if ((sv->protocols & SERVICE_UDP) && sv->udp_datagram == NULL)
+	udp = sv->udp_datagram != NULL || sv->udp_wait != NULL;
+	if ((sv->protocols & SERVICE_UDP) && !udp)
 		return module_fail(cause, "%s: service '%s' declares UDP but "
-		    "has no udp_datagram", m->path, sv->name);
-	if (!(sv->protocols & SERVICE_TCP) && (tcp || sv->tcp_close != NULL))
+		    "has neither udp_datagram nor udp_wait", m->path, sv->name);
+	if (sv->udp_datagram != NULL && sv->udp_wait != NULL)
+		return module_fail(cause, "%s: service '%s' has both "
+		    "udp_datagram and udp_wait (one or the other)", m->path,
+		    sv->name);
+	if (!(sv->protocols & SERVICE_TCP) && (tcp || sv->tcp_close != NULL ||
+	    sv->tcp_save != NULL || sv->tcp_restore != NULL))
 		return module_fail(cause, "%s: service '%s' has TCP callbacks "
 		    "but does not declare SERVICE_TCP", m->path, sv->name);
-	if (!(sv->protocols & SERVICE_UDP) && sv->udp_datagram != NULL)
-		return module_fail(cause, "%s: service '%s' has udp_datagram "
+	if (!(sv->protocols & SERVICE_UDP) && udp)
+		return module_fail(cause, "%s: service '%s' has a UDP callback "
 		    "but does not declare SERVICE_UDP", m->path, sv->name);
 	if (sv->keys != NULL && sv->conf_key == NULL)
 		return module_fail(cause, "%s: service '%s' lists keys but has "

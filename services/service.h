@@ -87,8 +87,10 @@ struct service {
 	 * A service with tcp_write_ready streams: the host calls it whenever
 	 * the socket can take more and the host's own output buffer is
 	 * empty.  On EOF from the peer the host stops reading, flushes what
-	 * is pending and closes.  tcp_close runs once, last, on every path;
-	 * it frees what conn_set_data() holds.
+	 * is pending and closes.  tcp_close runs once, last, on every path,
+	 * never inside another callback of the service (a conn_close() or a
+	 * failed conn_write() leaves the conn_data() in place until the
+	 * callback returns); it frees what conn_set_data() holds.
 	 */
 	void		(*tcp_accept)(struct conn *);
 	void		(*tcp_read)(struct conn *, const void *buf, size_t len);

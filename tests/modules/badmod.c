@@ -16,6 +16,7 @@ __attribute__((used)) static void bad_read(struct conn *, const void *,
 		    size_t);
 __attribute__((used)) static void bad_datagram(struct dgram *,
 		    const void *, size_t);
+__attribute__((used)) static void bad_wait(struct dgram *);
 #if defined(BAD_CHECK_FAILS)
 static int	bad_check(struct svc_conf *, char **);
 #endif
@@ -31,6 +32,13 @@ static void
 bad_datagram(struct dgram *d, const void *buf, size_t len)
 {
 	dgram_reply(d, buf, len);
+}
+
+/* Takes the waiting datagram nowhere: never loaded, only refused. */
+static void
+bad_wait(struct dgram *d)
+{
+	(void)d;
 }
 
 #if defined(BAD_CHECK_FAILS)
@@ -67,6 +75,15 @@ __attribute__((used)) static const struct service bad_one = {
 #elif defined(BAD_SVC_NOUDP)
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.tcp_read = bad_read,
+#elif defined(BAD_UDP_BOTH)
+	.protocols = SERVICE_TCP | SERVICE_UDP,
+	.tcp_read = bad_read,
+	.udp_datagram = bad_datagram,
+	.udp_wait = bad_wait,
+#elif defined(BAD_WAIT_NOUDP)
+	.protocols = SERVICE_TCP,
+	.tcp_read = bad_read,
+	.udp_wait = bad_wait,
 #else
 	.protocols = SERVICE_TCP | SERVICE_UDP,
 	.tcp_read = bad_read,

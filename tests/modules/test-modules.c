@@ -5,8 +5,9 @@
  * module; every bad module -t must refuse with FILE:LINE (and the daemon
  * must not start with); StrictModes and its override; reloads that add,
  * refuse (all-or-nothing) and drop modules; a dropped module staying
- * mapped while a connection of its instance lives, and unmapped after.
- * The modules are built by tests/modules/CMakeLists.txt into
+ * mapped while a connection of its instance lives, and unmapped after;
+ * a module's state kept until the callback that closed its connection
+ * returns; repeatable module keys; UDP by udp_wait.  The modules are built by tests/modules/CMakeLists.txt into
  * NETSVCD_MODDIR and copied next to each config.
  */
 #include <sys/types.h>
@@ -305,7 +306,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-svc-builtin", "m.so", NULL, "service 'echo' clashes with the "
 	    "built-in service", NULL },
 	{ "bad-svc-noudp", "m.so", NULL, "service 'other' declares UDP but "
-	    "has no udp_datagram", NULL },
+	    "has neither udp_datagram nor udp_wait", NULL },
 	{ "bad-svc-notcp", "m.so", NULL, "service 'other' declares TCP but "
 	    "implements none", NULL },
 	{ "bad-undef", "m.so", NULL, "cannot load: ",
@@ -536,4 +537,75 @@ Test(modules, unload_after_last_connection, .timeout = 120)
 	cr_assert(mod_wait_mapped(d->pid, so, 0, hs_ms(10000)) == 0,
 	    "%s still mapped after its last connection", so);
 	hs_stop_ok(d);
+}
+
+/*
+ * A module's state outlives the callback that closes its connection:
+ * "quit" (conn_close) and an echo past max_bytes (conn_write fails) both
+ * close inside tcp_read, which then still updates its state; tcp_close
+ * aborts the daemon if it runs before that callback returned.  The
+ * module's repeatable key gives the greeting, one line per key.
+ */
+Test(modules, state_outlives_closing_callback, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 buf[256];
+	ssize_t			 n;
+	int			 fd, i;
+
+	mod_copy(d, "stateful", "stateful.so");
+	hs_start(d, "[daemon]\nmodules = stateful.so\n\n"
+	    "[st]\nservice = stateful\nlisten = tcp://127.0.0.1:0 "
+	    "udp://127.0.0.1:0\nline = hello\nline = world\n\n"
+	    "[stmax]\nservice = stateful\nlisten = tcp://127.0.0.1:0\n"
+	    "max_bytes = 16\n");
+	for (i = 0; i < 3; i++) {
+		fd = hs_connect(d, "st", SOCK_STREAM, AF_INET);
+		n = hs_recv_n(fd, buf, 12, hs_ms(MOD_TMO));
+		cr_assert(n == 12 && memcmp(buf, "hello\nworld\n", 12) == 0,
+		    "greeting %s", n > 0 ? hs_show(buf, (size_t)n) : "none");
+		mod_line(fd, "ping\n", "ping\n");
+		cr_assert(hs_send_all(fd, "quit\n", 5, hs_ms(MOD_TMO)) == 0);
+		n = hs_read_eof(fd, buf, sizeof(buf), hs_ms(MOD_TMO));
+		cr_assert(n == 4 && memcmp(buf, "bye\n", 4) == 0,
+		    "after quit: %s", n > 0 ? hs_show(buf, (size_t)n) : "none");
+		hs_close(fd);
+
+		fd = hs_connect(d, "stmax", SOCK_STREAM, AF_INET);
+		cr_assert(hs_send_all(fd, "a line far longer than 16 bytes\n",
+		    32, hs_ms(MOD_TMO)) == 0);
+		n = hs_read_eof(fd, buf, sizeof(buf), hs_ms(MOD_TMO));
+		cr_assert(n >= 12 && n < 12 + 32, "max_bytes = 16: %zd bytes",
+		    n);
+		hs_close(fd);
+	}
+	cr_assert(!hs_log_has(d, "tcp_close inside"), "tcp_close ran early");
+	fd = hs_connect(d, "st", SOCK_DGRAM, AF_INET);
+	cr_assert(send(fd, "x", 1, 0) == 1);
+	cr_assert(hs_udp_silent(fd, hs_ms(300)), "udp_wait without a program "
+	    "answered");
+	hs_close(fd);
+	hs_stop_ok(d);
+}
+
+/* A module may take UDP by udp_wait, not by both ways at once. */
+Test(modules, udp_wait_checks, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	const char		*path;
+	static const char	*const variants[][2] = {
+		{ "bad-udp-both", "has both udp_datagram and udp_wait" },
+		{ "bad-wait-noudp", "has a UDP callback but does not declare "
+		    "SERVICE_UDP" },
+	};
+	static const char	 conf[] = "[daemon]\nmodules = m.so\n\n"
+	    "[e]\nservice = echo\nlisten = tcp://127.0.0.1:0\n";
+	size_t			 i;
+
+	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		d = hs_new();
+		mod_copy(d, variants[i][0], "m.so");
+		path = hs_file(d, "test.ini", conf, strlen(conf));
+		mod_check_fails(path, 2, variants[i][1], NULL);
+	}
 }
