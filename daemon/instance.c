@@ -185,7 +185,7 @@ instance_limits(struct instance *inst, const struct sockaddr *sa,
 	uint64_t			 now = clock_ms();
 
 	*src = SOURCE_NONE;
-	if (!bucket_take(&inst->bucket, lim->instance_rate,
+	if (!bucket_take(&inst->stats->bucket, lim->instance_rate,
 	    lim->instance_burst, now))
 		return ADMIT_RATE;
 	if ((lim->rate == 0 && lim->max_per_source == 0) || t == NULL)
@@ -241,11 +241,13 @@ instance_take_place(struct instance *inst)
 		atomic_fetch_sub(&d->nconns, 1);
 		return ADMIT_LIMIT;
 	}
-	if (atomic_fetch_add(&inst->nconns, 1) >= max && max != 0) {
-		atomic_fetch_sub(&inst->nconns, 1);
+	/* Connections of retired generations count: they are still open. */
+	if (atomic_fetch_add(&inst->stats->open, 1) >= max && max != 0) {
+		atomic_fetch_sub(&inst->stats->open, 1);
 		atomic_fetch_sub(&d->nconns, 1);
 		return ADMIT_LIMIT;
 	}
+	atomic_fetch_add(&inst->nconns, 1);
 	return ADMIT_OK;
 }
 
@@ -350,6 +352,7 @@ instance_release(struct instance *inst, uint32_t src)
 		pthread_mutex_unlock(&inst->d->lock);
 	}
 	atomic_fetch_sub(&inst->nconns, 1);
+	atomic_fetch_sub(&inst->stats->open, 1);
 	atomic_fetch_sub(&inst->d->nconns, 1);
 	daemon_conn_gone(inst->d);
 }
@@ -390,6 +393,7 @@ instance_adopt(struct instance *inst, const struct sockaddr *sa)
 
 	atomic_fetch_add(&d->nconns, 1);
 	atomic_fetch_add(&inst->nconns, 1);
+	atomic_fetch_add(&inst->stats->open, 1);
 	if (inst->ic->lim.max_per_source != 0 && d->sources != NULL) {
 		pthread_mutex_lock(&d->lock);
 		if ((src = source_get(d->sources, sa, inst->stats)) !=

@@ -471,11 +471,16 @@ enum child_exit {
 };
 
 /*
- * Counters of one instance name.  They live apart from the instance so
- * that they carry over a reload; atomics so that workers can share them.
+ * What one instance name keeps over a reload (while its service stays):
+ * the counters, and what its limits count, so that a reload neither
+ * lets more connections in nor refills the instance_rate bucket.  Apart
+ * from the instance, which each generation makes anew; atomics so that
+ * workers can share them.
  */
 struct instance_stats {
 	int			 refs;
+	atomic_uint		 open;		/* connections, all generations */
+	struct bucket		 bucket;	/* instance_rate, under d->lock */
 	atomic_ulong		 accepted;
 	atomic_ulong		 refused[REFUSE_COUNT];
 	atomic_ulong		 timed_out;
@@ -510,12 +515,12 @@ struct instance {
 	struct daemon		*d;
 	struct instance_conf	*ic;		/* holds a config reference */
 	struct instance_stats	*stats;
-	atomic_uint		 nconns;
+	atomic_uint		 nconns;	/* this generation's */
 	struct log_rate		 refuse_log;	/* under d->lock */
 	struct log_rate		 drop_log;	/* under d->lock */
-	struct bucket		 bucket;	/* instance_rate, under d->lock */
 	struct bucket		 err_bucket;	/* child stderr lines, d->lock */
 	unsigned long		 err_dropped;	/* stderr lines not logged */
+	struct log_rate		 err_log;	/* their count, d->lock */
 	struct log_rate		 spawn_log;	/* under d->lock */
 	atomic_int		 refs;		/* freed by the main thread */
 	enum instance_state	 state;

@@ -72,6 +72,8 @@ bucket_take(struct bucket *b, unsigned int rate, unsigned int burst,
 		add = (now_ms - b->last_ms) * rate;
 		b->milli = b->milli + add > cap ? cap : b->milli + add;
 	}
+	if (b->milli > cap)		/* also when a reload lowered burst */
+		b->milli = cap;
 	b->last_ms = now_ms;
 	if (b->milli < 1000)
 		return 0;

@@ -78,7 +78,6 @@ struct child {
 	char			 peer[64];
 	size_t			 linelen;
 	int			 cut;		/* dropping the rest of a line */
-	unsigned long		 err_dropped;	/* lines over the rate */
 	char			 line[ERR_LINE_MAX + 1];
 };
 
@@ -92,6 +91,7 @@ static void	child_on_exit(evutil_socket_t, short, void *);
 static void	child_on_err(evutil_socket_t, short, void *);
 static void	child_on_timer(evutil_socket_t, short, void *);
 static void	child_done(struct child *, const siginfo_t *);
+static void	child_report_dropped(struct instance *);
 static void	child_signal(struct child *, int);
 static void	spawn_on_kill(evutil_socket_t, short, void *);
 
@@ -471,7 +471,6 @@ static void
 child_log_line(struct child *c, int cut)
 {
 	struct instance	*inst = c->inst;
-	unsigned long	 dropped = 0;
 	size_t		 i;
 	int		 ok;
 
@@ -484,22 +483,35 @@ child_log_line(struct child *c, int cut)
 	ok = bucket_take(&inst->err_bucket, ERR_RATE, ERR_BURST, clock_ms());
 	if (!ok)
 		inst->err_dropped++;
-	else {
+	pthread_mutex_unlock(&inst->d->lock);
+	c->linelen = 0;
+	if (!ok)
+		return;
+	child_report_dropped(inst);
+	log_info("%s[%ld]: %s%s", inst->ic->name, (long)c->pid, c->line,
+	    cut ? "..." : "");
+}
+
+/*
+ * Say how many stderr lines of inst's programs the rate limit dropped,
+ * at most once a second per instance: at the next line logged, or when a
+ * program is gone.
+ */
+static void
+child_report_dropped(struct instance *inst)
+{
+	unsigned long	dropped = 0;
+
+	pthread_mutex_lock(&inst->d->lock);
+	if (inst->err_dropped > 0 && log_ratelimit(&inst->err_log) > 0) {
 		dropped = inst->err_dropped;
 		inst->err_dropped = 0;
 	}
 	pthread_mutex_unlock(&inst->d->lock);
-	c->linelen = 0;
-	if (!ok) {
-		c->err_dropped++;
-		return;
-	}
 	if (dropped > 0)
 		log_warnx("%s: %lu stderr line%s of its programs not logged "
-		    "(rate limit) since the last one", inst->ic->name, dropped,
+		    "(rate limit)", inst->ic->name, dropped,
 		    dropped == 1 ? "" : "s");
-	log_info("%s[%ld]: %s%s", inst->ic->name, (long)c->pid, c->line,
-	    cut ? "..." : "");
 }
 
 /* Split n bytes of stderr into lines, each cut at ERR_LINE_MAX. */
@@ -680,10 +692,7 @@ child_done(struct child *c, const siginfo_t *si)
 	for (i = 0; i < 16 && c->errfd != -1; i++)
 		child_on_err(c->errfd, EV_READ, c);
 	child_err_close(c);
-	if (c->err_dropped > 0)
-		log_warnx("%s[%ld]: %lu stderr line%s not logged (rate limit)",
-		    inst->ic->name, (long)c->pid, c->err_dropped,
-		    c->err_dropped == 1 ? "" : "s");
+	child_report_dropped(inst);
 	event_del(&c->ev_exit);
 	event_del(&c->timer);
 	if (c->pidfd != -1)

@@ -403,6 +403,49 @@ Test(exec, stderr_logged_and_limited, .timeout = 90)
 	hs_stop_ok(d);
 }
 
+/* Occurrences of text in the daemon's log. */
+static int
+ex_log_count(struct hs_daemon *d, const char *text)
+{
+	char	*log = hs_log(d), *p;
+	int	 n = 0;
+
+	for (p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
+		n++;
+	free(log);
+	return n;
+}
+
+/*
+ * Many programs that each write one stderr line, past the rate limit: the
+ * lines dropped are reported at most once a second, not once a program
+ * (which would be the per-connection log flood the limit is there for).
+ */
+Test(exec, stderr_drops_reported_rate_limited, .timeout = 120)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 buf[64];
+	int64_t			 t0;
+	int			 i, secs, noted, logged;
+
+	ex_prog(d, "oops.sh", "#!/bin/sh\necho oops >&2\n");
+	ex_start(d, "[oops]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = @D@/oops.sh\n");
+	t0 = hs_now_ms();
+	for (i = 0; i < 400; i++)
+		ex_try(d, "oops", "", buf, sizeof(buf));
+	ex_wait_children(d, 0, 5000);
+	secs = (int)((hs_now_ms() - t0) / 1000) + 1;
+	logged = ex_log_count(d, "]: oops\n");
+	noted = ex_log_count(d, "not logged (rate limit)");
+	cr_assert(logged < 400 && logged <= 100 + 20 * secs + 20,
+	    "%d of 400 stderr lines logged in %d s", logged, secs);
+	cr_assert(noted >= 1, "the dropped lines are never reported");
+	cr_assert(noted <= 2 * secs + 2, "%d reports of dropped lines in "
+	    "%d s", noted, secs);
+	hs_stop_ok(d);
+}
+
 Test(exec, misbehaving_programs, .timeout = 120)
 {
 	static const char *const names[] = { "quick", "deaf", "forker",

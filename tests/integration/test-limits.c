@@ -486,3 +486,80 @@ Test(limits, slot_free_when_client_sees_close, .timeout = 60)
 	    "came back right after the close were refused", refused);
 	hs_stop_ok(d);
 }
+
+/*
+ * Connect to instance and send a line: 1 when it comes back (the
+ * connection stays open in *fd), 0 when the daemon closed the connection
+ * instead (refused).
+ */
+static int
+lim_served(struct hs_daemon *d, const char *instance, int *fd)
+{
+	char	buf[8];
+	ssize_t	n;
+
+	*fd = hs_connect(d, instance, SOCK_STREAM, AF_INET);
+	(void)send(*fd, "ping\n", 5, MSG_NOSIGNAL);
+	n = hs_recv_n(*fd, buf, 5, hs_ms(2000));
+	if (n == 5 && memcmp(buf, "ping\n", 5) == 0)
+		return 1;
+	cr_assert(n == 0 || (n == -1 && (errno == ECONNRESET ||
+	    errno == EPIPE)), "%s: neither served nor closed within 2 s (%s)",
+	    instance, n < 0 ? strerror(errno) : hs_show(buf, (size_t)n));
+	hs_close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+/*
+ * A reload, even of the same file, makes new instances; the connections
+ * of the old ones still count: max_connections holds across it (it let
+ * as many more in as the cap before), and the instance_rate bucket is not
+ * refilled by it.
+ */
+Test(limits, reload_keeps_instance_limits, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	char			 conf[512];
+	int			 port[2], fds[3], fd, i;
+	int64_t			 t0;
+
+	hs_free_ports(SOCK_STREAM, AF_INET, port, 2);
+	snprintf(conf, sizeof(conf), "[capped]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:%d\nmax_connections = 3\n\n"
+	    "[rated]\nservice = echo\nlisten = tcp://127.0.0.1:%d\n"
+	    "instance_rate = 1\ninstance_burst = 2\n", port[0], port[1]);
+	d = hs_spawn(conf);
+	for (i = 0; i < 3; i++)
+		cr_assert(lim_served(d, "capped", &fds[i]), "connection %d of "
+		    "max_connections = 3 refused", i + 1);
+	cr_assert(!lim_served(d, "capped", &fd), "a 4th connection served");
+	hs_reload(d, conf);
+	cr_assert(!lim_served(d, "capped", &fd), "max_connections = 3: a 4th "
+	    "connection served after a reload, 3 still open");
+	for (i = 0; i < 3; i++)
+		hs_close(fds[i]);
+	for (i = 0; i < 40 && !lim_served(d, "capped", &fd); i++)
+		poll(NULL, 0, 50);
+	cr_assert(i < 40, "no place came free after the old connections left");
+	hs_close(fd);
+
+	/* 2 tokens, then none; the bucket refills at 1 a second. */
+	t0 = hs_now_ms();
+	for (i = 0; i < 2; i++) {
+		cr_assert(lim_served(d, "rated", &fd), "connection %d of "
+		    "instance_burst = 2 refused", i + 1);
+		hs_close(fd);
+	}
+	cr_assert(!lim_served(d, "rated", &fd), "a 3rd connection served");
+	hs_reload(d, conf);
+	i = lim_served(d, "rated", &fd);
+	if (i)
+		hs_close(fd);
+	if (hs_now_ms() - t0 < 900)
+		cr_assert(!i, "instance_rate: the reload refilled the bucket");
+	else
+		cr_log_warn("instance_rate: too slow to tell (%lld ms)",
+		    (long long)(hs_now_ms() - t0));
+	hs_stop_ok(d);
+}
