@@ -53,7 +53,8 @@ static void	*module_nfail(char **, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 module_resolve(const char *, const char *, char *, size_t);
 static int	 module_owner_ok(const struct stat *);
-static int	 module_safe(const char *, const struct stat *,
+static const char *module_unsafe(const struct stat *, unsigned int *);
+static int	 module_safe(const char *, const char *, const struct stat *,
 		    const struct module_policy *, char **);
 static int	 module_is_elf(const char *, char **);
 static int	 module_name_ok(const char *);
@@ -115,36 +116,57 @@ module_owner_ok(const struct stat *st)
 }
 
 /*
- * sshd's StrictModes for the file at path (stat st) and its directory:
- * owned by root or the daemon's user, writable by neither group nor
- * others.  With strict off, a problem is logged and let through.
+ * What is wrong with a module file or one of its directories (stat st),
+ * or NULL; *mode gets the mode when it is a mode.  A directory writable by
+ * others but sticky (/tmp) lets no one else rename or replace what is in
+ * it, which is what matters here.
+ */
+static const char *
+module_unsafe(const struct stat *st, unsigned int *mode)
+{
+	if (!module_owner_ok(st))
+		return "is not owned by root or the daemon's user";
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) == 0 ||
+	    (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)))
+		return NULL;
+	*mode = st->st_mode & 07777;
+	return "is writable by group or others";
+}
+
+/*
+ * sshd's StrictModes for the module at path (stat st): the file, where
+ * symbolic links lead (real), and every directory above it up to /, owned
+ * by root or the daemon's user and writable by neither group nor others:
+ * whoever could write or rename any of them could run code in the daemon.
+ * With strict off, a problem is logged and let through.
  */
 static int
-module_safe(const char *path, const struct stat *st,
+module_safe(const char *path, const char *real, const struct stat *st,
     const struct module_policy *pol, char **cause)
 {
 	struct stat	 dst;
-	char		 dir[PATH_MAX], *slash;
-	const char	*what = NULL, *which = "file";
+	char		 dir[PATH_MAX], which[PATH_MAX + 32], *slash;
+	const char	*what;
 	unsigned int	 mode = 0;
+	int		 parent = 1;
 
-	memcpy(dir, path, strlen(path) + 1);
-	if ((slash = strrchr(dir, '/')) != NULL)
+	snprintf(which, sizeof(which), "file");
+	what = module_unsafe(st, &mode);
+	memcpy(dir, real, strlen(real) + 1);
+	while (what == NULL && dir[1] != '\0' &&
+	    (slash = strrchr(dir, '/')) != NULL) {
 		slash[slash == dir ? 1 : 0] = '\0';
-	if (!module_owner_ok(st))
-		what = "is not owned by root or the daemon's user";
-	else if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		what = "is writable by group or others";
-		mode = st->st_mode & 07777;
-	} else if (stat(dir, &dst) == -1)
-		return module_fail(cause, "%s: %s", dir, strerror(errno));
-	else if (!module_owner_ok(&dst)) {
-		which = "directory";
-		what = "is not owned by root or the daemon's user";
-	} else if (dst.st_mode & (S_IWGRP | S_IWOTH)) {
-		which = "directory";
-		what = "is writable by group or others";
-		mode = dst.st_mode & 07777;
+		if (stat(dir, &dst) == -1)
+			return module_fail(cause, "%s: %s", dir,
+			    strerror(errno));
+		if ((what = module_unsafe(&dst, &mode)) != NULL) {
+			if (parent && strcmp(path, real) == 0)
+				snprintf(which, sizeof(which), "directory");
+			else
+				snprintf(which, sizeof(which), "directory %s",
+				    dir);
+		}
+		parent = 0;
 	}
 	if (what == NULL)
 		return 0;
@@ -325,18 +347,21 @@ module_check_service(const struct modules *mods, const struct module *m,
 }
 
 /*
- * Whether path is the file of a module that a live config loaded and has
- * since been replaced (another inode): dlopen would hand back the old
- * code.
+ * Whether real is the file of a module that a live config loaded and has
+ * since been replaced (another inode) or rewritten (its size or mtime):
+ * dlopen would hand back the old code.
  */
 static int
-module_live_changed(const char *path, const struct stat *st)
+module_live_changed(const char *real, const struct stat *st)
 {
 	const struct module	*m;
 
 	TAILQ_FOREACH(m, &module_live, live) {
-		if (strcmp(m->path, path) == 0 &&
-		    (m->dev != st->st_dev || m->ino != st->st_ino))
+		if (strcmp(m->real, real) == 0 &&
+		    (m->dev != st->st_dev || m->ino != st->st_ino ||
+		    m->size != st->st_size ||
+		    m->mtime.tv_sec != st->st_mtim.tv_sec ||
+		    m->mtime.tv_nsec != st->st_mtim.tv_nsec))
 			return 1;
 	}
 	return 0;
@@ -354,7 +379,7 @@ module_load(struct modules *mods, const char *dir, const char *name,
 {
 	struct module	*m, *om;
 	struct stat	 st;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], real[PATH_MAX];
 	const char	*err;
 	size_t		 i;
 
@@ -372,29 +397,37 @@ module_load(struct modules *mods, const char *dir, const char *name,
 		return module_fail(cause, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return module_fail(cause, "%s: not a regular file", path);
-	if (module_safe(path, &st, pol, cause) == -1 ||
-	    module_is_elf(path, cause) == -1)
+	if (realpath(path, real) == NULL)
+		return module_fail(cause, "%s: %s", path, strerror(errno));
+	if (module_safe(path, real, &st, pol, cause) == -1 ||
+	    module_is_elf(real, cause) == -1)
 		return -1;
 	TAILQ_FOREACH(om, mods, entry) {
 		if (om->dev == st.st_dev && om->ino == st.st_ino)
 			return module_fail(cause, "%s: already loaded "
 			    "(line %d)", path, om->line);
 	}
-	if (module_live_changed(path, &st))
+	if (module_live_changed(real, &st))
 		return module_fail(cause, "%s: the file was replaced while an "
 		    "older generation still runs its code; install a new "
 		    "version under a new file name, or restart", path);
 
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->path = strdup(path)) == NULL) {
+	    (m->path = strdup(path)) == NULL ||
+	    (m->real = strdup(real)) == NULL) {
+		if (m != NULL)
+			free(m->path);
 		free(m);
 		return -1;
 	}
 	m->line = line;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
+	m->size = st.st_size;
+	m->mtime = st.st_mtim;
 	dlerror();
-	if ((m->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* What was checked: a link changed since cannot redirect it. */
+	if ((m->handle = dlopen(real, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
 		module_fail(cause, "cannot load: %s", err != NULL ? err :
 		    path);
@@ -424,6 +457,7 @@ fail:
 	if (m->handle != NULL)
 		dlclose(m->handle);
 	free(m->path);
+	free(m->real);
 	free(m);
 	return -1;
 }
@@ -466,6 +500,7 @@ module_unload_all(struct modules *mods)
 		log_debug("module %s unloaded", m->desc->name);
 		dlclose(m->handle);
 		free(m->path);
+		free(m->real);
 		free(m);
 	}
 }

@@ -82,11 +82,14 @@ struct module {
 	TAILQ_ENTRY(module)	 entry;		/* in its config */
 	TAILQ_ENTRY(module)	 live;		/* in every live config's */
 	char			*path;
+	char			*real;		/* links resolved: dlopen()ed */
 	void			*handle;	/* dlopen() */
 	const struct netsvcd_module *desc;
 	size_t			 nservices;
 	dev_t			 dev;		/* of the file loaded */
 	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
 	int			 line;		/* its "modules =" line */
 };
 TAILQ_HEAD(modules, module);

@@ -36,6 +36,7 @@ static int	 mod_wait_mapped(pid_t, const char *, int, int);
 static void	 mod_line(int, const char *, const char *);
 static void	 mod_check_fails(const char *, int, const char *,
 		    const char *);
+static void	 mod_strict_paths(struct hs_daemon *);
 
 TestSuite(modules, .fini = hs_teardown);
 
@@ -414,6 +415,54 @@ Test(modules, clashes, .timeout = 120)
  * since a root daemon loads modules as root), is refused unless
  * modules_strict = no, which loads it with a warning.
  */
+/*
+ * StrictModes follows the module where it really is, and up to /: a link
+ * to a module in a directory anyone may write, and a module below such a
+ * directory, are refused; a sticky one (/tmp) is fine.
+ */
+static void
+mod_strict_paths(struct hs_daemon *d)
+{
+	struct hs_result	 r;
+	char			 ww[256], sub[512], link[512], want[700];
+	const char		*path;
+	static const char	 conf[] = "[daemon]\nmodules = m.so\n\n"
+	    "[l]\nservice = linereply\nlisten = tcp://127.0.0.1:0\n";
+
+	snprintf(ww, sizeof(ww), "%s/ww", d->dir);
+	snprintf(sub, sizeof(sub), "%s/sub", ww);
+	snprintf(link, sizeof(link), "%s/m.so", d->dir);
+	cr_assert(mkdir(ww, 0755) == 0 && chmod(ww, 0777) == 0);
+	snprintf(sub, sizeof(sub), "%s/in-ww.so", ww);
+	cr_assert(rename(mod_copy(d, "linereply", "in-ww.so"), sub) == 0,
+	    "rename: %s", strerror(errno));
+	cr_assert(symlink(sub, link) == 0);
+	path = hs_file(d, "link.ini", conf, strlen(conf));
+	snprintf(want, sizeof(want), "m.so: its directory %s is writable by "
+	    "group or others (mode 0777", ww);
+	mod_check_fails(path, 2, want, NULL);
+
+	/* Below it: ww/deeper/m.so, deeper itself fine. */
+	snprintf(sub, sizeof(sub), "%s/deeper", ww);
+	cr_assert(mkdir(sub, 0755) == 0 && unlink(link) == 0);
+	snprintf(link, sizeof(link), "%s/deeper/m.so", ww);
+	snprintf(want, sizeof(want), "%s/in-ww.so", ww);
+	cr_assert(rename(want, link) == 0);
+	snprintf(want, sizeof(want), "[daemon]\nmodules = %s\n\n[l]\n"
+	    "service = linereply\nlisten = tcp://127.0.0.1:0\n", link);
+	path = hs_file(d, "deep.ini", want, strlen(want));
+	snprintf(want, sizeof(want), "its directory %s is writable by group "
+	    "or others (mode 0777", ww);
+	mod_check_fails(path, 2, want, NULL);
+
+	/* Sticky, as /tmp: nobody else can replace what is in it. */
+	cr_assert(chmod(ww, 01777) == 0);
+	cr_assert(hs_run(&r, hs_ms(MOD_TMO), "-t", "-c", path, NULL) == 0);
+	cr_assert(r.exit_code == 0, "a module below a sticky directory: "
+	    "exit %d, stderr %s", r.exit_code, r.err);
+	hs_result_free(&r);
+}
+
 Test(modules, strict_modes, .timeout = 120)
 {
 	struct hs_daemon	*d = hs_new(), *d2;
@@ -432,6 +481,7 @@ Test(modules, strict_modes, .timeout = 120)
 	mod_check_fails(path, 2, "its directory is writable by group or "
 	    "others (mode 0775", NULL);
 	cr_assert(chmod(d->dir, 0755) == 0);
+	mod_strict_paths(d);
 	if (geteuid() == 0) {
 		cr_assert(chown(so, 65534, 65534) == 0);
 		mod_check_fails(path, 2, "its file is not owned by root or the "
@@ -470,6 +520,8 @@ Test(modules, strict_modes, .timeout = 120)
 Test(modules, reload, .timeout = 120)
 {
 	struct hs_daemon	*d = hs_new();
+	struct stat		 st;
+	struct timespec		 ts[2];
 	char			 conf[1024];
 	int			 fd;
 	static const char	 plain[] = "[echo]\nservice = echo\n"
@@ -493,6 +545,19 @@ Test(modules, reload, .timeout = 120)
 	    hs_log_has(d, "reload failed"), "bad reload not reported");
 	fd = hs_connect(d, "lines", SOCK_STREAM, AF_INET);
 	mod_line(fd, "kept\n", "you said:kept\n");
+	hs_close(fd);
+
+	/* Rewritten in place (cp over it: the same inode, a new mtime). */
+	cr_assert(stat(d->files[0], &st) == 0);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	ts[1].tv_sec += 10;
+	cr_assert(utimensat(AT_FDCWD, d->files[0], ts, 0) == 0);
+	hs_reload(d, CONF_LINES("modules = linereply.so\n"));
+	cr_assert(hs_log_has(d, "the file was replaced while an older "
+	    "generation still runs its code"), "rewritten file not refused");
+	fd = hs_connect(d, "lines", SOCK_STREAM, AF_INET);
+	mod_line(fd, "same\n", "you said:same\n");
 	hs_close(fd);
 
 	/* Replaced in place (a new inode at the same path). */
