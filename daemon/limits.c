@@ -31,11 +31,11 @@ static const struct limit_info {
 	[LIMIT_IO] = { "io_error",
 	    "unexpected socket error", 100 },
 	[LIMIT_METRICS_EMFILE] = { "metrics_emfile",
-	    "metrics: out of file descriptors: accept paused", 250 },
+	    "out of file descriptors: accept paused", 250 },
 	[LIMIT_METRICS_CONNS] = { "metrics_connections",
-	    "metrics: metrics_max_connections reached: accept paused", 0 },
+	    "metrics_max_connections reached: oldest connection closed", 0 },
 	[LIMIT_METRICS_DEADLINE] = { "metrics_deadline",
-	    "metrics: request not done within its deadline: closed", 0 },
+	    "request not done within its deadline: closed", 0 },
 };
 
 const char *

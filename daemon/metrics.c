@@ -68,6 +68,7 @@ struct metrics_conn {
 	struct evhttp_connection	*evcon;		/* NULL: not known yet */
 	struct event			*ev;
 	uint64_t			 deadline;	/* monotonic ms */
+	int				 evicted;	/* closing: made room */
 };
 
 struct metrics {
@@ -77,6 +78,7 @@ struct metrics {
 	struct event			*ev_resume;	/* accept again */
 	LIST_HEAD(, metrics_conn)	 conns;
 	unsigned int			 nconns;
+	unsigned int			 nevicted;	/* closing, still counted */
 	unsigned int			 max_conns;
 	int				 paused;	/* by EMFILE */
 };
@@ -163,6 +165,7 @@ static void		 metrics_conn_closed(struct evhttp_connection *,
 			    void *);
 static void		 metrics_conn_free(struct metrics_conn *);
 static void		 metrics_accepting(struct metrics *);
+static void		 metrics_make_room(struct metrics *);
 static void		 metrics_request_done(struct metrics *,
 			    struct evhttp_request *);
 static int		 metrics_socket(const struct endpoint *, char **cause);
@@ -677,19 +680,52 @@ metrics_on_resume(evutil_socket_t fd, short what, void *arg)
 	metrics_accepting(m);
 }
 
-/* Accept while under the cap and not paused by EMFILE. */
+/*
+ * Accept while not paused by EMFILE and under the cap, or able to make
+ * room (metrics_make_room).
+ */
 static void
 metrics_accepting(struct metrics *m)
 {
 	struct evconnlistener	*lev;
+	struct metrics_conn	*mc;
+	int			 room = m->nconns - m->nevicted < m->max_conns;
 
 	if (m->bound == NULL)
 		return;
+	LIST_FOREACH(mc, &m->conns, entry) {
+		if (!mc->evicted && mc->evcon != NULL)
+			room = 1;
+	}
 	lev = evhttp_bound_socket_get_listener(m->bound);
-	if (m->paused || m->nconns >= m->max_conns)
+	if (m->paused || !room)
 		evconnlistener_disable(lev);
 	else
 		evconnlistener_enable(lev);
+}
+
+/*
+ * Over the cap: close the oldest connection, so that a few clients that
+ * hold theirs open (a slow request, an idle keep-alive) cannot lock out a
+ * balancer's health check, whose request comes whole and is answered at
+ * once.  Connections evhttp has not set up yet are left alone.
+ */
+static void
+metrics_make_room(struct metrics *m)
+{
+	struct metrics_conn	*mc, *oldest = NULL;
+
+	LIST_FOREACH(mc, &m->conns, entry) {
+		if (!mc->evicted && mc->evcon != NULL)
+			oldest = mc;	/* newest first: the last is oldest */
+	}
+	limit_hit(&m->d->limits, LIMIT_METRICS_CONNS, 1, "metrics");
+	if (oldest == NULL)
+		return;
+	oldest->evicted = 1;
+	m->nevicted++;
+	/* Calls metrics_conn_closed: freed from the loop. */
+	evhttp_connection_free(oldest->evcon);
 }
 
 /*
@@ -723,10 +759,9 @@ metrics_on_conn(struct event_base *base, void *arg)
 	mc->deadline = clock_ms() + METRICS_DEADLINE_MS;
 	evtimer_add(mc->ev, &now);
 	LIST_INSERT_HEAD(&m->conns, mc, entry);
-	if (++m->nconns >= m->max_conns) {
-		limit_hit(&m->d->limits, LIMIT_METRICS_CONNS, 1, "metrics");
-		metrics_accepting(m);
-	}
+	if (++m->nconns - m->nevicted > m->max_conns)
+		metrics_make_room(m);
+	metrics_accepting(m);
 	return mc->bev;
 }
 
@@ -757,6 +792,7 @@ metrics_conn_tick(evutil_socket_t fd, short what, void *arg)
 		mc->evcon = cbarg;
 		evhttp_connection_set_closecb(mc->evcon, metrics_conn_closed,
 		    mc);
+		metrics_accepting(m);	/* one more that can make room */
 	}
 	if (now >= mc->deadline) {
 		limit_hit(&m->d->limits, LIMIT_METRICS_DEADLINE, 1,
@@ -787,6 +823,8 @@ metrics_conn_free(struct metrics_conn *mc)
 {
 	LIST_REMOVE(mc, entry);
 	mc->m->nconns--;
+	if (mc->evicted)
+		mc->m->nevicted--;
 	event_free(mc->ev);
 	bufferevent_decref(mc->bev);
 	free(mc);

@@ -170,6 +170,64 @@ Test(scrape, partial_requests_capped, .timeout = 120)
 	hs_stop_ok(d);
 }
 
+/* GET path on a fresh connection; the status, or -1 without one in 2 s. */
+static int
+sc_get_status(const char *path)
+{
+	char	req[128], buf[512];
+	ssize_t	n;
+	int	fd, status = -1;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	fd = ab_tcp(&sc_ep, NULL);
+	if (hs_send_all(fd, req, strlen(req), ab_ms(2000)) == 0 &&
+	    (n = hs_read_eof(fd, buf, sizeof(buf) - 1, ab_ms(2000))) > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+			status = -1;
+	}
+	hs_close(fd);
+	return status;
+}
+
+/*
+ * A few clients holding metrics connections open (slow requests) must
+ * not lock a balancer's health check out: at metrics_max_connections the
+ * oldest connection is closed to make room, and /healthz answers at once.
+ */
+Test(scrape, slow_clients_leave_room_for_health_checks, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	int			 fds[8], i, closed = 0, status;
+
+	d = hs_spawn("[daemon]\nworkers = 1\nmetrics_max_connections = 4\n"
+	    "metrics_listen = tcp://127.0.0.1:0\n\n"
+	    "[echo]\nservice = echo\nlisten = tcp://127.0.0.1:0\n");
+	sc_metrics_ep(d);
+	for (i = 0; i < 8; i++) {
+		fds[i] = ab_tcp(&sc_ep, NULL);
+		send(fds[i], "GET /metrics HTTP/1.1\r\nHost:", 28,
+		    MSG_NOSIGNAL);
+		ab_pause_ms(20);
+	}
+	ab_pause_ms(300);
+	for (i = 0; i < 5; i++) {
+		status = sc_get_status("/healthz");
+		cr_assert(status == 200, "health check %d with 8 slow clients "
+		    "at metrics_max_connections = 4: %s %d", i + 1,
+		    status == -1 ? "no answer in 2 s" : "status", status);
+	}
+	for (i = 0; i < 8; i++) {
+		if (ab_peer_closed(fds[i]))
+			closed++;
+		hs_close(fds[i]);
+	}
+	cr_assert(closed >= 4, "only %d of the 8 slow clients closed", closed);
+	cr_assert(hs_scrape(hs_metrics_port(d), "netsvcd_limit_hits_total"
+	    "{limit=\"metrics_connections\"}") >= 1);
+	hs_stop_ok(d);
+}
+
 /*
  * Item 9: a request trickled one byte every 400 ms (never idle for the
  * 10 s timeout) is closed by its 10 s deadline.
