@@ -917,3 +917,45 @@ config_key_names(void)
 	names[n] = NULL;
 	return names;
 }
+
+/*
+ * A reload: give nc the running values of the keys that only a restart
+ * changes (KEY_RESTART), so that the config the daemon holds says what
+ * it runs: a later reload compares with those, and a failed handover
+ * restarts the metrics endpoint where it was.  Returns 0, or -1 out of
+ * memory (nc then keeps some of its own).
+ */
+int
+config_keep_restart(struct config *nc, const struct config *old)
+{
+	const struct config_key	*kd;
+	const void		*from;
+	void			*to;
+	char			*s;
+
+	for (kd = config_keys; kd->name != NULL; kd++) {
+		if (!(kd->flags & KEY_RESTART) ||
+		    !config_key_changed(kd, old, nc))
+			continue;
+		from = key_cfield(kd, &old->daemon, NULL);
+		to = key_field(kd, &nc->daemon, NULL);
+		switch (kd->type) {
+		case KEY_STRING:
+			s = NULL;
+			if (*(char *const *)from != NULL &&
+			    (s = strdup(*(char *const *)from)) == NULL)
+				return -1;
+			free(*(char **)to);
+			*(char **)to = s;
+			break;
+		case KEY_ENDPOINT:
+			memcpy(to, from, sizeof(struct endpoint));
+			break;
+		default:
+			key_put(kd, to, key_get(kd, from));
+			break;
+		}
+	}
+	nc->daemon.metrics = nc->daemon.metrics_listen.proto != 0;
+	return 0;
+}

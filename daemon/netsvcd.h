@@ -268,6 +268,8 @@ extern const struct config_key	 config_keys[];
 /* Whether a [daemon] key has different values in two configs. */
 int		 config_key_changed(const struct config_key *,
 		    const struct config *, const struct config *);
+/* A reload: the new config takes the running restart-only values. */
+int		 config_keep_restart(struct config *, const struct config *);
 
 /* ---- source.c: per-source limits in a bounded table ---- */
 

@@ -163,6 +163,9 @@ apply_commit(struct daemon *d, struct config *nc)
 	}
 	if (d->conf != NULL) {
 		apply_check_restart(d->conf, nc);
+		if (config_keep_restart(nc, d->conf) == -1)
+			log_warnx("reload: out of memory keeping the running "
+			    "values of the restart-only keys");
 		config_unref(d->conf);
 	}
 	d->conf = nc;

@@ -1136,3 +1136,49 @@ Test(metrics, bind_failure, .timeout = 60)
 	free(met_scrape(port));	/* still serving */
 	hs_stop_ok(d);
 }
+
+/* Occurrences of text in d's log. */
+static int
+met_log_count(struct hs_daemon *d, const char *text)
+{
+	char	*log = hs_log(d), *p;
+	int	 n = 0;
+
+	for (p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
+		n++;
+	free(log);
+	return n;
+}
+
+/*
+ * Keys that only a restart applies keep their running values in the
+ * daemon's config: every reload that asks for another metrics_listen says
+ * a restart is needed (not only the first), asking for the running one
+ * again says nothing, and the endpoint stays where it runs.
+ */
+Test(metrics, restart_only_keys_keep_running_values, .timeout = 60)
+{
+	struct hs_daemon	*d;
+	char			 conf[2][256];
+	int			 port[3], i;
+
+	hs_free_ports(SOCK_STREAM, AF_INET, port, 3);
+	for (i = 0; i < 2; i++)
+		snprintf(conf[i], sizeof(conf[i]), "[daemon]\n"
+		    "metrics_listen = tcp://127.0.0.1:%d\n\n[echo]\n"
+		    "service = echo\nlisten = tcp://127.0.0.1:%d\n", port[i],
+		    port[2]);
+	d = hs_spawn(conf[0]);
+	for (i = 0; i < 2; i++) {
+		hs_reload(d, conf[1]);
+		cr_assert(met_log_count(d, "metrics_listen changed; restart "
+		    "required") == i + 1, "reload %d to another "
+		    "metrics_listen: no restart warning", i + 1);
+		cr_assert(hs_scrape(port[0], "netsvcd_reloads_total"
+		    "{result=\"ok\"}") == i + 1, "metrics moved on reload");
+	}
+	hs_reload(d, conf[0]);
+	cr_assert(met_log_count(d, "metrics_listen changed") == 2, "the "
+	    "running metrics_listen asked again: a restart warning");
+	hs_stop_ok(d);
+}
