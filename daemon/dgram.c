@@ -38,6 +38,7 @@ struct dgram {
 	unsigned char		*slot;
 	const struct sockaddr	*peer;
 	const struct msghdr	*req;		/* its control data: pktinfo */
+	struct timespec		 stamp;		/* udp_wait: its arrival */
 	int			 replied;
 };
 
@@ -302,6 +303,72 @@ dgram_skip(struct listener *l)
 }
 
 /*
+ * Peek at the datagram at the head of l's socket: its sender, and the
+ * time the kernel took it in (SO_TIMESTAMPNS, turned on at the first
+ * call), which tells it from any other.  Returns 0, or -1 with errno.
+ */
+static int
+dgram_peek_head(struct listener *l, struct sockaddr_storage *ss,
+    struct timespec *stamp)
+{
+	union {
+		char		 buf[CMSG_SPACE(sizeof(struct timespec)) +
+				    CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr	 align;
+	}			 ctl;
+	struct msghdr		 msg;
+	struct iovec		 iov;
+	struct cmsghdr		*cm;
+	char			 byte;
+	int			 on = 1;
+
+	if (!l->stamped) {
+		(void)setsockopt(l->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+		    sizeof(on));
+		l->stamped = 1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memset(stamp, 0, sizeof(*stamp));
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_name = ss;
+	msg.msg_namelen = sizeof(*ss);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	if (recvmsg(l->fd, &msg, MSG_PEEK | MSG_DONTWAIT) == -1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(stamp, CMSG_DATA(cm), sizeof(*stamp));
+	}
+	return 0;
+}
+
+/*
+ * A udp_wait program has exited.  If the datagram that started it is
+ * still at the head of the socket, the program never read it (it failed
+ * before, or crashed): drop it, or it would start the next program, and
+ * the next, for ever.
+ */
+void
+dgram_wait_done(struct listener *l, const struct timespec *stamp)
+{
+	struct sockaddr_storage	ss;
+	struct timespec		now;
+
+	if ((stamp->tv_sec == 0 && stamp->tv_nsec == 0) ||
+	    dgram_peek_head(l, &ss, &now) == -1 ||
+	    now.tv_sec != stamp->tv_sec || now.tv_nsec != stamp->tv_nsec)
+		return;
+	dgram_skip(l);
+	dgram_drop(l, DROP_ERROR, 1);
+}
+
+/*
  * UDP wait mode (udp_wait): the first datagram stays in the socket for
  * the program; only its sender is peeked at, for the same checks as any
  * datagram.  One that fails them, or that no program takes, is dropped.
@@ -310,16 +377,13 @@ static void
 dgram_wait(struct listener *l)
 {
 	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
+	struct timespec		 stamp;
 	struct dgram		 dg;
 	uint32_t		 src;
 	enum admit		 a;
-	char			 byte;
 	int			 why;
 
-	memset(&ss, 0, sizeof(ss));
-	if (recvfrom(l->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT,
-	    (struct sockaddr *)&ss, &len) == -1) {
+	if (dgram_peek_head(l, &ss, &stamp) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			log_warn("%s: recvfrom", l->ep.text);
 			dgram_skip(l);
@@ -331,6 +395,7 @@ dgram_wait(struct listener *l)
 	memset(&dg, 0, sizeof(dg));
 	dg.l = l;
 	dg.peer = (const struct sockaddr *)&ss;
+	dg.stamp = stamp;
 	if (l->inst->ic->lim.udp_protect && !dgram_source_ok(l->d, dg.peer))
 		why = DROP_REFLECT;
 	else if ((a = instance_dgram_ok(l->inst, dg.peer, &src)) != ADMIT_OK)
@@ -352,7 +417,7 @@ int
 dgram_spawn(struct dgram *dg, const struct spawn_spec *sp)
 {
 	if (dg->replied || dg->slot != NULL ||
-	    spawn_dgram(dg->l, dg->peer, sp) == -1)
+	    spawn_dgram(dg->l, dg->peer, &dg->stamp, sp) == -1)
 		return -1;
 	dg->replied = 1;
 	return 0;

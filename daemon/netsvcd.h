@@ -556,6 +556,7 @@ struct listener {
 	int			 handed;	/* from the old process (SIGUSR2) */
 	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	int			 held;		/* a udp_wait program has it */
+	int			 stamped;	/* SO_TIMESTAMPNS is on */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);
@@ -758,6 +759,7 @@ void		 proxy_wait_close_all(struct worker *);
 
 /* ---- dgram.c ---- */
 void		 dgram_on_read(int fd, short what, void *arg);
+void		 dgram_wait_done(struct listener *, const struct timespec *);
 void		 dgram_batch_free(struct dgram_batch *);
 
 /* ---- spawn.c: programs run per connection (services/exec.c) ---- */
@@ -770,7 +772,7 @@ int		 spawn_conn(struct worker *, struct instance *, int fd,
 		    const struct sockaddr *peer, uint32_t src,
 		    const struct spawn_spec *);
 int		 spawn_dgram(struct listener *, const struct sockaddr *peer,
-		    const struct spawn_spec *);
+		    const struct timespec *stamp, const struct spawn_spec *);
 void		 spawn_listener_gone(struct listener *);
 int		 spawn_shutdown(struct daemon *);	/* children left */
 void		 spawn_dump(struct daemon *);

@@ -65,6 +65,7 @@ struct child {
 	struct worker		*w;
 	struct instance		*inst;		/* holds a reference */
 	struct listener		*l;		/* UDP wait: read again at exit */
+	struct timespec		 stamp;		/* its datagram's arrival */
 	int			 admitted;	/* holds a TCP admission */
 	uint32_t		 src;
 	pid_t			 pid;
@@ -433,7 +434,7 @@ spawn_conn(struct worker *w, struct instance *inst, int fd,
  */
 int
 spawn_dgram(struct listener *l, const struct sockaddr *peer,
-    const struct spawn_spec *sp)
+    const struct timespec *stamp, const struct spawn_spec *sp)
 {
 	struct child	*c;
 	char		 buf[64];
@@ -446,6 +447,7 @@ spawn_dgram(struct listener *l, const struct sockaddr *peer,
 		return -1;
 	}
 	c->l = l;
+	c->stamp = *stamp;
 	l->held = 1;
 	event_del(l->ev);
 	child_list(c);
@@ -715,6 +717,7 @@ child_done(struct child *c, const siginfo_t *si)
 	if (c->l != NULL) {
 		c->l->held = 0;
 		fd_blocking(c->l->fd, 0);
+		dgram_wait_done(c->l, &c->stamp);
 		if (!atomic_load(&d->stopping))
 			event_add(c->l->ev, NULL);
 	}

@@ -282,6 +282,38 @@ Test(exec, udp_wait, .timeout = 60)
 	hs_stop_ok(d);
 }
 
+/*
+ * A UDP program that exits without reading the datagram that started it
+ * (it fails before it gets there) starts once per datagram, not in a loop
+ * on the datagram it left: that one is dropped and counted.
+ */
+Test(exec, udp_wait_program_that_never_reads, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	int			 fd;
+
+	ex_prog(d, "noread.sh", "#!/bin/sh\nexit 1\n");
+	ex_start(d, "[daemon]\nmetrics_listen = tcp://127.0.0.1:0\n"
+	    "[noread]\nservice = exec\nlisten = udp://127.0.0.1:0\n"
+	    "command = @D@/noread.sh\n");
+	fd = hs_connect(d, "noread", SOCK_DGRAM, AF_INET);
+	cr_assert(send(fd, "one", 3, 0) == 3);
+	cr_assert(hs_udp_silent(fd, hs_ms(1000)) == 1);
+	ex_wait_children(d, 0, 5000);
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "noread",
+	    NULL), 1, "one datagram started %ld programs",
+	    ab_metric(d, "netsvcd_children_spawned_total", "noread", NULL));
+	cr_assert_eq(ab_metric(d, "netsvcd_datagrams_dropped_total", "noread",
+	    "error"), 1);
+	cr_assert(send(fd, "two", 3, 0) == 3);
+	cr_assert(hs_udp_silent(fd, hs_ms(1000)) == 1);
+	ex_wait_children(d, 0, 5000);
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "noread",
+	    NULL), 2);
+	hs_close(fd);
+	hs_stop_ok(d);
+}
+
 Test(exec, limits_before_fork, .timeout = 60)
 {
 	struct hs_daemon	*d = hs_new();
