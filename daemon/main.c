@@ -5,6 +5,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <linux/close_range.h>
+
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -71,6 +75,30 @@ main_libevent_log(int severity, const char *msg)
 		log_warnx("libevent: %s", msg);
 		break;
 	}
+}
+
+/*
+ * Descriptors netsvcd was started with beyond 0, 1 and 2 (left open by a
+ * shell or a supervisor) must not reach the programs it runs: mark them
+ * all close-on-exec.  Those it takes up (systemd's sockets, a handover's)
+ * are marked so anyway, and stay usable.
+ */
+static void
+main_cloexec_inherited(void)
+{
+	struct dirent	*de;
+	DIR		*dir;
+	int		 fd;
+
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0 ||
+	    (dir = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd > 2 && fd != dirfd(dir))
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(dir);
 }
 
 /*
@@ -371,6 +399,7 @@ main(int argc, char *argv[])
 	/* The child side of an exec instance's spawn (spawn.c). */
 	if (argc > 1 && strcmp(argv[1], "--exec-helper") == 0)
 		return spawn_helper_main(argc, argv);
+	main_cloexec_inherited();
 	log_init(LOG_LEVEL_INFO);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:ftTl:s:Vh", longopts,

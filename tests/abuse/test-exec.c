@@ -233,6 +233,35 @@ Test(exec, workers_reap_their_children, .timeout = 60)
 	hs_stop_ok(d);
 }
 
+/*
+ * A descriptor netsvcd inherited from whatever started it (a shell's
+ * redirection, here fd 7) does not reach the programs it runs.
+ */
+Test(exec, inherited_descriptors_not_passed, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 buf[256], fd7[64], target[256];
+	const char		*wrapper;
+
+	if (hs_wrapped())
+		cr_skip_test("NETSVCD_WRAPPER is set: this test sets its own");
+	wrapper = ex_prog(d, "wrap.sh", "#!/bin/sh\nexec 7</dev/null\n"
+	    "exec \"$@\"\n");
+	cr_assert(setenv("NETSVCD_WRAPPER", wrapper, 1) == 0);
+	ex_start(d, "[fds]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = /bin/ls -1 /proc/self/fd\n");
+	unsetenv("NETSVCD_WRAPPER");
+	snprintf(fd7, sizeof(fd7), "/proc/%ld/fd/7", (long)d->pid);
+	memset(target, 0, sizeof(target));
+	cr_assert(readlink(fd7, target, sizeof(target) - 1) > 0 &&
+	    strcmp(target, "/dev/null") == 0, "the daemon did not inherit "
+	    "fd 7 (%s)", target);
+	ex_ask(d, "fds", "", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0\n1\n2\n3\n");
+	ex_wait_children(d, 0, 5000);
+	hs_stop_ok(d);
+}
+
 Test(exec, udp_wait, .timeout = 60)
 {
 	struct hs_daemon		*d = hs_new();
