@@ -434,7 +434,15 @@ dgram_on_read(evutil_socket_t fd, short what, void *arg)
 	UNUSED(fd);
 	UNUSED(what);
 	if (l->inst->ic->service->udp_wait != NULL) {
-		dgram_wait(l);
+		/*
+		 * One socket that several workers share (passed by systemd):
+		 * only worker 0's copy may hand it to a program, or each
+		 * worker would start one for the same datagram.
+		 */
+		if (l->shared)
+			event_del(l->ev);
+		else
+			dgram_wait(l);
 		return;
 	}
 	/*

@@ -147,6 +147,7 @@ listener_new(struct daemon *d, struct instance *inst, struct worker *w,
 		/* Fewer sockets than workers: share the first one. */
 		l->activated = first->activated;
 		l->handed = first->handed;
+		l->shared = 1;
 		if ((l->fd = fcntl(first->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 			cause_set(cause, "%s: dup: %s", ep->text,
 			    strerror(errno));

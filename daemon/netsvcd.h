@@ -557,6 +557,7 @@ struct listener {
 	int			 pktinfo;	/* UDP wildcard: reply from dst */
 	int			 held;		/* a udp_wait program has it */
 	int			 stamped;	/* SO_TIMESTAMPNS is on */
+	int			 shared;	/* first's socket, dup()ed */
 	struct event		*ev;
 };
 TAILQ_HEAD(listeners, listener);

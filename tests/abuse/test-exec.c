@@ -343,6 +343,45 @@ Test(exec, udp_wait_program_that_never_reads, .timeout = 60)
 	hs_stop_ok(d);
 }
 
+/*
+ * A UDP socket passed by systemd is one socket for all the workers: one
+ * datagram starts one program, not one per worker.
+ */
+Test(exec, udp_wait_passed_socket_workers, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 conf[512], buf[256];
+	const char		*u4;
+	ssize_t			 n;
+	int			 fd;
+
+	ex_prog(d, "slow.py", "#!/usr/bin/python3\nimport socket, time\n"
+	    "s = socket.socket(fileno=0)\n"
+	    "data, addr = s.recvfrom(65535)\n"
+	    "time.sleep(0.5)\n"
+	    "s.sendto(b'got ' + data, addr)\n");
+	u4 = hs_bind(d, "udp://127.0.0.1:0");
+	snprintf(conf, sizeof(conf), "[daemon]\nworkers = 2\n"
+	    "metrics_listen = tcp://127.0.0.1:0\n"
+	    "[slow]\nservice = exec\nlisten = %s\ncommand = @D@/slow.py\n",
+	    u4);
+	ex_start(d, conf);
+	fd = hs_connect(d, "slow", SOCK_DGRAM, AF_INET);
+	n = hs_udp_ask(fd, "one", 3, buf, sizeof(buf), hs_ms(10000));
+	cr_assert(n == 7 && memcmp(buf, "got one", 7) == 0, "no reply");
+	ex_wait_children(d, 0, 5000);
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "slow",
+	    NULL), 1, "one datagram started %ld programs",
+	    ab_metric(d, "netsvcd_children_spawned_total", "slow", NULL));
+	n = hs_udp_ask(fd, "two", 3, buf, sizeof(buf), hs_ms(10000));
+	cr_assert(n == 7 && memcmp(buf, "got two", 7) == 0, "no reply");
+	hs_close(fd);
+	ex_wait_children(d, 0, 5000);
+	cr_assert_eq(ab_metric(d, "netsvcd_children_spawned_total", "slow",
+	    NULL), 2);
+	hs_stop_ok(d);
+}
+
 Test(exec, limits_before_fork, .timeout = 60)
 {
 	struct hs_daemon	*d = hs_new();
