@@ -67,6 +67,8 @@ static void	 config_check_proxy(struct cf_load *, struct instance_conf *,
 		    const struct cf_section *);
 static int	 config_service_key(struct cf_load *, struct instance_conf *,
 		    const struct cf_key *);
+static int	 config_service_line(struct cf_load *,
+		    struct instance_conf *, const struct cf_key *);
 static void	 config_service_check(struct cf_load *,
 		    struct instance_conf *, const struct cf_section *);
 static int	 config_wildcard(const struct endpoint *);
@@ -428,8 +430,10 @@ config_service_key(struct cf_load *ld, struct instance_conf *ic,
 		if (svc->conf_key != NULL)
 			r = svc->conf_key(&ic->svc, k->key, k->value, &cause);
 	}
-	if (r == SERVICE_KEY_OK)
-		return 0;
+	if (r == SERVICE_KEY_OK) {
+		free(cause);	/* a module may set one and still say OK */
+		return config_service_line(ld, ic, k);
+	}
 	if (r == SERVICE_KEY_UNKNOWN)
 		config_error(ld, k->line, "unknown key '%s' for service '%s'",
 		    k->key, svc->name);
@@ -438,6 +442,29 @@ config_service_key(struct cf_load *ld, struct instance_conf *ic,
 		    "bad value (out of memory?)");
 	free(cause);
 	return -1;
+}
+
+/* Keep a service key as it was set, for -T to print it back. */
+static int
+config_service_line(struct cf_load *ld, struct instance_conf *ic,
+    const struct cf_key *k)
+{
+	char	**lines;
+
+	lines = reallocarray(ic->svc_lines, ic->nsvc_lines + 1,
+	    sizeof(*lines));
+	if (lines == NULL) {
+		config_nomem(ld);
+		return -1;
+	}
+	ic->svc_lines = lines;
+	if (asprintf(&lines[ic->nsvc_lines], "%s = %s", k->key,
+	    k->value) == -1) {
+		config_nomem(ld);
+		return -1;
+	}
+	ic->nsvc_lines++;
+	return 0;
 }
 
 /* Let the service judge its settings as a whole (conf_check). */
@@ -929,6 +956,9 @@ config_free(struct config *conf)
 			ic->service->conf_free(&ic->svc);
 		if (ic->service != NULL && ic->service->conf_size > 0)
 			free(ic->svc.data);
+		while (ic->nsvc_lines > 0)
+			free(ic->svc_lines[--ic->nsvc_lines]);
+		free(ic->svc_lines);
 		acl_free(&ic->proxy_from);
 		acl_free(&ic->lim.allow);
 		acl_free(&ic->lim.deny);
@@ -991,14 +1021,17 @@ config_print_section(const struct daemon_conf *d,
  * Print the resolved config for -t, in INI form with every value in its
  * canonical unit: [daemon] first, then one section per instance with its
  * effective values (inherited ones included; deny is the instance's own
- * list only), ending with a "; SERVICE: key=value ..." comment from
- * conf_describe.  Loading the output gives the same config.
+ * list only), its service's keys as they were set, and a "; SERVICE:
+ * key=value ..." comment from conf_describe.  Loading the output (from
+ * the same directory: relative file names stay relative) gives the same
+ * config.
  */
 void
 config_print(const struct config *conf, FILE *fp)
 {
 	struct instance_conf	*ic;
 	char			 desc[CONFIG_DESCRIBE_MAX], *p;
+	size_t			 i;
 
 	fprintf(fp, "[daemon]\n");
 	config_print_section(&conf->daemon, NULL, KEY_SCOPE_DAEMON, fp);
@@ -1006,6 +1039,8 @@ config_print(const struct config *conf, FILE *fp)
 	TAILQ_FOREACH(ic, &conf->instances, entry) {
 		fprintf(fp, "\n[%s]\n", ic->name);
 		config_print_section(&conf->daemon, ic, KEY_SCOPE_INSTANCE, fp);
+		for (i = 0; i < ic->nsvc_lines; i++)
+			fprintf(fp, "%s\n", ic->svc_lines[i]);
 		if (ic->service->conf_describe == NULL)
 			continue;
 		desc[0] = '\0';

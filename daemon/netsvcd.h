@@ -158,6 +158,8 @@ struct instance_conf {
 	struct acl		 proxy_from;	/* balancers that may send it */
 	uint64_t		 proxy_timeout_ms;
 	struct svc_conf		 svc;
+	char			**svc_lines;	/* its keys as set, for -T */
+	size_t			 nsvc_lines;
 	struct config		*conf;		/* back pointer */
 	int			 line;		/* of the [section] header */
 };

@@ -430,6 +430,44 @@ Test(cli, check_shipped_tutorial_ini, .timeout = 30)
 	cli_check_shipped("etc/examples/tutorial.ini", NULL);
 }
 
+/*
+ * -T prints a config that loads back to itself: the services' own keys
+ * (a banner's message, exec's command and repeated env, daytime's format)
+ * as they were set, not only as a comment.
+ */
+Test(cli, test_print_round_trip, .timeout = 30)
+{
+	static const char	 text[] = "[g]\nservice = banner\n"
+	    "listen = tcp://127.0.0.1:0\nmessage = hi there\\r\\n\n"
+	    "[x]\nservice = exec\nlisten = tcp://127.0.0.1:0\n"
+	    "command = /bin/sh -c \"echo a b\"\nenv = A=1\n"
+	    "env = B=two words\n"
+	    "[d]\nservice = daytime\nlisten = tcp://127.0.0.1:0\n"
+	    "format = %Y\n";
+	static const char *const want[] = { "\nmessage = hi there\\r\\n\n",
+	    ("\ncommand = /bin/sh -c \"echo a b\"\nenv = A=1\n"
+	    "env = B=two words\n"), "\nformat = %Y\n" };
+	struct hs_result	 r1, r2;
+	const char		*again;
+	size_t			 i;
+
+	cr_assert(hs_run(&r1, hs_ms(CLI_TMO), "-T", "-c", cli_config(text),
+	    NULL) == 0 && r1.exit_code == 0, "-T: %s", r1.err);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert(strstr(r1.out, want[i]) != NULL, "-T output lacks "
+		    "%s: %s", hs_show(want[i], strlen(want[i])),
+		    hs_show(r1.out, r1.outlen));
+	again = cli_config(r1.out);
+	cr_assert(hs_run(&r2, hs_ms(CLI_TMO), "-T", "-c", again, NULL) == 0,
+	    "-T on -T's output did not finish");
+	cr_assert(r2.exit_code == 0, "-T's output does not load: %s", r2.err);
+	cr_assert(r1.outlen == r2.outlen && memcmp(r1.out, r2.out,
+	    r1.outlen) == 0, "-T's output loads to another config:\n%s\n"
+	    "then\n%s", r1.out, r2.out);
+	hs_result_free(&r1);
+	hs_result_free(&r2);
+}
+
 /* Without -t, a bad config ends the daemon with exit 1 before READY. */
 Test(cli, bad_config_does_not_start, .timeout = 30)
 {
