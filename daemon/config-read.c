@@ -378,7 +378,7 @@ config_check_line(struct cf_load *ld, char *line)
 	char	*p, *q;
 	int	 was_space, indented;
 
-	if (ld->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+	if (ld->lineno == ld->base + 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
 		memmove(line, line + 3, strlen(line + 3) + 1);
 	for (p = line; isspace((unsigned char)*p); p++)
 		continue;

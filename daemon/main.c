@@ -103,11 +103,12 @@ main_cloexec_inherited(void)
 
 /*
  * Load the config, printing every error: plain lines for -t, log lines at
- * error priority at start (the journal's "-p err" shows why).  Returns it
- * or NULL.
+ * error priority at start (the journal's "-p err" shows why), then a
+ * count and the outcome ("not started", "not reloaded").  Returns it or
+ * NULL.
  */
 static struct config *
-main_load(const char *path, int check)
+main_load(const char *path, int check, const char *outcome)
 {
 	struct config_errors	 errs = { NULL, 0 };
 	struct config		*conf;
@@ -121,11 +122,11 @@ main_load(const char *path, int check)
 			log_errx("%s", errs.msg[i]);
 	}
 	if (conf == NULL && check)
-		fprintf(stderr, "netsvcd: %s: %zu error%s, not started\n", path,
-		    errs.count, errs.count == 1 ? "" : "s");
+		fprintf(stderr, "netsvcd: %s: %zu error%s, %s\n", path,
+		    errs.count, errs.count == 1 ? "" : "s", outcome);
 	else if (conf == NULL)
-		log_errx("%s: %zu error%s, not started", path,
-		    errs.count, errs.count == 1 ? "" : "s");
+		log_errx("%s: %zu error%s, %s", path,
+		    errs.count, errs.count == 1 ? "" : "s", outcome);
 	config_errors_free(&errs);
 	return conf;
 }
@@ -141,7 +142,7 @@ main_check(const char *path, int print)
 	struct config	*conf;
 
 	spawn_set_testing(1);	/* user = ... warns: the daemon may be root */
-	if ((conf = main_load(path, 1)) == NULL)
+	if ((conf = main_load(path, 1, "not started")) == NULL)
 		return 1;
 	spawn_check_config(conf, stderr);
 	if (print)
@@ -167,7 +168,7 @@ main_version(const char *path)
 		return 0;
 	printf("module ABI %d\n", NETSVCD_SERVICE_ABI);
 	(void)fflush(stdout);
-	if ((conf = main_load(path, 1)) == NULL)
+	if ((conf = main_load(path, 1, "not started")) == NULL)
 		return 1;
 	module_print(&conf->modules, 0, stdout);
 	config_unref(conf);
@@ -364,7 +365,7 @@ main_signal(const char *path, const char *what)
 		    what);
 		return 2;
 	}
-	if ((conf = main_load(path, 1)) == NULL)
+	if ((conf = main_load(path, 1, "not reloaded")) == NULL)
 		return 1;
 	config_unref(conf);
 	return control_reload(CONTROL_TIMEOUT_MS);
@@ -471,7 +472,7 @@ main(int argc, char *argv[])
 		log_warnx("cannot read LISTEN_FDS");
 	if ((hin = reexec_inherit(lockfd)) == NULL)
 		hin = reexec_inherit_store(lockfd);	/* a systemd restart */
-	if ((conf = main_load(path, 0)) == NULL) {
+	if ((conf = main_load(path, 0, "not started")) == NULL) {
 		reexec_inherit_free(hin);
 		return 1;
 	}

@@ -432,7 +432,9 @@ Test(reload, signal_reload_reports_outcome, .timeout = 120)
 	hs_file(d, "netsvcd.ini", "[echo]\nservice = nosuch\n", 24);
 	cr_assert(sd_signal_reload(d, &r) == 1, "bad file: exit %d",
 	    r.exit_code);
-	cr_assert(strstr(r.err, "netsvcd.ini:2") != NULL, "stderr: %s", r.err);
+	cr_assert(strstr(r.err, "netsvcd.ini:2") != NULL &&
+	    strstr(r.err, "not reloaded") != NULL &&
+	    strstr(r.err, "not started") == NULL, "stderr: %s", r.err);
 	hs_result_free(&r);
 
 	/* A port the daemon cannot bind: only the reload itself fails. */

@@ -2201,6 +2201,26 @@ Test(dropin, read_in_order)
 	dropin_clean(&dd);
 }
 
+/* A drop-in may start with a UTF-8 BOM, as the main file may. */
+Test(dropin, bom_at_the_start)
+{
+	struct dropin_dir	 dd;
+	struct config_errors	 errs;
+	struct config		*conf;
+	char			*path;
+
+	dropin_init(&dd, 0);
+	path = dropin_write(&dd, "netsvcd.ini", "\xef\xbb\xbf[a]\n"
+	    "service = echo\nlisten = tcp://127.0.0.1:1\n");
+	dropin_write(&dd, "netsvcd.d/b.ini", "\xef\xbb\xbf[b]\n"
+	    "service = echo\nlisten = tcp://127.0.0.1:2\n");
+	conf = config_load(path, &errs);
+	cr_assert(conf != NULL, "%s", errs.count > 0 ? errs.msg[0] : "?");
+	(void)instance(conf, "b");
+	config_unref(conf);
+	dropin_clean(&dd);
+}
+
 /*
  * Errors carry the drop-in's own FILE:LINE; an instance defined twice
  * names both files; [daemon] belongs in the main file.
