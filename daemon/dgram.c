@@ -477,7 +477,9 @@ dgram_reply(struct dgram *dg, const void *buf, size_t len)
 	max = dg->peer->sa_family == AF_INET6 ? DGRAM_MAX6 : DGRAM_MAX4;
 	if (len > max)
 		len = max;
-	if (buf != dg->slot)
+	if (buf == NULL && len > 0)
+		return -1;
+	if (len > 0 && buf != dg->slot)
 		memmove(dg->slot, buf, len);
 	iov = &dg->l->w->batch->oiov[m - dg->l->w->batch->out];
 	iov->iov_base = dg->slot;

@@ -58,6 +58,7 @@ static int	 module_safe(const char *, const char *, const struct stat *,
 		    const struct module_policy *, char **);
 static int	 module_is_elf(const char *, char **);
 static int	 module_name_ok(const char *);
+static int	 module_version_ok(const char *);
 static const struct netsvcd_module *module_descriptor(struct module *,
 		    char **);
 static int	 module_check_service(const struct modules *,
@@ -200,6 +201,22 @@ module_is_elf(const char *path, char **cause)
 	return 0;
 }
 
+/*
+ * A version goes into logs, -V and -T lines as it is: 1 to 63 printable
+ * ASCII characters, no line break or escape sequence.
+ */
+static int
+module_version_ok(const char *v)
+{
+	size_t	i;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		if (i >= MODULE_NAME_MAX - 1 || v[i] < 0x20 || v[i] > 0x7e)
+			return 0;
+	}
+	return i > 0;
+}
+
 /* Module and service names: 1 to 63 of [A-Za-z0-9_.-]. */
 static int
 module_name_ok(const char *name)
@@ -260,6 +277,10 @@ module_descriptor(struct module *m, char **cause)
 	if (desc->version == NULL || desc->version[0] == '\0')
 		return module_nfail(cause, "%s: malformed module: module '%s' "
 		    "has no version", m->path, desc->name);
+	if (!module_version_ok(desc->version))
+		return module_nfail(cause, "%s: malformed module: module '%s': "
+		    "its version is not 1-%d printable characters", m->path,
+		    desc->name, MODULE_NAME_MAX - 1);
 	if (desc->services == NULL)
 		return module_nfail(cause, "%s: malformed module: module '%s' "
 		    "has no services list", m->path, desc->name);

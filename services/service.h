@@ -194,7 +194,10 @@ void		 conn_set_data(struct conn *, void *);
 const void	*conn_conf(struct conn *);	/* svc_conf_data of its instance */
 const char	*conn_peer(struct conn *);	/* "127.0.0.1:4242", "[::1]:4242" */
 
-/* Send one reply datagram to the sender.  Returns 0 or -1. */
+/*
+ * Send one reply datagram to the sender (len 0, buf may be NULL: an empty
+ * one).  Returns 0 or -1.
+ */
 int		 dgram_reply(struct dgram *, const void *, size_t);
 const void	*dgram_conf(struct dgram *);
 const char	*dgram_peer(struct dgram *);
@@ -279,7 +282,7 @@ int		 svc_conf_can_setid(struct svc_conf *);
 struct netsvcd_module {
 	unsigned int		 abi;		/* NETSVCD_SERVICE_ABI */
 	const char		*name;		/* [A-Za-z0-9_.-]+ */
-	const char		*version;	/* free text, for -V and logs */
+	const char		*version;	/* 1-63 printable chars: -V, logs */
 	const struct service *const *services;	/* NULL-terminated */
 };
 

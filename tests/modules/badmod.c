@@ -31,7 +31,7 @@ bad_read(struct conn *c, const void *buf, size_t len)
 static void
 bad_datagram(struct dgram *d, const void *buf, size_t len)
 {
-	dgram_reply(d, buf, len);
+	dgram_reply(d, len > 0 ? buf : NULL, len);	/* NULL, 0: empty */
 }
 
 /* Takes the waiting datagram nowhere: never loaded, only refused. */
@@ -135,7 +135,11 @@ const struct netsvcd_module netsvcd_module = {
 #else
 	.name = "other",
 #endif
+#if defined(BAD_VERSION)
+	.version = "1.0\nmodules = /etc/evil.so",	/* a line of its own */
+#else
 	.version = "0.1-test",
+#endif
 	.services = bad_services,
 };
 #endif

@@ -301,6 +301,8 @@ static const struct bad_case bad_cases[] = {
 	    "this netsvcd has ABI 1" },
 	{ "bad-no-name", "m.so", NULL, "malformed module", "name" },
 	{ "bad-no-services", "m.so", NULL, "declares no services", NULL },
+	{ "bad-version", "m.so", NULL, "malformed module", "its version is "
+	    "not 1-63 printable characters" },
 	{ "bad-svc-empty", "m.so", NULL, "service 1 has an empty name", NULL },
 	{ "bad-svc-dup", "m.so", NULL, "duplicate service name 'other'",
 	    NULL },
@@ -673,4 +675,24 @@ Test(modules, udp_wait_checks, .timeout = 60)
 		path = hs_file(d, "test.ini", conf, strlen(conf));
 		mod_check_fails(path, 2, variants[i][1], NULL);
 	}
+}
+
+/* An empty reply may be given as (NULL, 0): an empty datagram goes back. */
+Test(modules, empty_udp_reply, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	char			 buf[16];
+	ssize_t			 n;
+	int			 fd;
+
+	mod_copy(d, "other", "other.so");
+	hs_start(d, "[daemon]\nmodules = other.so\n\n[o]\nservice = other\n"
+	    "listen = udp://127.0.0.1:0\n");
+	fd = hs_connect(d, "o", SOCK_DGRAM, AF_INET);
+	n = hs_udp_ask(fd, "", 0, buf, sizeof(buf), hs_ms(MOD_TMO));
+	cr_assert(n == 0, "an empty datagram: %zd bytes back", n);
+	n = hs_udp_ask(fd, "x", 1, buf, sizeof(buf), hs_ms(MOD_TMO));
+	cr_assert(n == 1 && buf[0] == 'x', "the daemon stopped answering");
+	hs_close(fd);
+	hs_stop_ok(d);
 }
