@@ -190,6 +190,26 @@ fail:
 	return SERVICE_KEY_ERROR;
 }
 
+/*
+ * Whether path starts as something the kernel runs: an ELF header or a
+ * #! line.  1 when it cannot be read (an execute-only file): the kernel
+ * may still run it.
+ */
+static int
+exec_format_known(const char *path)
+{
+	unsigned char	 head[4];
+	FILE		*f;
+	size_t		 n;
+
+	if ((f = fopen(path, "rbe")) == NULL)
+		return 1;
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	return (n >= 2 && head[0] == '#' && head[1] == '!') ||
+	    (n == 4 && memcmp(head, "\177ELF", 4) == 0);
+}
+
 /* env: NAME=value, a portable name that netsvcd does not set itself. */
 static int
 exec_key_env(struct exec_conf *ec, const char *value, char **cause)
@@ -360,8 +380,16 @@ exec_conf_key(struct svc_conf *sc, const char *key, const char *value,
 		return proto_cause(cause, "%s is empty", key);
 	if ((ec = exec_conf_get(sc)) == NULL)
 		return proto_cause(cause, "out of memory");
-	if (strcmp(key, "command") == 0)
-		return exec_key_command(ec, value, cause);
+	if (strcmp(key, "command") == 0) {
+		if (exec_key_command(ec, value, cause) != SERVICE_KEY_OK)
+			return SERVICE_KEY_ERROR;
+		if (!exec_format_known(ec->argv[0]))
+			log_warnx("[%s]: warning: command: %s is neither an ELF "
+			    "program nor a script starting with #!: starting it "
+			    "will fail (Exec format error)", svc_conf_name(sc),
+			    ec->argv[0]);
+		return SERVICE_KEY_OK;
+	}
 	if (strcmp(key, "env") == 0)
 		return exec_key_env(ec, value, cause);
 	if (strcmp(key, "user") == 0 || strcmp(key, "group") == 0)

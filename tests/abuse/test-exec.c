@@ -807,6 +807,38 @@ Test(exec, check_errors, .timeout = 60)
 	    "user = nobody\n", 0, "warning: user = nobody");
 }
 
+/*
+ * A command the kernel cannot run as it is (a script without a #! line)
+ * gets a warning from -t, where it would otherwise fail on every
+ * connection; a script with one and a program get none.
+ */
+Test(exec, check_warns_unrunnable_format, .timeout = 60)
+{
+	static const char *const progs[][2] = {
+		{ "bare.sh", "echo hi\n" },
+		{ "good.sh", "#!/bin/sh\necho hi\n" },
+	};
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	char			 conf[1024];
+	const char		*path;
+	size_t			 i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(conf, sizeof(conf), "[x]\nservice = exec\n"
+		    "listen = tcp://127.0.0.1:0\ncommand = %s\n", i < 2 ?
+		    ex_prog(d, progs[i][0], progs[i][1]) : "/bin/cat");
+		path = hs_file(d, "check.ini", conf, strlen(conf));
+		cr_assert(hs_run(&r, hs_ms(10000), "-t", "-c", path,
+		    NULL) == 0);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		cr_assert((strstr(r.err, "neither an ELF program nor a script "
+		    "starting with #!") != NULL) == (i == 0), "%s: %s",
+		    i < 2 ? progs[i][0] : "/bin/cat", r.err);
+		hs_result_free(&r);
+	}
+}
+
 Test(exec, setid_without_root_fails_at_start, .timeout = 60)
 {
 	struct hs_daemon	*d = hs_new();
