@@ -151,6 +151,7 @@ dgram_drop(struct listener *l, enum drop_reason why, unsigned long n)
 	if (why == DROP_NOREPLY)
 		return;
 	pthread_mutex_lock(&l->d->lock);
+	inst->drop_latest = why;
 	inst->drop_log.suppressed += n - 1;
 	total = log_ratelimit(&inst->drop_log);
 	pthread_mutex_unlock(&l->d->lock);

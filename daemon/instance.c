@@ -154,12 +154,40 @@ instance_refuse(struct instance *inst, enum refuse_reason why)
 	atomic_fetch_add_explicit(&inst->stats->refused[why], 1,
 	    memory_order_relaxed);
 	pthread_mutex_lock(&inst->d->lock);
+	inst->refuse_latest = why;
 	n = log_ratelimit(&inst->refuse_log);
 	pthread_mutex_unlock(&inst->d->lock);
 	if (n > 0)
 		log_warnx("%s: refused %lu connection%s (latest: %s)",
 		    inst->ic->name, n, n == 1 ? "" : "s",
 		    refuse_reason_name(why));
+}
+
+/*
+ * Log the refusals and drops the rate limit held back, once their second
+ * is over: the end of a burst is logged without waiting for the next.
+ */
+void
+instance_log_flush(struct instance *inst)
+{
+	enum refuse_reason	rwhy;
+	enum drop_reason	dwhy;
+	unsigned long		refused, dropped;
+
+	pthread_mutex_lock(&inst->d->lock);
+	refused = log_rate_flush(&inst->refuse_log);
+	rwhy = inst->refuse_latest;
+	dropped = log_rate_flush(&inst->drop_log);
+	dwhy = inst->drop_latest;
+	pthread_mutex_unlock(&inst->d->lock);
+	if (refused > 0)
+		log_warnx("%s: refused %lu more connection%s (latest: %s)",
+		    inst->ic->name, refused, refused == 1 ? "" : "s",
+		    refuse_reason_name(rwhy));
+	if (dropped > 0)
+		log_warnx("%s: dropped %lu more datagram%s (latest: %s)",
+		    inst->ic->name, dropped, dropped == 1 ? "" : "s",
+		    drop_reason_name(dwhy));
 }
 
 /* Are rate or per-source limits set (and so d->lock needed)? */

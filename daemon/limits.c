@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "netsvcd.h"
 
@@ -65,6 +66,7 @@ limit_hit(struct limit_stats *ls, enum limit k, unsigned long n,
 
 	atomic_fetch_add_explicit(&ls->hits[k], n, memory_order_relaxed);
 	pthread_mutex_lock(&ls->lock);
+	snprintf(ls->ctx[k], sizeof(ls->ctx[k]), "%s", ctx);
 	ls->log[k].suppressed += n - 1;
 	total = log_ratelimit(&ls->log[k]);
 	pthread_mutex_unlock(&ls->lock);
@@ -75,6 +77,25 @@ limit_hit(struct limit_stats *ls, enum limit k, unsigned long n,
 		log_warnx("%s: %s (%lu time%s)", ctx, li->what, total,
 		    total == 1 ? "" : "s");
 	return li->backoff_ms;
+}
+
+/* Log the hits held back by the rate limit, once their second is over. */
+void
+limits_flush(struct limit_stats *ls)
+{
+	unsigned long	n;
+	char		ctx[96];
+	int		k;
+
+	for (k = 0; k < LIMIT_COUNT; k++) {
+		pthread_mutex_lock(&ls->lock);
+		n = log_rate_flush(&ls->log[k]);
+		memcpy(ctx, ls->ctx[k], sizeof(ctx));
+		pthread_mutex_unlock(&ls->lock);
+		if (n > 0)
+			log_warnx("%s: %s (%lu more time%s)", ctx,
+			    limit_info[k].what, n, n == 1 ? "" : "s");
+	}
 }
 
 /* The count of hits of limit k. */

@@ -281,6 +281,30 @@ log_rate_take(struct log_rate *r, long now, unsigned int per_sec)
 	return n;
 }
 
+/* See log.h.  Pure, for the unit tests. */
+unsigned long
+log_rate_drain(struct log_rate *r, long now)
+{
+	unsigned long	n = r->suppressed;
+
+	if (n == 0 || now == r->last)
+		return 0;
+	r->last = now;
+	r->passed = 1;
+	r->suppressed = 0;
+	return n;
+}
+
+/* log_rate_drain() now. */
+unsigned long
+log_rate_flush(struct log_rate *r)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return log_rate_drain(r, (long)ts.tv_sec);
+}
+
 /* log_rate_take() at one line a second, now. */
 unsigned long
 log_ratelimit(struct log_rate *r)

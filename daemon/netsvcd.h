@@ -317,7 +317,9 @@ struct limit_stats {
 	atomic_ulong		 hits[LIMIT_COUNT];
 	pthread_mutex_t		 lock;		/* the log rates */
 	struct log_rate		 log[LIMIT_COUNT];
+	char			 ctx[LIMIT_COUNT][96];	/* the latest hit's */
 };
+void		 limits_flush(struct limit_stats *);
 const char	*limit_name(enum limit);
 int		 limit_backoff_ms(enum limit);
 int		 limit_hit(struct limit_stats *, enum limit, unsigned long n,
@@ -524,7 +526,9 @@ struct instance {
 	struct instance_stats	*stats;
 	atomic_uint		 nconns;	/* this generation's */
 	struct log_rate		 refuse_log;	/* under d->lock */
+	enum refuse_reason	 refuse_latest;	/* under d->lock */
 	struct log_rate		 drop_log;	/* under d->lock */
+	enum drop_reason	 drop_latest;	/* under d->lock */
 	struct bucket		 err_bucket;	/* child stderr lines, d->lock */
 	unsigned long		 err_dropped;	/* stderr lines not logged */
 	struct log_rate		 err_log;	/* their count, d->lock */
@@ -624,6 +628,7 @@ struct daemon {
 	struct event		*ev_shutdown;
 	struct event		*ev_watchdog;
 	struct event		*ev_status;	/* STATUS= refresh */
+	struct event		*ev_logflush;	/* rate-limited log tails */
 	struct metrics		*metrics;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	struct limit_stats	 limits;
@@ -716,6 +721,7 @@ enum admit	 instance_dgram_ok(struct instance *,
 		    const struct sockaddr *, uint32_t *src);
 void		 instance_refuse(struct instance *, enum refuse_reason);
 uint32_t	 instance_adopt(struct instance *, const struct sockaddr *);
+void		 instance_log_flush(struct instance *);
 int		 instance_answers_at_once(const struct instance *);
 int		 instance_answers_and_closes(const struct instance *);
 

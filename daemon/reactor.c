@@ -34,6 +34,7 @@ static void	daemon_on_sweep(evutil_socket_t, short, void *);
 static void	status_endpoints(struct daemon *, struct instance *);
 static void	daemon_summary(struct daemon *, const char *, char *, size_t);
 static void	daemon_on_status(evutil_socket_t, short, void *);
+static void	daemon_on_logflush(evutil_socket_t, short, void *);
 static void	daemon_raise_nofile(void);
 static void	daemon_check_nofile(struct daemon *);
 static void	daemon_ready_log(struct daemon *, const char *);
@@ -162,6 +163,12 @@ daemon_start(struct daemon *d, struct config *conf)
 	if (workers_start(d) == -1)
 		return -1;
 	d->ev_watchdog = systemd_watchdog_start(d->base, !reexec_by_signal(d));
+	tv.tv_sec = 1;
+	tv.tv_usec = 0;
+	if ((d->ev_logflush = event_new(d->base, -1, EV_PERSIST,
+	    daemon_on_logflush, d)) == NULL ||
+	    event_add(d->ev_logflush, &tv) == -1)
+		log_warnx("cannot start the log flush timer");
 	if (systemd_notifying()) {
 		tv.tv_sec = STATUS_INTERVAL_S;
 		tv.tv_usec = 0;
@@ -251,6 +258,23 @@ daemon_ready(struct daemon *d, const char *prefix)
 	daemon_ready_log(d, prefix);
 	daemon_summary(d, prefix, status, sizeof(status));
 	systemd_ready(status);
+}
+
+/*
+ * Every second: log what the rate limits of the refusal, drop and limit
+ * lines held back, so that the end of a burst is in the log at once.
+ */
+static void
+daemon_on_logflush(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct instance	*inst;
+
+	UNUSED(fd);
+	UNUSED(what);
+	TAILQ_FOREACH(inst, &d->instances, entry)
+		instance_log_flush(inst);
+	limits_flush(&d->limits);
 }
 
 /* Keep STATUS= (systemctl status) current while a manager listens. */
@@ -547,6 +571,8 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_watchdog);
 	if (d->ev_status != NULL)
 		event_free(d->ev_status);
+	if (d->ev_logflush != NULL)
+		event_free(d->ev_logflush);
 	spawn_free(d);
 	workers_free(d);
 	source_table_free(d->sources);

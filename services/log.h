@@ -58,5 +58,12 @@ struct log_rate {
 unsigned long	log_ratelimit(struct log_rate *);
 unsigned long	log_rate_take(struct log_rate *, long now,
 		    unsigned int per_sec);
+/*
+ * The events held back, once their second is over (0: none, or not yet),
+ * so that the end of a burst is reported without waiting for another
+ * event: log_rate_flush() for now, log_rate_drain() for now given.
+ */
+unsigned long	log_rate_flush(struct log_rate *);
+unsigned long	log_rate_drain(struct log_rate *, long now);
 
 #endif

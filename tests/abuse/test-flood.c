@@ -190,6 +190,37 @@ Test(flood, max_connections_2000_at_once, .timeout = 120)
 }
 
 /*
+ * The end of a burst of refusals reaches the log without waiting for
+ * another refusal: a second after the last one, the lines add up to all.
+ */
+Test(flood, refusal_burst_tail_logged, .timeout = 60)
+{
+	const struct hs_endpoint *ep;
+	struct hs_daemon	*d;
+	unsigned long		 logged = 0;
+	int			 held, fd, i;
+
+	d = hs_spawn("[one]\nservice = echo\nlisten = tcp://127.0.0.1:0\n"
+	    "max_connections = 1\n");
+	ep = hs_endpoint(d, "one", SOCK_STREAM, AF_INET);
+	held = ab_tcp(ep, NULL);
+	cr_assert(ab_echo_fate(held, "held\r\n", ab_ms(2000)) == AB_SERVED);
+	for (i = 0; i < 20; i++) {
+		fd = ab_tcp(ep, NULL);
+		cr_assert(ab_echo_fate(fd, "x\r\n", ab_ms(2000)) == AB_CLOSED,
+		    "connection %d over max_connections = 1 not closed", i);
+		hs_close(fd);
+	}
+	for (i = 0; i < 30 && (logged = ab_log_sum(d, "one", "refused")) < 20;
+	    i++)
+		ab_pause_ms(100);
+	cr_assert(logged == 20, "a second after 20 refusals, the log lines "
+	    "add up to %lu", logged);
+	hs_close(held);
+	hs_stop_ok(d);
+}
+
+/*
  * Case 2.  rate = 5, burst = 5: one source opening 50 connections quickly
  * gets about 5 served and the rest closed at once; another source
  * (127.0.0.2) is served throughout; a second later the first one is

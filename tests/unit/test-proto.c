@@ -557,6 +557,23 @@ Test(rate, ten_per_second)
 	cr_assert_eq(log_rate_take(&r, 301, 1), 3);
 }
 
+/* The tail of a burst: reported once its second is over, then counted anew. */
+Test(rate, drain_after_the_second)
+{
+	struct log_rate	r = { 0 };
+
+	cr_assert_eq(log_rate_drain(&r, 100), 0);	/* nothing held */
+	cr_assert_eq(log_rate_take(&r, 100, 1), 1);
+	cr_assert_eq(log_rate_take(&r, 100, 1), 0);
+	cr_assert_eq(log_rate_take(&r, 100, 1), 0);
+	cr_assert_eq(log_rate_drain(&r, 100), 0);	/* its second goes on */
+	cr_assert_eq(log_rate_drain(&r, 101), 2);
+	cr_assert_eq(log_rate_drain(&r, 102), 0);	/* reported once */
+	/* The drain used up second 101: an event in it is held back. */
+	cr_assert_eq(log_rate_take(&r, 101, 1), 0);
+	cr_assert_eq(log_rate_take(&r, 102, 1), 2);
+}
+
 Test(conf, bools)
 {
 	static const char *const yes[] = { "yes", "YES", "true", "On", "1" };
