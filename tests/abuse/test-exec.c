@@ -503,19 +503,6 @@ Test(exec, stderr_logged_and_limited, .timeout = 90)
 	hs_stop_ok(d);
 }
 
-/* Occurrences of text in the daemon's log. */
-static int
-ex_log_count(struct hs_daemon *d, const char *text)
-{
-	char	*log = hs_log(d), *p;
-	int	 n = 0;
-
-	for (p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
-		n++;
-	free(log);
-	return n;
-}
-
 /*
  * Many programs that each write one stderr line, past the rate limit: the
  * lines dropped are reported at most once a second, not once a program
@@ -536,8 +523,8 @@ Test(exec, stderr_drops_reported_rate_limited, .timeout = 120)
 		ex_try(d, "oops", "", buf, sizeof(buf));
 	ex_wait_children(d, 0, 5000);
 	secs = (int)((hs_now_ms() - t0) / 1000) + 1;
-	logged = ex_log_count(d, "]: oops\n");
-	noted = ex_log_count(d, "not logged (rate limit)");
+	logged = hs_log_count(d, "]: oops\n");
+	noted = hs_log_count(d, "not logged (rate limit)");
 	cr_assert(logged < 400 && logged <= 100 + 20 * secs + 20,
 	    "%d of 400 stderr lines logged in %d s", logged, secs);
 	cr_assert(noted >= 1, "the dropped lines are never reported");

@@ -545,6 +545,19 @@ hs_log_has(struct hs_daemon *d, const char *text)
 	return found;
 }
 
+/* Occurrences of text in the daemon's log. */
+int
+hs_log_count(struct hs_daemon *d, const char *text)
+{
+	char	*log = hs_log(d), *p;
+	int	 n = 0;
+
+	for (p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
+		n++;
+	free(log);
+	return n;
+}
+
 /* Poll the daemon's log for text for up to timeout_ms; whether it came. */
 int
 hs_log_wait(struct hs_daemon *d, const char *text, int timeout_ms)

@@ -126,6 +126,7 @@ int		 hs_stop(struct hs_daemon *, int timeout_ms);
 void		 hs_stop_ok(struct hs_daemon *);
 char		*hs_log(struct hs_daemon *);
 int		 hs_log_has(struct hs_daemon *, const char *);
+int		 hs_log_count(struct hs_daemon *, const char *);
 int		 hs_log_wait(struct hs_daemon *, const char *, int timeout_ms);
 void		 hs_teardown(void);
 

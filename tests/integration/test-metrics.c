@@ -1137,19 +1137,6 @@ Test(metrics, bind_failure, .timeout = 60)
 	hs_stop_ok(d);
 }
 
-/* Occurrences of text in d's log. */
-static int
-met_log_count(struct hs_daemon *d, const char *text)
-{
-	char	*log = hs_log(d), *p;
-	int	 n = 0;
-
-	for (p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
-		n++;
-	free(log);
-	return n;
-}
-
 /*
  * Keys that only a restart applies keep their running values in the
  * daemon's config: every reload that asks for another metrics_listen says
@@ -1171,14 +1158,14 @@ Test(metrics, restart_only_keys_keep_running_values, .timeout = 60)
 	d = hs_spawn(conf[0]);
 	for (i = 0; i < 2; i++) {
 		hs_reload(d, conf[1]);
-		cr_assert(met_log_count(d, "metrics_listen changed; restart "
+		cr_assert(hs_log_count(d, "metrics_listen changed; restart "
 		    "required") == i + 1, "reload %d to another "
 		    "metrics_listen: no restart warning", i + 1);
 		cr_assert(hs_scrape(port[0], "netsvcd_reloads_total"
 		    "{result=\"ok\"}") == i + 1, "metrics moved on reload");
 	}
 	hs_reload(d, conf[0]);
-	cr_assert(met_log_count(d, "metrics_listen changed") == 2, "the "
+	cr_assert(hs_log_count(d, "metrics_listen changed") == 2, "the "
 	    "running metrics_listen asked again: a restart warning");
 	hs_stop_ok(d);
 }
