@@ -389,10 +389,6 @@ config_check_line(struct cf_load *ld, char *line)
 		    "(continuation lines are not supported)");
 		memmove(line, p, strlen(p) + 1);
 		p = line;
-		if (*p == '[') {
-			config_bad_line(ld);
-			return -1;
-		}
 	}
 	if (*p == '[')
 		return config_check_header(ld, p);

@@ -1767,6 +1767,11 @@ Test(errors, cause_first)
 	    "not supported)",
 	    "t.ini:3: line starts with whitespace (continuation lines are "
 	    "not supported)");
+	/* An indented header too: the section opens, nothing cascades. */
+	expect_errors("[a]\nservice = echo\nlisten = tcp://127.0.0.1:7\n"
+	    "  [b]\nservice = echo\nlisten = tcp://127.0.0.1:8\n",
+	    "t.ini:4: line starts with whitespace (continuation lines are "
+	    "not supported)");
 	/* A bad line in a section: not also what the section then lacks. */
 	expect_errors("[e]\nservice: echo\nlisten = tcp://127.0.0.1:7\n",
 	    "t.ini:2: expected '[section]', 'key = value' or a comment");
