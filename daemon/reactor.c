@@ -330,8 +330,11 @@ daemon_stop(struct daemon *d)
 		event_base_loopbreak(d->base);
 		return;
 	}
-	log_notice("stopping: waiting up to %llu ms for %u connection%s",
-	    (unsigned long long)ms, n, n == 1 ? "" : "s");
+	/* exec: TCP programs hold connections, UDP ones only the socket. */
+	log_notice("stopping: waiting up to %llu ms for %u connection%s "
+	    "(%u program%s running)", (unsigned long long)ms, n,
+	    n == 1 ? "" : "s", atomic_load(&d->nchildren),
+	    atomic_load(&d->nchildren) == 1 ? "" : "s");
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	event_add(d->ev_shutdown, &tv);
