@@ -94,6 +94,12 @@ struct cf_load {
 
 	struct config		*conf;
 	int			 metrics_line;	/* of metrics_listen */
+	/*
+	 * The (protocol, family, port) of every endpoint checked so far, a
+	 * bit each: only an endpoint whose bit is set can clash, so a big
+	 * file is not checked pair by pair.  NULL: not allocated.
+	 */
+	uint8_t			*ports_seen;
 };
 
 /* config-read.c */

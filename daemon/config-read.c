@@ -549,6 +549,8 @@ config_free_sections(struct cf_load *ld)
 		free(ld->files[--ld->nfiles].name);
 	free(ld->files);
 	ld->files = NULL;
+	free(ld->ports_seen);
+	ld->ports_seen = NULL;
 }
 
 /* Note that memory ran out: the load fails with "out of memory". */

@@ -73,6 +73,7 @@ static void	 config_service_check(struct cf_load *,
 		    struct instance_conf *, const struct cf_section *);
 static int	 config_wildcard(const struct endpoint *);
 static int	 config_clash(const struct endpoint *, const struct endpoint *);
+static int	 config_port_first(struct cf_load *, const struct endpoint *);
 static void	 config_report_clash(struct cf_load *,
 		    const struct instance_conf *, const struct endpoint *,
 		    const struct instance_conf *, const struct endpoint *);
@@ -556,6 +557,27 @@ config_report_clash(struct cf_load *ld, const struct instance_conf *ic,
 }
 
 /*
+ * Whether ep is the first endpoint checked with its protocol, family and
+ * port (and mark it seen).  0 also when memory ran out: then every pair
+ * is compared.
+ */
+static int
+config_port_first(struct cf_load *ld, const struct endpoint *ep)
+{
+	size_t	bit;
+
+	if (ld->ports_seen == NULL &&
+	    (ld->ports_seen = calloc(1, 4 * 65536 / 8)) == NULL)
+		return 0;
+	bit = ((size_t)(ep->proto == SERVICE_UDP) * 2 +
+	    (ep->addr.ss_family == AF_INET6)) * 65536 + endpoint_port(ep);
+	if (ld->ports_seen[bit / 8] & (1u << (bit % 8)))
+		return 0;
+	ld->ports_seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	return 1;
+}
+
+/*
  * Check ic's endpoints against its service's protocols and, when ic is
  * enabled, against its own earlier ones, those of the enabled instances
  * before it and metrics_listen: an endpoint that cannot be bound beside
@@ -583,6 +605,8 @@ config_check_endpoints(struct cf_load *ld, struct instance_conf *ic)
 		if (d->metrics && config_clash(ep, &d->metrics_listen))
 			config_report_clash(ld, ic, ep, NULL,
 			    &d->metrics_listen);
+		if (config_port_first(ld, ep))
+			continue;	/* nothing before it can clash */
 		TAILQ_FOREACH(other, &ld->conf->instances, entry) {
 			if (!other->enabled)
 				continue;

@@ -1310,6 +1310,37 @@ Test(errors, metrics_listen)
 	    "t.ini:3: duplicate key 'metrics_listen' (first at line 2)");
 }
 
+/*
+ * Among many endpoints, a clash with the very first one and a wildcard
+ * over a specific address far apart are still found (the check compares
+ * only endpoints that share protocol, family and port).
+ */
+Test(errors, clashes_among_many_endpoints)
+{
+	char	*text, *p;
+	size_t	 cap = 64 * 1024, off = 0;
+	int	 i;
+
+	text = malloc(cap);
+	cr_assert(text != NULL, "out of memory");
+	for (i = 0; i < 500; i++)
+		off += (size_t)snprintf(text + off, cap - off, "[i%d]\n"
+		    "service = echo\nlisten = tcp://127.0.0.1:%d "
+		    "udp://127.0.0.1:%d\n", i, 20000 + i, 20000 + i);
+	/* Lines 1501 to 1506. */
+	snprintf(text + off, cap - off, "[late]\nservice = echo\n"
+	    "listen = tcp://127.0.0.1:20000\n[wild]\nservice = echo\n"
+	    "listen = udp://0.0.0.0:20499\n");
+	p = text;
+	expect_errors(p,
+	    "t.ini:1503: listen: 'tcp://127.0.0.1:20000' is already used by "
+	    "[i0] (line 3)",
+	    "t.ini:1506: listen: 'udp://0.0.0.0:20499' clashes with "
+	    "'udp://127.0.0.1:20499' of [i499] (line 1500): a wildcard "
+	    "address takes the port on every address of its family");
+	free(text);
+}
+
 Test(errors, metrics_listen_used_by_an_instance)
 {
 	/* [daemon] first: reported at the instance's listen line. */
