@@ -100,6 +100,7 @@ struct cf_load {
 	 * file is not checked pair by pair.  NULL: not allocated.
 	 */
 	uint8_t			*ports_seen;
+	int			 module_failed;	/* a module did not load */
 };
 
 /* config-read.c */

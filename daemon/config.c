@@ -375,6 +375,9 @@ config_service(struct cf_load *ld, struct instance_conf *ic,
 		}
 		return;
 	}
+	/* Most likely the failed module's: its error says why already. */
+	if (ld->module_failed)
+		return;
 	names[0] = '\0';
 	for (i = 0; services[i] != NULL; i++) {
 		n = snprintf(names + off, sizeof(names) - off, "%s%s",
@@ -948,6 +951,7 @@ config_modules(struct cf_load *ld)
 				if (module_load(&conf->modules, conf->dir,
 				    name, k->line, &pol, &cause) == 0)
 					continue;
+				ld->module_failed = 1;
 				if (cause == NULL)
 					config_nomem(ld);
 				else

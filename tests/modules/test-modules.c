@@ -696,3 +696,23 @@ Test(modules, empty_udp_reply, .timeout = 60)
 	hs_close(fd);
 	hs_stop_ok(d);
 }
+
+/*
+ * A module that fails to load is the one error: the instances of its
+ * services do not add "unknown service" each.
+ */
+Test(modules, failed_module_one_error, .timeout = 60)
+{
+	struct hs_daemon	*d = hs_new();
+	struct hs_result	 r;
+	static const char	 conf[] = "[daemon]\nmodules = missing.so\n\n"
+	    "[l]\nservice = linereply\nlisten = tcp://127.0.0.1:0\n\n"
+	    "[l2]\nservice = linereply\nlisten = tcp://127.0.0.1:0\n";
+	const char		*path = hs_file(d, "t.ini", conf, strlen(conf));
+
+	cr_assert(hs_run(&r, hs_ms(MOD_TMO), "-t", "-c", path, NULL) == 0);
+	cr_assert(r.exit_code == 1 && strstr(r.err, "missing.so: No such "
+	    "file") != NULL && strstr(r.err, "unknown service") == NULL &&
+	    strstr(r.err, "1 error,") != NULL, "stderr: %s", r.err);
+	hs_result_free(&r);
+}
