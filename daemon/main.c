@@ -7,7 +7,6 @@
 
 #include <linux/close_range.h>
 
-#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,19 +85,16 @@ main_libevent_log(int severity, const char *msg)
 static void
 main_cloexec_inherited(void)
 {
-	struct dirent	*de;
-	DIR		*dir;
-	int		 fd;
+	long	max = sysconf(_SC_OPEN_MAX);
+	int	fd;
 
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0 ||
-	    (dir = opendir("/proc/self/fd")) == NULL)
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
 		return;
-	while ((de = readdir(dir)) != NULL) {
-		fd = atoi(de->d_name);
-		if (fd > 2 && fd != dirfd(dir))
-			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	closedir(dir);
+	/* Kernels before 5.11: one by one, up to the descriptor limit. */
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 /*
